@@ -1,0 +1,204 @@
+/*
+ * mlxs: ollmlx's C ABI over MLX's C++ API (mlx::core).
+ *
+ * Rules every entry point follows (bun:ffi can only pass flat scalars and pointers):
+ *  - Arguments are int32_t / double / float / pointers. No struct by value, no C++ type, no exception
+ *    crosses this boundary: every function catches, stores the message per thread
+ *    (mlxs_last_error), and returns its error value.
+ *  - Arrays are int32_t handles (> 0) into a per-thread table with a generation check. 0 is "no array"
+ *    when passed as an optional argument, and the error value when returned. A freed or stale handle
+ *    is an error ("invalid array handle"), never a crash.
+ *  - Functions returning int32_t status return 0 on success and -1 on error.
+ *  - Functions returning double return NaN on error (sizes and memory figures are doubles: exact to 2^53,
+ *    no BigInt on the JS side).
+ *  - Shapes, axes and handle lists are (const int32_t* p, int32_t n) pairs.
+ *  - Every handle a function creates is recorded in the innermost open scope (if any);
+ *    mlxs_scope_end frees all of them except the ones kept, which move to the enclosing scope.
+ *    Handles created with no scope open live until mlxs_free.
+ *  - Optional scalars: group_size == 0 / bits == 0 mean MLX's default; NaN base in rope means "use freqs".
+ *  - All calls of a process must come from one OS thread (MLX >= 0.31 keeps streams per thread).
+ */
+#ifndef MLXS_H
+#define MLXS_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLXS_ABI_VERSION 1
+
+/* dtypes: same order as mlx::core::Dtype::Val */
+enum mlxs_dtype {
+  MLXS_BOOL = 0, MLXS_UINT8, MLXS_UINT16, MLXS_UINT32, MLXS_UINT64, MLXS_INT8, MLXS_INT16, MLXS_INT32,
+  MLXS_INT64, MLXS_FLOAT16, MLXS_FLOAT32, MLXS_FLOAT64, MLXS_BFLOAT16, MLXS_COMPLEX64
+};
+
+enum mlxs_unary_op {
+  MLXS_NEG = 0, MLXS_ABS, MLXS_EXP, MLXS_LOG, MLXS_LOG1P, MLXS_SQRT, MLXS_RSQRT, MLXS_SQUARE, MLXS_SIN, MLXS_COS,
+  MLXS_TANH, MLXS_SIGMOID, MLXS_ERF, MLXS_FLOOR, MLXS_CEIL, MLXS_ROUND, MLXS_SIGN, MLXS_LOGICAL_NOT,
+  MLXS_RECIPROCAL, MLXS_STOP_GRADIENT, MLXS_COPY, MLXS_CONTIGUOUS, MLXS_SILU, MLXS_GELU, MLXS_GELU_APPROX,
+  MLXS_RELU, MLXS_ISNAN, MLXS_ISINF, MLXS_EXPM1
+};
+
+enum mlxs_binary_op {
+  MLXS_ADD = 0, MLXS_SUBTRACT, MLXS_MULTIPLY, MLXS_DIVIDE, MLXS_MAXIMUM, MLXS_MINIMUM, MLXS_POWER,
+  MLXS_EQUAL, MLXS_NOT_EQUAL, MLXS_LESS, MLXS_LESS_EQUAL, MLXS_GREATER, MLXS_GREATER_EQUAL,
+  MLXS_LOGICAL_AND, MLXS_LOGICAL_OR, MLXS_FLOOR_DIVIDE, MLXS_REMAINDER, MLXS_ARCTAN2, MLXS_LOGADDEXP
+};
+
+enum mlxs_reduce_op {
+  MLXS_SUM = 0, MLXS_MEAN, MLXS_MAX, MLXS_MIN, MLXS_PROD, MLXS_ALL, MLXS_ANY, MLXS_LOGSUMEXP, MLXS_VAR
+};
+
+/* quantization modes */
+enum mlxs_quant_mode { MLXS_AFFINE = 0, MLXS_MXFP4, MLXS_MXFP8, MLXS_NVFP4 };
+
+/* attention mask kinds for mlxs_sdpa */
+enum mlxs_mask_kind { MLXS_MASK_NONE = 0, MLXS_MASK_CAUSAL, MLXS_MASK_ARRAY };
+
+/* devices */
+enum mlxs_device { MLXS_CPU = 0, MLXS_GPU = 1 };
+
+/* ---- library, errors ---- */
+int32_t mlxs_abi_version(void);
+const char* mlxs_version(void);            /* MLX's version string */
+const char* mlxs_last_error(void);         /* message of this thread's last error, "" if none */
+void mlxs_clear_error(void);
+
+/* ---- handles and scopes ---- */
+int32_t mlxs_scope_begin(void);            /* returns a mark (>= 0) */
+int32_t mlxs_scope_end(int32_t mark, const int32_t* keep, int32_t nkeep);
+int32_t mlxs_free(int32_t h);              /* free one handle; error if stale */
+int32_t mlxs_live_count(void);             /* handles alive on this thread */
+int32_t mlxs_is_valid(int32_t h);          /* 1 live, 0 not */
+int32_t mlxs_retain(int32_t h);            /* a second handle to the same array */
+
+/* ---- arrays from and to host memory ---- */
+int32_t mlxs_from_bytes(const void* data, double nbytes, const int32_t* shape, int32_t ndim, int32_t dtype);
+int32_t mlxs_from_f64(const double* data, const int32_t* shape, int32_t ndim, int32_t dtype); /* converts */
+int32_t mlxs_scalar(double v, int32_t dtype);
+int32_t mlxs_ndim(int32_t h);
+int32_t mlxs_shape(int32_t h, int32_t* out, int32_t cap);   /* writes min(ndim, cap) dims, returns ndim */
+int32_t mlxs_dtype(int32_t h);
+double mlxs_size(int32_t h);
+double mlxs_nbytes(int32_t h);
+int32_t mlxs_eval(const int32_t* hs, int32_t n);
+int32_t mlxs_async_eval(const int32_t* hs, int32_t n);
+int32_t mlxs_item(int32_t h, double* out);                 /* eval; size must be 1; any dtype */
+int32_t mlxs_to_bytes(int32_t h, void* dst, double cap);     /* eval + contiguous + memcpy of nbytes */
+
+/* ---- elementwise, reductions ---- */
+int32_t mlxs_unary(int32_t op, int32_t a);
+int32_t mlxs_binary(int32_t op, int32_t a, int32_t b);
+int32_t mlxs_binary_scalar(int32_t op, int32_t a, double s, int32_t scalar_first); /* scalar takes a's dtype if a is floating */
+int32_t mlxs_reduce(int32_t op, int32_t a, const int32_t* axes, int32_t naxes, int32_t keepdims); /* naxes==0: all */
+int32_t mlxs_argmax(int32_t a, int32_t axis, int32_t keepdims);
+int32_t mlxs_argmin(int32_t a, int32_t axis, int32_t keepdims);
+int32_t mlxs_clip(int32_t a, double lo, double hi);          /* NaN bound = none */
+int32_t mlxs_where(int32_t cond, int32_t x, int32_t y);
+int32_t mlxs_softmax(int32_t a, const int32_t* axes, int32_t naxes, int32_t precise);
+int32_t mlxs_cumsum(int32_t a, int32_t axis, int32_t reverse, int32_t inclusive);
+int32_t mlxs_sort(int32_t a, int32_t axis);
+int32_t mlxs_argsort(int32_t a, int32_t axis);
+int32_t mlxs_argpartition(int32_t a, int32_t kth, int32_t axis);
+int32_t mlxs_topk(int32_t a, int32_t k, int32_t axis);
+
+/* ---- shapes and indexing ---- */
+int32_t mlxs_reshape(int32_t a, const int32_t* shape, int32_t n);
+int32_t mlxs_transpose(int32_t a, const int32_t* axes, int32_t n);          /* n == 0: reverse */
+int32_t mlxs_swapaxes(int32_t a, int32_t a1, int32_t a2);
+int32_t mlxs_expand_dims(int32_t a, const int32_t* axes, int32_t n);
+int32_t mlxs_squeeze(int32_t a, const int32_t* axes, int32_t n);            /* n == 0: all size-1 axes */
+int32_t mlxs_flatten(int32_t a, int32_t start_axis, int32_t end_axis);
+int32_t mlxs_slice(int32_t a, const int32_t* start, const int32_t* stop, const int32_t* strides, int32_t n); /* strides may be NULL */
+int32_t mlxs_slice_dynamic(int32_t a, int32_t start, const int32_t* axes, int32_t naxes, const int32_t* sizes, int32_t nsizes);
+int32_t mlxs_slice_update(int32_t src, int32_t update, const int32_t* start, const int32_t* stop, const int32_t* strides, int32_t n);
+int32_t mlxs_slice_update_dynamic(int32_t src, int32_t update, int32_t start, const int32_t* axes, int32_t naxes);
+int32_t mlxs_concatenate(const int32_t* hs, int32_t n, int32_t axis);
+int32_t mlxs_stack(const int32_t* hs, int32_t n, int32_t axis);
+int32_t mlxs_split(int32_t a, const int32_t* indices, int32_t nindices, int32_t axis, int32_t* out, int32_t cap); /* returns parts */
+int32_t mlxs_split_equal(int32_t a, int32_t parts, int32_t axis, int32_t* out, int32_t cap);
+int32_t mlxs_take(int32_t a, int32_t indices, int32_t axis);
+int32_t mlxs_take_along_axis(int32_t a, int32_t indices, int32_t axis);
+int32_t mlxs_put_along_axis(int32_t a, int32_t indices, int32_t values, int32_t axis);
+int32_t mlxs_broadcast_to(int32_t a, const int32_t* shape, int32_t n);
+int32_t mlxs_astype(int32_t a, int32_t dtype);
+int32_t mlxs_view(int32_t a, int32_t dtype);
+int32_t mlxs_zeros(const int32_t* shape, int32_t n, int32_t dtype);
+int32_t mlxs_ones(const int32_t* shape, int32_t n, int32_t dtype);
+int32_t mlxs_full(const int32_t* shape, int32_t n, double v, int32_t dtype);
+int32_t mlxs_arange(double start, double stop, double step, int32_t dtype);
+int32_t mlxs_tri(int32_t n, int32_t m, int32_t k, int32_t dtype);
+int32_t mlxs_tril(int32_t a, int32_t k);
+int32_t mlxs_triu(int32_t a, int32_t k);
+int32_t mlxs_repeat(int32_t a, int32_t repeats, int32_t axis);
+int32_t mlxs_pad(int32_t a, const int32_t* axes, const int32_t* lo, const int32_t* hi, int32_t n, double value);
+
+/* ---- matmul, quantization ---- */
+int32_t mlxs_matmul(int32_t a, int32_t b);
+int32_t mlxs_addmm(int32_t c, int32_t a, int32_t b, float alpha, float beta);
+/* writes {wq, scales, biases} (biases = 0 for fp modes) into out[3]; returns the number of arrays (2 or 3) */
+int32_t mlxs_quantize(int32_t w, int32_t group_size, int32_t bits, int32_t mode, int32_t* out);
+int32_t mlxs_dequantize(int32_t wq, int32_t scales, int32_t biases, int32_t group_size, int32_t bits, int32_t mode, int32_t dtype); /* dtype -1: from scales */
+int32_t mlxs_quantized_matmul(int32_t x, int32_t wq, int32_t scales, int32_t biases, int32_t transpose,
+                              int32_t group_size, int32_t bits, int32_t mode);
+int32_t mlxs_gather_qmm(int32_t x, int32_t wq, int32_t scales, int32_t biases, int32_t lhs_indices, int32_t rhs_indices,
+                        int32_t transpose, int32_t group_size, int32_t bits, int32_t mode, int32_t sorted_indices);
+int32_t mlxs_gather_mm(int32_t a, int32_t b, int32_t lhs_indices, int32_t rhs_indices, int32_t sorted_indices);
+
+/* ---- fused helpers (architecture-agnostic) ---- */
+/* y = x @ w.T (+ bias) when scales == 0; quantized_matmul(x, wq, scales, biases, transpose=1) (+ bias) otherwise */
+int32_t mlxs_linear(int32_t x, int32_t w, int32_t scales, int32_t biases, int32_t bias, int32_t group_size, int32_t bits, int32_t mode);
+/* rows of an embedding table (dense: take; quantized: take wq/scales/biases then dequantize) */
+int32_t mlxs_embedding(int32_t ids, int32_t w, int32_t scales, int32_t biases, int32_t group_size, int32_t bits, int32_t mode);
+int32_t mlxs_swiglu(int32_t gate, int32_t up);             /* silu(gate) * up, compiled */
+int32_t mlxs_geglu_approx(int32_t gate, int32_t up);       /* gelu_approx(gate) * up, compiled */
+
+/* ---- mlx::fast ---- */
+int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps);                  /* weight 0: none */
+int32_t mlxs_layer_norm(int32_t x, int32_t weight, int32_t bias, float eps);  /* 0: none */
+/* offset_array 0: use offset; base NaN: use freqs (a 1-D array of dims/2 periods) */
+int32_t mlxs_rope(int32_t x, int32_t dims, int32_t traditional, float base, float scale, int32_t offset, int32_t offset_array, int32_t freqs);
+int32_t mlxs_sdpa(int32_t q, int32_t k, int32_t v, float scale, int32_t mask_kind, int32_t mask, int32_t sinks);
+
+/* ---- random (explicit keys; key 0 = the thread's global key sequence) ---- */
+int32_t mlxs_random_key(double seed);
+int32_t mlxs_random_split(int32_t key, int32_t num);       /* (num, 2) array of keys */
+int32_t mlxs_random_seed(double seed);
+int32_t mlxs_random_categorical(int32_t logits, int32_t axis, int32_t key);
+int32_t mlxs_random_uniform(const int32_t* shape, int32_t n, double low, double high, int32_t dtype, int32_t key);
+int32_t mlxs_random_normal(const int32_t* shape, int32_t n, double loc, double scale, int32_t dtype, int32_t key);
+int32_t mlxs_random_gumbel(const int32_t* shape, int32_t n, int32_t dtype, int32_t key);
+int32_t mlxs_random_randint(const int32_t* shape, int32_t n, double low, double high, int32_t dtype, int32_t key);
+
+/* ---- safetensors ---- */
+/* opens a file lazily; returns a bundle id (> 0) or 0. Arrays are read at eval. */
+int32_t mlxs_st_open(const char* path);
+const char* mlxs_st_json(int32_t bundle);                 /* {"tensors":["name",...],"metadata":{"k":"v"}} */
+int32_t mlxs_st_get(int32_t bundle, const char* name);    /* a new handle, or 0 */
+int32_t mlxs_st_close(int32_t bundle);
+/* names and metadata as NUL-separated strings: names has n entries; meta has 2*nmeta (key, value, key, value...) */
+int32_t mlxs_st_save(const char* path, const char* names, const int32_t* hs, int32_t n, const char* meta, int32_t nmeta);
+
+/* ---- memory, devices, streams ---- */
+double mlxs_active_memory(void);
+double mlxs_peak_memory(void);
+int32_t mlxs_reset_peak_memory(void);
+double mlxs_cache_memory(void);
+double mlxs_memory_limit(void);
+double mlxs_set_memory_limit(double bytes);   /* returns the previous limit */
+double mlxs_set_cache_limit(double bytes);
+double mlxs_set_wired_limit(double bytes);
+int32_t mlxs_clear_cache(void);
+int32_t mlxs_gpu_count(void);                 /* 0 without a GPU backend */
+int32_t mlxs_default_device(void);            /* MLXS_CPU or MLXS_GPU */
+int32_t mlxs_set_default_device(int32_t device);
+const char* mlxs_device_info_json(int32_t device);
+int32_t mlxs_synchronize(void);
+int32_t mlxs_clear_streams(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

