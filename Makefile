@@ -1,0 +1,18 @@
+# The two commands of the README. Both set up first (idempotent, scripts/setup.sh).
+BUN := node_modules/.bin/bun
+
+.PHONY: serve test setup setup-test shim typecheck
+serve: setup
+	$(BUN) src/index.ts serve
+
+test: setup-test
+	$(BUN) test
+
+setup:
+	bash scripts/setup.sh
+
+setup-test:
+	bash scripts/setup.sh --oracle
+
+typecheck:
+	node_modules/.bin/tsc --noEmit -p .

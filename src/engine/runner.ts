@@ -1,0 +1,105 @@
+// The runner process: the only place MLX runs. Started by the server as `ollmlx runner`, one per loaded
+// model, it owns MLX on this process's single main thread (MLX >= 0.31 keeps streams, RNG and compile
+// caches per OS thread, so every MLX call of the process stays on this one).
+//
+// Requests run one at a time, in order. Between steps a job yields to the event loop so that a cancel
+// (or a stats request) sent meanwhile is read: a cancel stops a job within one step.
+import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
+import { runSelftest } from "./selftest.ts";
+
+export interface JobContext {
+  /** True once the server cancelled this request. */
+  cancelled(): boolean;
+  emit(event: RunnerEvent): void;
+  /** Lets queued IPC messages (cancel, stats) in; call between steps. */
+  yieldToLoop(): Promise<void>;
+}
+
+export class RequestError extends Error {
+  override name = "RequestError";
+}
+
+export async function runRunner(): Promise<void> {
+  if (!process.send) {
+    console.error("ollmlx runner is started by `ollmlx serve`; it talks to the server over an IPC channel");
+    process.exit(2);
+  }
+  const send = (e: RunnerEvent) => process.send!(e);
+  const ffi = await import("../ffi/index.ts");
+  const cancelled = new Set<number>();
+  const queue: RunnerRequest[] = [];
+  let busy = false;
+
+  const stats = (id: number): RunnerEvent => ({
+    type: "stats",
+    id,
+    stats: {
+      pid: process.pid,
+      mlxVersion: ffi.mlxVersion(),
+      activeMemory: ffi.memory.active(),
+      peakMemory: ffi.memory.peak(),
+      cacheMemory: ffi.memory.cache(),
+      liveHandles: ffi.liveCount(),
+      model: null,
+    },
+  });
+
+  async function execute(req: RunnerRequest): Promise<void> {
+    const ctx: JobContext = {
+      cancelled: () => cancelled.has(req.id),
+      emit: send,
+      yieldToLoop: () => new Promise((resolve) => setImmediate(resolve)),
+    };
+    try {
+      switch (req.op) {
+        case "selftest":
+          await runSelftest(req, ctx);
+          break;
+        case "load":
+        case "generate":
+          throw new RequestError(`runner op ${req.op} needs a model engine, which this build does not have yet`);
+        default:
+          throw new RequestError(`unexpected request ${req.op}`);
+      }
+    } catch (err) {
+      const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
+      const message = err instanceof Error ? err.message : String(err);
+      send({ type: "error", id: req.id, message, kind });
+    } finally {
+      cancelled.delete(req.id);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0) await execute(queue.shift()!);
+    busy = false;
+  }
+
+  process.on("message", (raw: unknown) => {
+    const req = raw as RunnerRequest;
+    switch (req.op) {
+      case "cancel": {
+        const waiting = queue.findIndex((q) => q.id === req.target);
+        if (waiting >= 0) {
+          queue.splice(waiting, 1);
+          send({ type: "done", id: req.target, reason: "cancelled" });
+        } else cancelled.add(req.target);
+        return;
+      }
+      case "stats":
+        send(stats(req.id));
+        return;
+      case "unload":
+        // Exiting is how a runner gives every byte back.
+        process.exit(0);
+      default:
+        queue.push(req);
+        void drain();
+    }
+  });
+  // The server went away: nobody will read our answers, and our memory belongs to no one.
+  process.on("disconnect", () => process.exit(0));
+  send({ type: "ready", pid: process.pid, mlxVersion: ffi.mlxVersion() });
+}

@@ -1,0 +1,16 @@
+// The routes a client uses to find the server: the heartbeat and the version.
+import { Elysia, t } from "elysia";
+import { VERSION } from "../version.ts";
+
+export const metaRoutes = new Elysia({ name: "meta" })
+  .get("/", () => new Response("Ollama is running", { headers: { "content-type": "text/plain; charset=utf-8" } }), {
+    detail: { summary: "Heartbeat", tags: ["meta"] },
+  })
+  .head("/", () => new Response(null, { headers: { "content-type": "text/plain; charset=utf-8" } }), {
+    detail: { hide: true },
+  })
+  .get("/api/version", () => ({ version: VERSION }), {
+    response: t.Object({ version: t.String() }),
+    detail: { summary: "The server's version", tags: ["meta"] },
+  })
+  .head("/api/version", () => new Response(null), { detail: { hide: true } });
