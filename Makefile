@@ -6,7 +6,7 @@ serve: setup
 	$(BUN) src/index.ts serve
 
 test: setup-test
-	$(BUN) test
+	$(BUN) test --timeout 120000
 
 setup:
 	bash scripts/setup.sh

@@ -73,6 +73,7 @@ int32_t mlxs_free(int32_t h);              /* free one handle; error if stale */
 int32_t mlxs_live_count(void);             /* handles alive on this thread */
 int32_t mlxs_is_valid(int32_t h);          /* 1 live, 0 not */
 int32_t mlxs_retain(int32_t h);            /* a second handle to the same array */
+int32_t mlxs_detach(int32_t h);            /* take h out of every open scope: it lives until mlxs_free */
 
 /* ---- arrays from and to host memory ---- */
 int32_t mlxs_from_bytes(const void* data, double nbytes, const int32_t* shape, int32_t ndim, int32_t dtype);

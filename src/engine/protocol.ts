@@ -1,6 +1,7 @@
 // The typed protocol between the server and a runner process, carried over Bun's IPC channel (JSON messages).
 // Requests carry an id chosen by the server; every event names the request it belongs to.
-// A request ends with exactly one terminal event: "done" or "error".
+// A request ends with exactly one terminal event: "done", "error", or the answer of a one-shot request
+// ("loaded" for load, "stats" for stats).
 
 export type RunnerRequest =
   | { op: "selftest"; id: number; steps: number; size: number; fail?: "mlx" }
@@ -44,6 +45,6 @@ export type RunnerEvent =
 
 export type DoneReason = "stop" | "length" | "cancelled" | "ok";
 
-export function isTerminal(e: RunnerEvent): e is Extract<RunnerEvent, { type: "done" | "error" }> {
-  return e.type === "done" || e.type === "error";
+export function isTerminal(e: RunnerEvent): boolean {
+  return e.type === "done" || e.type === "error" || e.type === "stats" || e.type === "loaded";
 }

@@ -1,0 +1,185 @@
+// Matmul, quantization, the fused helpers (linear, embedding, swiglu) and mlx::fast (norms, rope, sdpa).
+import { MxArray, wrap } from "./array.ts";
+import { type Dtype, dtypeCode } from "./dtype.ts";
+import { checkStatus } from "./errors.ts";
+import { sym } from "./lib.ts";
+
+export type QuantMode = "affine" | "mxfp4" | "mxfp8" | "nvfp4";
+const QUANT_MODES: readonly QuantMode[] = ["affine", "mxfp4", "mxfp8", "nvfp4"];
+
+/** groupSize/bits omitted = MLX's defaults for the mode (affine: 64 and 4). */
+export interface QuantOptions {
+  groupSize?: number;
+  bits?: number;
+  mode?: QuantMode;
+}
+
+/** A quantized matrix as mx.quantize returns it; biases only in affine mode. */
+export interface Quantized {
+  wq: MxArray;
+  scales: MxArray;
+  biases?: MxArray;
+}
+
+/** How a quantized weight is passed to linear/embedding: its scales (and affine biases) plus QuantOptions. */
+export interface QuantizedWith extends QuantOptions {
+  scales?: MxArray | null;
+  biases?: MxArray | null;
+}
+
+type Opt = MxArray | null | undefined;
+const h = (a: Opt): number => a?.handle ?? 0;
+
+function modeCode(mode: QuantMode | undefined): number {
+  return QUANT_MODES.indexOf(mode ?? "affine");
+}
+
+export function matmul(a: MxArray, b: MxArray): MxArray {
+  return wrap(sym.mlxs_matmul(a.handle, b.handle), "matmul");
+}
+
+/** beta * c + alpha * (a @ b) */
+export function addmm(c: MxArray, a: MxArray, b: MxArray, alpha = 1, beta = 1): MxArray {
+  return wrap(sym.mlxs_addmm(c.handle, a.handle, b.handle, alpha, beta), "addmm");
+}
+
+/** Quantizes w along its last axis. */
+export function quantize(w: MxArray, opts: QuantOptions = {}): Quantized {
+  const out = new Int32Array(3);
+  checkStatus(sym.mlxs_quantize(w.handle, opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), out), "quantize");
+  const [wq = 0, scales = 0, biases = 0] = out;
+  return { wq: new MxArray(wq), scales: new MxArray(scales), ...(biases ? { biases: new MxArray(biases) } : {}) };
+}
+
+/** The float matrix of a quantized one, in `dtype` (default: the scales' dtype). */
+export function dequantize(wq: MxArray, scales: MxArray, biases: Opt, opts: QuantOptions & { dtype?: Dtype } = {}): MxArray {
+  const dt = opts.dtype === undefined ? -1 : dtypeCode(opts.dtype);
+  return wrap(
+    sym.mlxs_dequantize(wq.handle, scales.handle, h(biases), opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), dt),
+    "dequantize",
+  );
+}
+
+/** x @ dequantize(w).T (transpose, the default) or x @ dequantize(w). */
+export function quantizedMatmul(
+  x: MxArray,
+  wq: MxArray,
+  scales: MxArray,
+  biases: Opt,
+  opts: QuantOptions & { transpose?: boolean } = {},
+): MxArray {
+  return wrap(
+    sym.mlxs_quantized_matmul(
+      x.handle, wq.handle, scales.handle, h(biases), opts.transpose === false ? 0 : 1,
+      opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode),
+    ),
+    "quantized_matmul",
+  );
+}
+
+export interface GatherOptions {
+  lhsIndices?: MxArray | null;
+  rhsIndices?: MxArray | null;
+  sortedIndices?: boolean;
+}
+
+/** quantized_matmul with matrix-level gathers (mixture of experts). */
+export function gatherQmm(
+  x: MxArray,
+  wq: MxArray,
+  scales: MxArray,
+  biases: Opt,
+  opts: QuantOptions & GatherOptions & { transpose?: boolean } = {},
+): MxArray {
+  return wrap(
+    sym.mlxs_gather_qmm(
+      x.handle, wq.handle, scales.handle, h(biases), h(opts.lhsIndices), h(opts.rhsIndices),
+      opts.transpose === false ? 0 : 1, opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), opts.sortedIndices ? 1 : 0,
+    ),
+    "gather_qmm",
+  );
+}
+
+export function gatherMm(a: MxArray, b: MxArray, opts: GatherOptions = {}): MxArray {
+  return wrap(
+    sym.mlxs_gather_mm(a.handle, b.handle, h(opts.lhsIndices), h(opts.rhsIndices), opts.sortedIndices ? 1 : 0),
+    "gather_mm",
+  );
+}
+
+/**
+ * x @ w.T (+ bias) as mlx.nn.Linear; with opts.scales, w is quantized (out, in*bits/32) and this is
+ * QuantizedLinear: quantized_matmul(x, w, scales, biases, transpose) (+ bias).
+ */
+export function linear(x: MxArray, w: MxArray, opts: QuantizedWith & { bias?: MxArray | null } = {}): MxArray {
+  return wrap(
+    sym.mlxs_linear(x.handle, w.handle, h(opts.scales), h(opts.biases), h(opts.bias), opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode)),
+    "linear",
+  );
+}
+
+/** Rows `ids` of an embedding table; with opts.scales the table is quantized and the rows are dequantized. */
+export function embedding(ids: MxArray, w: MxArray, opts: QuantizedWith = {}): MxArray {
+  return wrap(
+    sym.mlxs_embedding(ids.handle, w.handle, h(opts.scales), h(opts.biases), opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode)),
+    "embedding",
+  );
+}
+
+/** silu(gate) * up, compiled. */
+export function swiglu(gate: MxArray, up: MxArray): MxArray {
+  return wrap(sym.mlxs_swiglu(gate.handle, up.handle), "swiglu");
+}
+
+/** gelu_approx(gate) * up, compiled. */
+export function gegluApprox(gate: MxArray, up: MxArray): MxArray {
+  return wrap(sym.mlxs_geglu_approx(gate.handle, up.handle), "geglu_approx");
+}
+
+export function rmsNorm(x: MxArray, weight: Opt, eps: number): MxArray {
+  return wrap(sym.mlxs_rms_norm(x.handle, h(weight), eps), "rms_norm");
+}
+
+export function layerNorm(x: MxArray, weight: Opt, bias: Opt, eps: number): MxArray {
+  return wrap(sym.mlxs_layer_norm(x.handle, h(weight), h(bias), eps), "layer_norm");
+}
+
+export interface RopeOptions {
+  dims: number;
+  /** true rotates adjacent pairs (GPT-J / llama.cpp NORM), false the two halves (NEOX). */
+  traditional: boolean;
+  /** Frequency base; give either base or freqs. */
+  base?: number | null;
+  /** Periods (dims/2 of them) for scaled variants (llama3, yarn): the kernel uses 1/freqs. */
+  freqs?: MxArray | null;
+  scale?: number;
+  /** Position of x's first row: a number, or an int array of size 1 or B. */
+  offset?: number | MxArray;
+}
+
+/** Rotary position embedding of x (..., L, D) along axis -2. */
+export function rope(x: MxArray, opts: RopeOptions): MxArray {
+  const base = opts.base ?? Number.NaN;
+  const offset = opts.offset ?? 0;
+  const offsetNum = typeof offset === "number" ? offset : 0;
+  const offsetArr = typeof offset === "number" ? 0 : offset.handle;
+  return wrap(
+    sym.mlxs_rope(x.handle, opts.dims, opts.traditional ? 1 : 0, base, opts.scale ?? 1, offsetNum, offsetArr, h(opts.freqs)),
+    "rope",
+  );
+}
+
+export interface SdpaOptions {
+  scale: number;
+  /** "causal" (aligned bottom-right) or a bool (true = attend) / additive mask broadcastable to (B, H, Lq, Lk). */
+  mask?: "causal" | MxArray | null;
+  /** Per-head logit sinks, shape (n_heads,). */
+  sinks?: MxArray | null;
+}
+
+/** softmax(q k^T * scale + mask) v for q (B, H, Lq, D), k/v (B, Hkv, Lk, D); GQA when Hkv divides H. */
+export function sdpa(q: MxArray, k: MxArray, v: MxArray, opts: SdpaOptions): MxArray {
+  const kind = opts.mask == null ? 0 : opts.mask === "causal" ? 1 : 2;
+  const mask = opts.mask instanceof MxArray ? opts.mask.handle : 0;
+  return wrap(sym.mlxs_sdpa(q.handle, k.handle, v.handle, opts.scale, kind, mask, h(opts.sinks)), "sdpa");
+}

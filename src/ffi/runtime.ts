@@ -1,0 +1,55 @@
+// Evaluation, memory figures, devices, streams.
+import { MxArray, handles } from "./array.ts";
+import { checkNumber, checkStatus, checkString } from "./errors.ts";
+import { sym } from "./lib.ts";
+
+/** Computes the arrays now (blocking). */
+export function evaluate(...arrays: MxArray[]): void {
+  checkStatus(sym.mlxs_eval(handles(arrays), arrays.length), "eval");
+}
+
+/** Schedules the arrays' computation and returns at once (overlaps with JS work). */
+export function asyncEval(...arrays: MxArray[]): void {
+  checkStatus(sym.mlxs_async_eval(handles(arrays), arrays.length), "async_eval");
+}
+
+export function synchronize(): void {
+  checkStatus(sym.mlxs_synchronize(), "synchronize");
+}
+
+/** Destroys this thread's streams: call before an MLX thread exits. */
+export function clearStreams(): void {
+  checkStatus(sym.mlxs_clear_streams(), "clear_streams");
+}
+
+export function mlxVersion(): string {
+  return checkString(sym.mlxs_version(), "version");
+}
+
+/** Byte counts of MLX's allocator. Limits return the previous value. */
+export const memory = {
+  active: (): number => checkNumber(sym.mlxs_active_memory(), "active_memory"),
+  peak: (): number => checkNumber(sym.mlxs_peak_memory(), "peak_memory"),
+  resetPeak: (): void => void checkStatus(sym.mlxs_reset_peak_memory(), "reset_peak_memory"),
+  cache: (): number => checkNumber(sym.mlxs_cache_memory(), "cache_memory"),
+  limit: (): number => checkNumber(sym.mlxs_memory_limit(), "memory_limit"),
+  setMemoryLimit: (bytes: number): number => checkNumber(sym.mlxs_set_memory_limit(bytes), "set_memory_limit"),
+  setCacheLimit: (bytes: number): number => checkNumber(sym.mlxs_set_cache_limit(bytes), "set_cache_limit"),
+  setWiredLimit: (bytes: number): number => checkNumber(sym.mlxs_set_wired_limit(bytes), "set_wired_limit"),
+  clearCache: (): void => void checkStatus(sym.mlxs_clear_cache(), "clear_cache"),
+};
+
+/** Returns MLX's cached buffers to the system (memory.clearCache). */
+export const clearCache = memory.clearCache;
+
+export type DeviceKind = "cpu" | "gpu";
+
+export const device = {
+  /** 0 without a GPU backend. */
+  gpuCount: (): number => checkStatus(sym.mlxs_gpu_count(), "gpu_count"),
+  defaultDevice: (): DeviceKind => (checkStatus(sym.mlxs_default_device(), "default_device") === 1 ? "gpu" : "cpu"),
+  setDefaultDevice: (d: DeviceKind): void => void checkStatus(sym.mlxs_set_default_device(d === "gpu" ? 1 : 0), "set_default_device"),
+  /** MLX's device_info: device_name, architecture, memory sizes (keys vary by backend). */
+  info: (d: DeviceKind = "cpu"): Record<string, string | number> =>
+    JSON.parse(checkString(sym.mlxs_device_info_json(d === "gpu" ? 1 : 0), "device_info")) as Record<string, string | number>,
+};
