@@ -1,0 +1,121 @@
+// The 400 message for a body that fails its schema: the schema's own message where it has one (Ollama's exact
+// text, e.g. `option "top_k" must be of type integer`), else Go's decoder error, which Ollama returns verbatim:
+// `json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool`.
+// Routes' onError can call it with Elysia's ValidationError: validationMessage(error.validator, error.value).
+import type { TSchema } from "elysia";
+import { TypeCompiler, type TypeCheck } from "elysia/type-system";
+import type { ValueError } from "@sinclair/typebox/errors";
+import { goJsonKind } from "../schemas/go-json.ts";
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checkerFor(schema: TSchema): TypeCheck<TSchema> {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/** A schema, or a compiled checker that carries one (Elysia's validators do). */
+type SchemaSource = TSchema | { schema: TSchema } | unknown;
+
+function schemaOf(source: SchemaSource): TSchema | undefined {
+  if (!source || typeof source !== "object") return undefined;
+  const withSchema = source as { schema?: unknown; Errors?: unknown };
+  if (typeof withSchema.Errors === "function" && withSchema.schema && typeof withSchema.schema === "object") {
+    return withSchema.schema as TSchema;
+  }
+  return source as TSchema;
+}
+
+const isNullSchema = (schema: TSchema) => schema.type === "null";
+
+/**
+ * The error to report: a union without its own message (a nullable field) reports its non-null branch's error,
+ * so `"options": {"top_k": "x"}` names top_k rather than "Expected union value".
+ */
+function reportable(error: ValueError): ValueError {
+  let current = error;
+  while (current.schema.error === undefined && current.errors.length > 0) {
+    const branches = current.errors
+      .map((iterator) => iterator.First())
+      .filter((e): e is ValueError => e !== undefined && !isNullSchema(e.schema));
+    if (branches.length !== 1) break;
+    current = branches[0]!;
+  }
+  return current;
+}
+
+/** The Go type name a schema decodes into, as Go's UnmarshalTypeError prints it (approximate for unions). */
+function goTypeOf(schema: TSchema): string {
+  if (schema.anyOf) {
+    const concrete = (schema.anyOf as TSchema[]).filter((s) => !isNullSchema(s));
+    return concrete.length === 1 ? goTypeOf(concrete[0]!) : "interface {}";
+  }
+  switch (schema.type) {
+    case "string":
+      return "string";
+    case "boolean":
+      return "bool";
+    case "integer":
+      return "int";
+    case "number":
+      return "float64";
+    case "array":
+      return `[]${schema.items ? goTypeOf(schema.items as TSchema) : "interface {}"}`;
+    case "object":
+      return schema.title ? `api.${schema.title}` : "map[string]interface {}";
+    default:
+      return "interface {}";
+  }
+}
+
+function nonNull(schema: TSchema | undefined): TSchema | undefined {
+  if (!schema?.anyOf) return schema;
+  return (schema.anyOf as TSchema[]).find((s) => !isNullSchema(s)) ?? schema;
+}
+
+/** Go names the innermost struct and the field path without indices: "Message" + "messages.content". */
+function goField(root: TSchema, path: string): { struct: string; field: string } {
+  let struct = typeof root.title === "string" ? root.title : "";
+  let node: TSchema | undefined = root;
+  const fields: string[] = [];
+  for (const segment of path.split("/").filter(Boolean)) {
+    node = nonNull(node);
+    if (!node) break;
+    if (node.type === "array") {
+      node = node.items as TSchema;
+      if (typeof node?.title === "string") struct = node.title;
+    } else if (node.type === "object") {
+      fields.push(segment);
+      node = (node.properties as Record<string, TSchema> | undefined)?.[segment];
+    }
+  }
+  return { struct, field: fields.join(".") };
+}
+
+/** null when the body is valid; otherwise the message Ollama would answer with (status 400). */
+export function validationMessage(source: SchemaSource, body: unknown): string | null {
+  const schema = schemaOf(source);
+  if (!schema) return null;
+  const check = checkerFor(schema);
+  const first = check.Errors(body).First();
+  if (!first) return null;
+  const error = reportable(first);
+  const custom: unknown = error.schema.error;
+  if (typeof custom === "string") return custom;
+  if (typeof custom === "function") {
+    const value = error.value;
+    // the same callback Elysia would call, handed a checker whose first error is this one
+    const single = { Errors: () => ({ First: () => error }) };
+    const detail = { type: "validation", on: "body", found: body, value, errors: [error] };
+    return String((custom as (d: typeof detail, v: typeof single) => unknown)(detail, single));
+  }
+  const { struct, field } = goField(schema, error.path);
+  if (error.value === undefined) return `missing required field ${JSON.stringify(field)}`;
+  const kind = goJsonKind(error.value);
+  const value = kind === "number" && error.schema.type === "integer" && !Number.isInteger(error.value) ? `number ${error.value}` : kind;
+  return `json: cannot unmarshal ${value} into Go struct field ${struct}.${field} of type ${goTypeOf(error.schema)}`;
+}

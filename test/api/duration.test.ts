@@ -1,0 +1,108 @@
+import { describe, expect, test } from "bun:test";
+import {
+  DEFAULT_KEEP_ALIVE_MS,
+  InvalidRequestError,
+  defaultKeepAlive,
+  formatGoDuration,
+  keepAliveToJSON,
+  parseGoDuration,
+  parseKeepAlive,
+  resolveKeepAlive,
+} from "../../src/api/index.ts";
+
+describe("parseGoDuration matches Go's time.ParseDuration", () => {
+  const cases: [string, bigint][] = [
+    ["0", 0n],
+    ["-0", 0n],
+    ["5m", 300_000_000_000n],
+    ["1h30m", 5_400_000_000_000n],
+    ["300ms", 300_000_000n],
+    ["1.5h", 5_400_000_000_000n],
+    [".5s", 500_000_000n],
+    ["5.s", 5_000_000_000n],
+    ["+2s", 2_000_000_000n],
+    ["-1m", -60_000_000_000n],
+    ["1h2m3s4ms5us6ns", 3_723_004_005_006n],
+    ["2\u00b5s", 2_000n],
+    ["2\u03bcs", 2_000n],
+    ["1.0000000001s", 1_000_000_000n],
+  ];
+  for (const [input, ns] of cases) test(`${JSON.stringify(input)} is ${ns}ns`, () => expect(parseGoDuration(input)).toBe(ns));
+
+  const errors: [string, string][] = [
+    ["", 'time: invalid duration ""'],
+    ["abc", 'time: invalid duration "abc"'],
+    [".s", 'time: invalid duration ".s"'],
+    ["-", 'time: invalid duration "-"'],
+    ["300", 'time: missing unit in duration "300"'],
+    ["1d", 'time: unknown unit "d" in duration "1d"'],
+    ["10000000h", 'time: invalid duration "10000000h"'],
+  ];
+  for (const [input, message] of errors) {
+    test(`${JSON.stringify(input)} fails with ${message}`, () => expect(() => parseGoDuration(input)).toThrow(message));
+  }
+});
+
+describe("parseKeepAlive reads keep_alive like api.Duration", () => {
+  test("a number is seconds", () => expect(parseKeepAlive(300)).toBe(300_000));
+  test("a fractional number keeps its milliseconds", () => expect(parseKeepAlive(1.5)).toBe(1500));
+  test("a Go duration string", () => expect(parseKeepAlive("1h30m")).toBe(5_400_000));
+  test("0 and \"0\" unload now", () => {
+    expect(parseKeepAlive(0)).toBe(0);
+    expect(parseKeepAlive("0")).toBe(0);
+    expect(parseKeepAlive("0s")).toBe(0);
+  });
+  test("negative numbers and durations mean forever", () => {
+    expect(parseKeepAlive(-1)).toBe(Infinity);
+    expect(parseKeepAlive("-1m")).toBe(Infinity);
+  });
+  test("unset is undefined, so the model's current keep_alive stays", () => {
+    expect(parseKeepAlive(undefined)).toBeUndefined();
+    expect(parseKeepAlive(null)).toBeUndefined();
+    expect(resolveKeepAlive(undefined, 42, {})).toBe(42);
+    expect(resolveKeepAlive(undefined, undefined, {})).toBe(DEFAULT_KEEP_ALIVE_MS);
+    expect(resolveKeepAlive("1s", 42, {})).toBe(1000);
+  });
+  test("an invalid string is a 400 with Go's message", () => {
+    const error = (() => {
+      try {
+        parseKeepAlive("5 minutes");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).status).toBe(400);
+    expect((error as Error).message).toBe('time: unknown unit " minutes" in duration "5 minutes"');
+  });
+  test("other JSON types are Unsupported type", () => {
+    expect(() => parseKeepAlive(true)).toThrow("Unsupported type: 'bool'");
+    expect(() => parseKeepAlive([])).toThrow("Unsupported type: '[]interface {}'");
+    expect(() => parseKeepAlive({})).toThrow("Unsupported type: 'map[string]interface {}'");
+  });
+});
+
+describe("OLLAMA_KEEP_ALIVE", () => {
+  test("defaults to 5m", () => expect(defaultKeepAlive({})).toBe(300_000));
+  test("takes a duration", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "10m" })).toBe(600_000));
+  test("takes integer seconds", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "3600" })).toBe(3_600_000));
+  test("negative is forever", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "-1" })).toBe(Infinity));
+  test("quotes and spaces are trimmed", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: ' "1h" ' })).toBe(3_600_000));
+  test("garbage falls back to 5m", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "soon" })).toBe(300_000));
+});
+
+describe("keep_alive marshals back like Go", () => {
+  test("Duration.String forms", () => {
+    expect(formatGoDuration(300_000_000_000n)).toBe("5m0s");
+    expect(formatGoDuration(5_400_000_000_000n)).toBe("1h30m0s");
+    expect(formatGoDuration(1_500_000_000n)).toBe("1.5s");
+    expect(formatGoDuration(300_000_000n)).toBe("300ms");
+    expect(formatGoDuration(1_500n)).toBe("1.5\u00b5s");
+    expect(formatGoDuration(0n)).toBe("0s");
+    expect(formatGoDuration(-60_000_000_000n)).toBe("-1m0s");
+  });
+  test("forever is -1", () => {
+    expect(keepAliveToJSON(Infinity)).toBe(-1);
+    expect(keepAliveToJSON(300_000)).toBe("5m0s");
+  });
+});
