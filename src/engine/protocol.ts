@@ -1,3 +1,4 @@
+import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 // The typed protocol between the server and a runner process, carried over Bun's IPC channel (JSON messages).
 // Requests carry an id chosen by the server; every event names the request it belongs to.
 // A request ends with exactly one terminal event: "done", "error", or the answer of a one-shot request
@@ -18,10 +19,48 @@ export interface ModelSpec {
   path: string;
 }
 
-/** One generation, already tokenized by nobody: the runner owns the tokenizer of its model. */
+/**
+ * One generation. The runner owns the tokenizer, so it receives text: a prompt that is already the final
+ * model input (raw), or chat messages it renders with the model's chat template.
+ */
 export interface GenerateParams {
-  prompt: string;
-  options: Record<string, unknown>;
+  prompt?: string;
+  messages?: ChatMessage[];
+  tools?: unknown[];
+  /** extra chat-template variables (enable_thinking, ...) */
+  templateKwargs?: Record<string, unknown>;
+  options: SamplingParams;
+}
+
+/** Ollama's option names, already merged with defaults by the server. */
+export interface SamplingParams {
+  temperature: number;
+  top_k: number;
+  top_p: number;
+  min_p: number;
+  repeat_penalty: number;
+  repeat_last_n: number;
+  presence_penalty: number;
+  frequency_penalty: number;
+  /** -1: random */
+  seed: number;
+  /** -1: unlimited (up to the context) */
+  num_predict: number;
+  num_ctx: number;
+  num_keep: number;
+  stop: string[];
+  logprobs?: boolean;
+  top_logprobs?: number;
+}
+
+export interface GenerationSummary {
+  promptTokens: number;
+  promptNs: number;
+  generatedTokens: number;
+  generateNs: number;
+  peakMemory: number;
+  /** the final prompt text, for callers that report it (raw mode, debugging) */
+  context?: number[];
 }
 
 export interface RunnerStats {
@@ -37,10 +76,10 @@ export interface RunnerStats {
 export type RunnerEvent =
   | { type: "ready"; pid: number; mlxVersion: string }
   | { type: "step"; id: number; index: number; value: number }
-  | { type: "token"; id: number; text: string; token: number }
-  | { type: "loaded"; id: number; loadDurationNs: number }
+  | { type: "token"; id: number; text: string; token: number; logprob?: number; top?: { token: number; logprob: number; text: string }[] }
+  | { type: "loaded"; id: number; loadDurationNs: number; contextLength: number }
   | { type: "stats"; id: number; stats: RunnerStats }
-  | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown> }
+  | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }
   | { type: "error"; id: number; message: string; kind: "mlx" | "request" | "internal" };
 
 export type DoneReason = "stop" | "length" | "cancelled" | "ok";

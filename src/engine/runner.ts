@@ -6,6 +6,7 @@
 // (or a stats request) sent meanwhile is read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
+import { generate, loadModel, loadedModelName } from "./serve-model.ts";
 
 export interface JobContext {
   /** True once the server cancelled this request. */
@@ -40,7 +41,7 @@ export async function runRunner(): Promise<void> {
       peakMemory: ffi.memory.peak(),
       cacheMemory: ffi.memory.cache(),
       liveHandles: ffi.liveCount(),
-      model: null,
+      model: loadedModelName(),
     },
   });
 
@@ -56,8 +57,11 @@ export async function runRunner(): Promise<void> {
           await runSelftest(req, ctx);
           break;
         case "load":
+          await loadModel(req.id, req.model, ctx);
+          break;
         case "generate":
-          throw new RequestError(`runner op ${req.op} needs a model engine, which this build does not have yet`);
+          await generate(req.id, req.params, ctx);
+          break;
         default:
           throw new RequestError(`unexpected request ${req.op}`);
       }

@@ -1,0 +1,89 @@
+// Text in, text out: a loaded model (weights + tokenizer), and one completion through the token loop with
+// streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
+import { memory } from "../ffi/index.ts";
+import { loadModelDir } from "../models/load.ts";
+import type { CausalLM } from "../models/model.ts";
+import { createDetokenizer } from "../formats/tokenizer/detokenizer.ts";
+import { StopMatcher } from "../formats/tokenizer/stop.ts";
+import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
+import type { Config } from "../models/config.ts";
+import { generateTokens, type FinishReason, type GenerateOptions, type LoopControl, type TokenEvent } from "./generate.ts";
+
+export interface LoadedModel extends Disposable {
+  name: string;
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  config: Config;
+  loadNs: number;
+  /** context length the model was trained for (0 if unknown) */
+  contextLength: number;
+}
+
+export async function loadMlxModel(name: string, dir: string): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const tokenizer = await Tokenizer.fromFiles(dir);
+  const { model, config } = loadModelDir(dir);
+  const text = (config.text_config ?? {}) as Config;
+  const ctx = Number(config.max_position_embeddings ?? text.max_position_embeddings ?? 0);
+  return {
+    name,
+    model,
+    tokenizer,
+    config,
+    contextLength: Number.isFinite(ctx) ? ctx : 0,
+    loadNs: Math.round((performance.now() - t0) * 1e6),
+    [Symbol.dispose]: () => model[Symbol.dispose](),
+  };
+}
+
+export interface CompletionOptions extends Omit<GenerateOptions, "eosTokenIds"> {
+  stop: string[];
+}
+
+export interface TextEvent extends TokenEvent {
+  /** the new text this token completes (may be "" while bytes of a character are pending) */
+  text: string;
+}
+
+export interface CompletionStats {
+  promptTokens: number;
+  promptNs: number;
+  generatedTokens: number;
+  generateNs: number;
+  finishReason: FinishReason;
+  peakMemory: number;
+}
+
+export async function* complete(
+  lm: LoadedModel,
+  promptTokens: number[],
+  opts: CompletionOptions,
+  ctl: LoopControl,
+): AsyncGenerator<TextEvent, CompletionStats> {
+  memory.resetPeak();
+  const detok = createDetokenizer(lm.tokenizer);
+  const stops = new StopMatcher(opts.stop);
+  // A stop string ends the loop the way a cancel does; the stats still come back from the loop.
+  let stopped = false;
+  let emittedTokens = 0;
+  const inner: LoopControl = { cancelled: () => stopped || ctl.cancelled(), yieldToLoop: ctl.yieldToLoop };
+  const loop = generateTokens(lm.model, promptTokens, { ...opts, eosTokenIds: lm.tokenizer.eosTokenIds }, inner);
+  while (true) {
+    const r = await loop.next();
+    if (r.done) {
+      if (!stopped) {
+        const tail = stops.push(detok.finalize());
+        stopped = tail.stopped;
+        const rest = tail.emit + (tail.stopped ? "" : stops.flush());
+        if (rest) yield { token: -1, text: rest };
+      }
+      const finishReason = stopped ? "stop" : r.value.finishReason;
+      return { ...r.value, generatedTokens: stopped ? emittedTokens : r.value.generatedTokens, finishReason, peakMemory: memory.peak() };
+    }
+    if (stopped) continue; // the look-ahead token after a stop string: computed, never shown
+    emittedTokens++;
+    const pushed = stops.push(detok.add(r.value.token));
+    stopped = pushed.stopped;
+    yield { ...r.value, text: pushed.emit };
+  }
+}

@@ -1,0 +1,228 @@
+// The token loop, as mlx-lm's generate_step and Ollama's MLX pipeline do it:
+//  - prefill the prompt in chunks (evaluating the cache after each, then clearing MLX's buffer cache) until
+//    one token remains; that token's forward gives the first logits;
+//  - decode with one step of look-ahead: step n+1 is built and async_eval'ed before token n is read, so the
+//    device runs ahead of the JS side;
+//  - clear MLX's buffer cache every 256 tokens; free every handle deterministically.
+import {
+  asyncEval,
+  clearCache,
+  concatenate,
+  eval as evalArrays,
+  array,
+  persist,
+  random,
+  reshape,
+  scope,
+  slice,
+  squeeze,
+  type MxArray,
+} from "../ffi/index.ts";
+import type { CausalLM } from "../models/model.ts";
+import type { LayerCache } from "../models/layers/kv-cache.ts";
+import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
+
+export interface GenerateOptions extends SamplerOptions {
+  /** -1: until EOS or the context is full */
+  maxTokens: number;
+  /** context length: prompt + generated never exceeds it */
+  numCtx: number;
+  eosTokenIds: ReadonlySet<number>;
+  seed?: number;
+  prefillStepSize?: number;
+  /** top alternatives to report with each token's logprob (0: only the chosen token's) */
+  topLogprobs?: number;
+  logprobs?: boolean;
+}
+
+export interface TokenEvent {
+  token: number;
+  logprob?: number;
+  top?: { token: number; logprob: number }[];
+}
+
+export type FinishReason = "stop" | "length" | "cancelled";
+
+export interface GenerationStats {
+  promptTokens: number;
+  promptNs: number;
+  generatedTokens: number;
+  generateNs: number;
+  finishReason: FinishReason;
+  peakMemory: number;
+}
+
+export interface LoopControl {
+  cancelled(): boolean;
+  /** lets the event loop read a cancel between steps */
+  yieldToLoop(): Promise<void>;
+}
+
+interface Step {
+  token: MxArray;
+  logprobs: MxArray | null;
+}
+
+const CLEAR_EVERY = 256;
+
+export async function* generateTokens(
+  model: CausalLM,
+  prompt: number[],
+  opts: GenerateOptions,
+  ctl: LoopControl,
+): AsyncGenerator<TokenEvent, GenerationStats> {
+  if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
+  const caches: LayerCache[] = model.makeCache();
+  const penalize = penaltiesActive(opts);
+  const wantLogprobs = opts.logprobs === true || (opts.topLogprobs ?? 0) > 0;
+  const window = opts.repeatLastN < 0 ? opts.numCtx : opts.repeatLastN;
+  let history: MxArray | null = penalize ? persist(array(prompt.slice(-window), [Math.min(prompt.length, window)], "int32")) : null;
+  let key: MxArray | null = opts.seed !== undefined && opts.seed >= 0 ? persist(random.key(opts.seed)) : null;
+  const held: MxArray[] = [];
+  const t0 = performance.now();
+  let promptNs = 0;
+  let generated = 0;
+  let finish: FinishReason = "length";
+
+  const nextKey = (): MxArray | null => {
+    if (!key) return null;
+    const [a, b] = random.splitKeys(key);
+    key.free();
+    key = persist(a!);
+    return b!;
+  };
+
+  const step = (input: MxArray): Step => {
+    const s = scope(() => {
+      const L = input.shape[0]!;
+      const logits = model.forward(reshape(input, [1, L]), caches);
+      const V = logits.shape[2]!;
+      let last = reshape(slice(logits, [0, L - 1, 0], [1, L, V]), [1, V]);
+      if (history) last = applyPenalties(last, history, opts);
+      const lp = logprobsOf(last);
+      const token = sample(lp, opts, nextKey());
+      return { token, logprobs: wantLogprobs ? lp : null };
+    });
+    if (history) {
+      const h = history;
+      history = persist(scope(() => {
+        const joined = concatenate([h, s.token], 0);
+        const n = joined.shape[0]!;
+        return n > window ? slice(joined, [n - window], [n]) : joined;
+      }));
+      h.free();
+    }
+    return { token: persist(s.token), logprobs: s.logprobs ? persist(s.logprobs) : null };
+  };
+
+  const freeStep = (s: Step | null) => {
+    s?.token.free();
+    s?.logprobs?.free();
+  };
+
+  let current: Step | null = null;
+  let next: Step | null = null;
+  try {
+    // Prefill all but the last prompt token, in chunks.
+    const chunk = opts.prefillStepSize ?? 512;
+    let pos = 0;
+    while (prompt.length - pos > 1) {
+      const n = Math.min(chunk, prompt.length - 1 - pos);
+      scope(() => {
+        model.forward(array(prompt.slice(pos, pos + n), [1, n], "int32"), caches);
+        evalArrays(...caches.flatMap((c) => c.state()));
+      });
+      pos += n;
+      clearCache();
+      await ctl.yieldToLoop();
+      if (ctl.cancelled()) {
+        finish = "cancelled";
+        return stats();
+      }
+    }
+    const lastInput = array([prompt[prompt.length - 1]!], [1], "int32");
+    held.push(lastInput);
+    current = step(lastInput);
+    asyncEval(current.token, ...(current.logprobs ? [current.logprobs] : []));
+
+    const budget = opts.maxTokens < 0 ? Infinity : opts.maxTokens;
+    while (true) {
+      if (generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
+        next = step(current.token);
+        asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+      }
+      const token = current.token.item();
+      if (generated === 0) promptNs = (performance.now() - t0) * 1e6;
+      if (opts.eosTokenIds.has(token)) {
+        finish = "stop";
+        break;
+      }
+      generated++;
+      yield { token, ...(current.logprobs ? readLogprobs(current.logprobs, token, opts.topLogprobs ?? 0) : {}) };
+      freeStep(current);
+      current = next;
+      next = null;
+      if (generated % CLEAR_EVERY === 0) clearCache();
+      if (!current) {
+        finish = "length";
+        break;
+      }
+      await ctl.yieldToLoop();
+      if (ctl.cancelled()) {
+        finish = "cancelled";
+        break;
+      }
+    }
+    return stats();
+  } finally {
+    freeStep(current);
+    freeStep(next);
+    for (const h of held) h.free();
+    history?.free();
+    key?.free();
+    for (const c of caches) c[Symbol.dispose]();
+    clearCache();
+  }
+
+  function stats(): GenerationStats {
+    const now = performance.now();
+    const totalNs = (now - t0) * 1e6;
+    return {
+      promptTokens: prompt.length,
+      promptNs: promptNs || totalNs,
+      generatedTokens: generated,
+      generateNs: promptNs ? totalNs - promptNs : 0,
+      finishReason: finish,
+      peakMemory: 0,
+    };
+  }
+}
+
+function readLogprobs(lp: MxArray, token: number, topN: number): Pick<TokenEvent, "logprob" | "top"> {
+  return scope(() => {
+    const flat = squeeze(lp, [0]);
+    const all = flat.toFloat32();
+    const out: Pick<TokenEvent, "logprob" | "top"> = { logprob: all[token]! };
+    if (topN > 0) {
+      out.top = topEntries(all, topN);
+    }
+    return out;
+  });
+}
+
+
+/** The n largest entries, best first, without sorting the whole vocabulary. */
+function topEntries(values: Float32Array, n: number): { token: number; logprob: number }[] {
+  const best: { token: number; logprob: number }[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (best.length === n && v <= best[n - 1]!.logprob) continue;
+    let j = best.length < n ? best.length : n - 1;
+    best[j] = { token: i, logprob: v };
+    while (j > 0 && best[j - 1]!.logprob < v) {
+      [best[j - 1], best[j]] = [best[j]!, best[j - 1]!];
+      j--;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,103 @@
+// The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
+import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
+import { complete, loadMlxModel, type LoadedModel } from "./completion.ts";
+import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
+import { RequestError, type JobContext } from "./runner.ts";
+
+let loaded: LoadedModel | null = null;
+
+export function loadedModelName(): string | null {
+  return loaded?.name ?? null;
+}
+
+export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): Promise<void> {
+  if (loaded) {
+    if (loaded.name === spec.name) {
+      ctx.emit({ type: "loaded", id, loadDurationNs: 0, contextLength: loaded.contextLength });
+      return;
+    }
+    throw new RequestError(`this runner already serves ${loaded.name}; a runner holds one model`);
+  }
+  if (spec.format !== "mlx") throw new RequestError(`model format ${spec.format} is not supported by this runner yet`);
+  loaded = await loadMlxModel(spec.name, spec.path);
+  ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
+}
+
+/** Ollama keeps the first num_keep tokens and the most recent ones when a prompt overflows the context. */
+export function fitToContext(tokens: number[], numCtx: number, numKeep: number, reserve: number): number[] {
+  const limit = Math.max(1, numCtx - reserve);
+  if (tokens.length <= limit) return tokens;
+  const keep = Math.min(Math.max(0, numKeep), limit - 1);
+  return [...tokens.slice(0, keep), ...tokens.slice(tokens.length - (limit - keep))];
+}
+
+export async function generate(id: number, params: GenerateParams, ctx: JobContext): Promise<void> {
+  const lm = loaded;
+  if (!lm) throw new RequestError("no model is loaded in this runner");
+  const o = params.options;
+  let tokens: number[];
+  if (params.messages) {
+    const text = applyChatTemplate(lm.tokenizer, params.messages, {
+      tools: params.tools as never,
+      addGenerationPrompt: true,
+      kwargs: params.templateKwargs,
+    });
+    // A rendered template carries its own special tokens (BOS included).
+    tokens = lm.tokenizer.encode(text, { addSpecialTokens: false });
+  } else {
+    tokens = lm.tokenizer.encodePrompt(params.prompt ?? "");
+  }
+  if (tokens.length === 0) throw new RequestError("the prompt is empty after tokenization");
+  tokens = fitToContext(tokens, o.num_ctx, o.num_keep, 1);
+  const run = complete(
+    lm,
+    tokens,
+    {
+      temperature: o.temperature,
+      topK: o.top_k,
+      topP: o.top_p,
+      minP: o.min_p,
+      repeatPenalty: o.repeat_penalty,
+      repeatLastN: o.repeat_last_n,
+      presencePenalty: o.presence_penalty,
+      frequencyPenalty: o.frequency_penalty,
+      seed: o.seed >= 0 ? o.seed : undefined,
+      maxTokens: o.num_predict,
+      numCtx: o.num_ctx,
+      stop: o.stop,
+      logprobs: o.logprobs,
+      topLogprobs: o.top_logprobs,
+    },
+    ctx,
+  );
+  while (true) {
+    const r = await run.next();
+    if (r.done) {
+      const s = r.value;
+      const reason = s.finishReason;
+      const event: RunnerEvent = {
+        type: "done",
+        id,
+        reason,
+        summary: {
+          promptTokens: s.promptTokens,
+          promptNs: Math.round(s.promptNs),
+          generatedTokens: s.generatedTokens,
+          generateNs: Math.round(s.generateNs),
+          peakMemory: s.peakMemory,
+        },
+      };
+      ctx.emit(event);
+      return;
+    }
+    const e = r.value;
+    ctx.emit({
+      type: "token",
+      id,
+      text: e.text,
+      token: e.token,
+      ...(e.logprob !== undefined ? { logprob: e.logprob } : {}),
+      ...(e.top ? { top: e.top.map((t) => ({ ...t, text: lm.tokenizer.decode([t.token]) })) } : {}),
+    });
+  }
+}

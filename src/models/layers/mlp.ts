@@ -1,0 +1,39 @@
+// Gated MLPs: SwiGLU down(silu(gate)·up) and GeGLU down(gelu_approx(gate)·up), separate or fused gate_up.
+import { gegluApprox, split, swiglu, type MxArray } from "../../ffi/index.ts";
+import type { Weights } from "../weights.ts";
+import { Linear } from "./linear.ts";
+
+export type GateActivation = "silu" | "gelu_approx";
+
+export class GatedMLP implements Disposable {
+  private constructor(
+    private readonly proj: { gate: Linear; up: Linear } | { gateUp: Linear },
+    private readonly down: Linear,
+    private readonly activation: GateActivation,
+  ) {}
+
+  static load(ws: Weights, path: string, activation: GateActivation = "silu", fused = false): GatedMLP {
+    const down = Linear.load(ws, `${path}.down_proj`);
+    if (fused) return new GatedMLP({ gateUp: Linear.load(ws, `${path}.gate_up_proj`) }, down, activation);
+    return new GatedMLP({ gate: Linear.load(ws, `${path}.gate_proj`), up: Linear.load(ws, `${path}.up_proj`) }, down, activation);
+  }
+
+  forward(x: MxArray): MxArray {
+    let gate: MxArray, up: MxArray;
+    if ("gateUp" in this.proj) [gate, up] = split(this.proj.gateUp.forward(x), 2, -1) as [MxArray, MxArray];
+    else {
+      gate = this.proj.gate.forward(x);
+      up = this.proj.up.forward(x);
+    }
+    return this.down.forward(this.activation === "silu" ? swiglu(gate, up) : gegluApprox(gate, up));
+  }
+
+  [Symbol.dispose](): void {
+    if ("gateUp" in this.proj) this.proj.gateUp[Symbol.dispose]();
+    else {
+      this.proj.gate[Symbol.dispose]();
+      this.proj.up[Symbol.dispose]();
+    }
+    this.down[Symbol.dispose]();
+  }
+}

@@ -1,0 +1,106 @@
+// Llama (and SmolLM2, Mistral, Qwen2): pre-norm blocks x + attn(norm(x)), h + mlp(norm(h)); SwiGLU; GQA.
+// Qwen2 is this with q/k/v biases (present in its weights) and rope_theta 1e6.
+import { add, type MxArray } from "../ffi/index.ts";
+import { Attention } from "./layers/attention.ts";
+import { KVCache, RotatingKVCache, type AttentionMask, type LayerCache } from "./layers/kv-cache.ts";
+import { Embedding } from "./layers/linear.ts";
+import { GatedMLP } from "./layers/mlp.ts";
+import { RMSNorm } from "./layers/norm.ts";
+import { initializeRope, type RopeScaling } from "./layers/rope.ts";
+import { type Config, opt, optBool, req } from "./config.ts";
+import { type Block, DecoderLM, loadHead } from "./model.ts";
+import type { Weights } from "./weights.ts";
+
+export class LlamaBlock implements Block {
+  constructor(
+    readonly sliding: boolean,
+    private readonly attn: Attention,
+    private readonly mlp: { forward(x: MxArray): MxArray } & Disposable,
+    private readonly inputNorm: RMSNorm,
+    private readonly postAttnNorm: RMSNorm,
+  ) {}
+
+  forward(x: MxArray, mask: AttentionMask, cache: LayerCache): MxArray {
+    const h = add(x, this.attn.forward(this.inputNorm.forward(x), mask, cache));
+    return add(h, this.mlp.forward(this.postAttnNorm.forward(h)));
+  }
+
+  [Symbol.dispose](): void {
+    this.attn[Symbol.dispose]();
+    this.mlp[Symbol.dispose]();
+    this.inputNorm[Symbol.dispose]();
+    this.postAttnNorm[Symbol.dispose]();
+  }
+}
+
+export interface LlamaFlavor {
+  ropeThetaDefault: number;
+  tieDefault: boolean;
+  /** qwen2 ignores config.head_dim */
+  headDimFromConfig: boolean;
+  qkNorm: boolean;
+  fusedProjections: boolean;
+}
+
+export const LLAMA: LlamaFlavor = { ropeThetaDefault: 10000, tieDefault: true, headDimFromConfig: true, qkNorm: false, fusedProjections: false };
+export const QWEN2: LlamaFlavor = { ...LLAMA, ropeThetaDefault: 1e6, headDimFromConfig: false };
+export const QWEN3: LlamaFlavor = { ...LLAMA, ropeThetaDefault: 1e6, qkNorm: true };
+export const PHI3: LlamaFlavor = { ...LLAMA, tieDefault: false, headDimFromConfig: false, fusedProjections: true };
+
+export function attentionFor(ws: Weights, c: Config, path: string, flavor: LlamaFlavor): Attention {
+  const hidden = req(c, "hidden_size");
+  const nHeads = req(c, "num_attention_heads");
+  const nKvHeads = opt(c, "num_key_value_heads", nHeads);
+  const headDim = flavor.headDimFromConfig ? opt(c, "head_dim", hidden / nHeads) : hidden / nHeads;
+  const eps = req(c, "rms_norm_eps");
+  const ropeDims = Math.floor(headDim * opt(c, "partial_rotary_factor", 1));
+  const rope = initializeRope(
+    ropeDims,
+    opt(c, "rope_theta", flavor.ropeThetaDefault),
+    optBool(c, "rope_traditional", false),
+    c.rope_scaling as RopeScaling,
+    typeof c.max_position_embeddings === "number" ? c.max_position_embeddings : undefined,
+  );
+  const { o, ...proj } = Attention.loadProjections(ws, path, flavor.fusedProjections);
+  return new Attention(
+    { nHeads, nKvHeads, headDim, scale: headDim ** -0.5 },
+    {
+      proj,
+      o,
+      rope,
+      qNorm: flavor.qkNorm ? RMSNorm.load(ws, `${path}.q_norm`, eps) : undefined,
+      kNorm: flavor.qkNorm ? RMSNorm.load(ws, `${path}.k_norm`, eps) : undefined,
+    },
+  );
+}
+
+export function buildLlama(c: Config, ws: Weights, flavor: LlamaFlavor = LLAMA, modelType = String(c.model_type)): DecoderLM {
+  const nLayers = req(c, "num_hidden_layers");
+  const eps = req(c, "rms_norm_eps");
+  const layerTypes = Array.isArray(c.layer_types) ? (c.layer_types as string[]) : null;
+  const slidingWindow = typeof c.sliding_window === "number" ? c.sliding_window : undefined;
+  const blocks: Block[] = [];
+  for (let i = 0; i < nLayers; i++) {
+    const p = `model.layers.${i}`;
+    ws.drop(`${p}.self_attn.rotary_emb.inv_freq`);
+    blocks.push(
+      new LlamaBlock(
+        layerTypes?.[i] === "sliding_attention",
+        attentionFor(ws, c, `${p}.self_attn`, flavor),
+        GatedMLP.load(ws, `${p}.mlp`, "silu", flavor.fusedProjections),
+        RMSNorm.load(ws, `${p}.input_layernorm`, eps),
+        RMSNorm.load(ws, `${p}.post_attention_layernorm`, eps),
+      ),
+    );
+  }
+  return new DecoderLM({
+    modelType,
+    vocabSize: req(c, "vocab_size"),
+    embed: Embedding.load(ws, "model.embed_tokens"),
+    blocks,
+    norm: RMSNorm.load(ws, "model.norm", eps),
+    lmHead: loadHead(ws, c, flavor.tieDefault),
+    slidingWindow,
+    makeCache: () => blocks.map((b) => (b.sliding && slidingWindow ? new RotatingKVCache(slidingWindow) : new KVCache())),
+  });
+}

@@ -1,0 +1,83 @@
+// Loading a model directory in the mlx-community layout: config.json, model*.safetensors (with or without
+// the index), quantization block. Weights are read lazily by MLX and evaluated here, in the runner.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { eval as evalArrays, loadSafetensors, type MxArray } from "../ffi/index.ts";
+import type { Config } from "./config.ts";
+import type { CausalLM } from "./model.ts";
+import { builderFor } from "./registry.ts";
+import { parseQuantConfig, Weights } from "./weights.ts";
+
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+}
+
+export function readConfig(dir: string): Config {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new ModelLoadError(`${dir} has no config.json`);
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Config;
+  } catch (e) {
+    throw new ModelLoadError(`config.json is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The weight files: the index's shards if there is an index, else every model*.safetensors. */
+export function weightFiles(dir: string): string[] {
+  const index = join(dir, "model.safetensors.index.json");
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    return [...new Set(Object.values(map))].sort().map((f) => join(dir, f));
+  }
+  const files = readdirSync(dir).filter((f) => /^model.*\.safetensors$/.test(f)).sort();
+  if (files.length === 0) throw new ModelLoadError(`${dir} has no model*.safetensors`);
+  return files.map((f) => join(dir, f));
+}
+
+/** VLM-style wrappers (gemma3) keep the text model under text_config and language_model.* */
+function unwrap(config: Config, tensors: Map<string, MxArray>): Config {
+  if (config.model_type !== "gemma3" || typeof config.text_config !== "object" || !config.text_config) return config;
+  for (const [name, t] of [...tensors]) {
+    if (name.startsWith("language_model.")) {
+      tensors.delete(name);
+      tensors.set(name.slice("language_model.".length), t);
+    } else if (name.startsWith("vision_tower.") || name.startsWith("multi_modal_projector.")) {
+      t.free();
+      tensors.delete(name);
+    }
+  }
+  return { ...(config.text_config as Config), model_type: "gemma3_text", quantization: config.quantization, quantization_config: config.quantization_config };
+}
+
+export function loadModelDir(dir: string): { model: CausalLM; config: Config } {
+  let config = readConfig(dir);
+  const modelType = String(config.model_type ?? "");
+  if (!modelType) throw new ModelLoadError("config.json has no model_type");
+  const tensors = new Map<string, MxArray>();
+  try {
+    for (const file of weightFiles(dir)) {
+      for (const [name, t] of loadSafetensors(file).tensors) tensors.set(name, t);
+    }
+    config = unwrap(config, tensors);
+    builderFor(String(config.model_type));
+  } catch (e) {
+    for (const t of tensors.values()) t.free();
+    throw e;
+  }
+  return build(config, tensors);
+}
+
+/** Builds a model from named tensors (safetensors or repacked GGUF); every tensor must be used. */
+export function build(config: Config, tensors: Map<string, MxArray>): { model: CausalLM; config: Config } {
+  using ws = new Weights(tensors, parseQuantConfig(config));
+  const arrays = [...tensors.values()];
+  // Read the weights now (load time), a few hundred at a time to bound the graph.
+  for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));
+  const model = builderFor(String(config.model_type))(config, ws);
+  const unused = ws.remaining();
+  if (unused.length > 0) {
+    model[Symbol.dispose]();
+    throw new ModelLoadError(`model weights have ${unused.length} tensors the architecture does not use: ${unused.slice(0, 5).join(", ")}`);
+  }
+  return { model, config };
+}

@@ -1,0 +1,100 @@
+// What the engine sees of a model: token ids in, logits out, with one cache per layer.
+import { multiply, type MxArray } from "../ffi/index.ts";
+import { Embedding, Linear } from "./layers/linear.ts";
+import type { LayerCache } from "./layers/kv-cache.ts";
+import type { RMSNorm } from "./layers/norm.ts";
+import type { AttentionMask } from "./layers/kv-cache.ts";
+import type { Weights } from "./weights.ts";
+
+export interface CausalLM extends Disposable {
+  readonly modelType: string;
+  readonly vocabSize: number;
+  readonly numLayers: number;
+  makeCache(): LayerCache[];
+  /** inputs: (B, L) int32 token ids → logits (B, L, vocab). Updates the caches. */
+  forward(inputs: MxArray, caches: LayerCache[]): MxArray;
+}
+
+export interface Block extends Disposable {
+  /** true for sliding-window layers: they get the windowed mask */
+  readonly sliding: boolean;
+  forward(x: MxArray, mask: AttentionMask, cache: LayerCache): MxArray;
+}
+
+export interface DecoderParts {
+  modelType: string;
+  vocabSize: number;
+  embed: Embedding;
+  blocks: Block[];
+  norm: RMSNorm;
+  /** null: tied to the embedding */
+  lmHead: Linear | null;
+  makeCache: () => LayerCache[];
+  slidingWindow?: number;
+  /** Gemma multiplies embeddings by sqrt(hidden), rounded to bf16 */
+  embedScale?: number;
+}
+
+/** The decoder-only transformer every architecture here shares: embed → blocks → norm → head. */
+export class DecoderLM implements CausalLM {
+  constructor(private readonly p: DecoderParts) {}
+
+  get modelType(): string {
+    return this.p.modelType;
+  }
+  get vocabSize(): number {
+    return this.p.vocabSize;
+  }
+  get numLayers(): number {
+    return this.p.blocks.length;
+  }
+
+  makeCache(): LayerCache[] {
+    return this.p.makeCache();
+  }
+
+  forward(inputs: MxArray, caches: LayerCache[]): MxArray {
+    const { embed, blocks, norm, lmHead } = this.p;
+    let h = embed.forward(inputs);
+    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    const L = inputs.shape[1]!;
+    const fullIdx = blocks.findIndex((b) => !b.sliding);
+    const swaIdx = blocks.findIndex((b) => b.sliding);
+    const fullMask = fullIdx >= 0 ? caches[fullIdx]!.makeMask(L) : null;
+    const swaMask = swaIdx >= 0 ? caches[swaIdx]!.makeMask(L, this.p.slidingWindow) : null;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      h = b.forward(h, b.sliding ? swaMask : fullMask, caches[i]!);
+    }
+    h = norm.forward(h);
+    return lmHead ? lmHead.forward(h) : embed.asLinear(h);
+  }
+
+  [Symbol.dispose](): void {
+    this.p.embed[Symbol.dispose]();
+    for (const b of this.p.blocks) b[Symbol.dispose]();
+    this.p.norm[Symbol.dispose]();
+    this.p.lmHead?.[Symbol.dispose]();
+  }
+}
+
+/** Tied when the config says so (or `tieDefault` when it is silent); a tied model's lm_head is dropped. */
+export function loadHead(ws: Weights, config: Record<string, unknown>, tieDefault: boolean): Linear | null {
+  const tie = typeof config.tie_word_embeddings === "boolean" ? config.tie_word_embeddings : tieDefault;
+  if (tie) {
+    ws.drop("lm_head.weight");
+    ws.drop("lm_head.scales");
+    ws.drop("lm_head.biases");
+    return null;
+  }
+  return Linear.load(ws, "lm_head");
+}
+
+/** Rounds to the nearest bfloat16 (ties to even), as mx.array(v, mx.bfloat16) does. */
+export function roundToBf16(v: number): number {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer);
+  const x = u[0]!;
+  u[0] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) << 16;
+  return f[0]!;
+}

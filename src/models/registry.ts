@@ -1,0 +1,35 @@
+// model_type → architecture module. mlx-lm remaps a few names onto shared files; so do we.
+import type { Config } from "./config.ts";
+import { buildGemma3 } from "./gemma3.ts";
+import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
+import type { CausalLM } from "./model.ts";
+import { buildQwen3Moe } from "./qwen3-moe.ts";
+import type { Weights } from "./weights.ts";
+
+type Builder = (config: Config, ws: Weights) => CausalLM;
+
+const ARCHITECTURES: Record<string, Builder> = {
+  llama: (c, ws) => buildLlama(c, ws, LLAMA),
+  mistral: (c, ws) => buildLlama(c, ws, LLAMA),
+  qwen2: (c, ws) => buildLlama(c, ws, QWEN2),
+  qwen3: (c, ws) => buildLlama(c, ws, QWEN3),
+  phi3: (c, ws) => buildLlama(c, ws, PHI3),
+  gemma3_text: buildGemma3,
+  qwen3_moe: buildQwen3Moe,
+};
+
+export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3");
+
+export class UnsupportedArchitectureError extends Error {
+  override name = "UnsupportedArchitectureError";
+}
+
+export function builderFor(modelType: string): Builder {
+  const b = ARCHITECTURES[modelType];
+  if (!b) {
+    throw new UnsupportedArchitectureError(
+      `model architecture "${modelType}" is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,
+    );
+  }
+  return b;
+}

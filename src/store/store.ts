@@ -1,0 +1,270 @@
+// The model store in Ollama's on-disk layout, so a store can be shared with Ollama:
+//   <root>/manifests/<host>/<namespace>/<model>/<tag>   JSON manifest (written last)
+//   <root>/blobs/sha256-<hex>                          content-addressed, written to a temp file, verified, renamed
+// MLX models (mlx-community layout) keep each file as a layer named by its file name; at load time the runner
+// gets a directory of links named like the original files.
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { displayName, parseModelName, type ModelName } from "./names.ts";
+
+export const MEDIA = {
+  manifest: "application/vnd.docker.distribution.manifest.v2+json",
+  config: "application/vnd.docker.container.image.v1+json",
+  model: "application/vnd.ollama.image.model",
+  template: "application/vnd.ollama.image.template",
+  system: "application/vnd.ollama.image.system",
+  params: "application/vnd.ollama.image.params",
+  messages: "application/vnd.ollama.image.messages",
+  license: "application/vnd.ollama.image.license",
+  /** an HF JSON file of an MLX model (config.json, tokenizer.json, ...), `name` = file name */
+  json: "application/vnd.ollama.image.json",
+  /** a safetensors file of an MLX model, `name` = file name */
+  safetensors: "application/vnd.ollmlx.image.safetensors",
+  /** any other file of an MLX model directory (chat_template.jinja, tokenizer.model, ...) */
+  file: "application/vnd.ollmlx.image.file",
+} as const;
+
+export interface Layer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  name?: string;
+  from?: string;
+}
+
+export interface Manifest {
+  schemaVersion: 2;
+  mediaType: string;
+  config: Layer;
+  layers: Layer[];
+}
+
+/** The config blob (Ollama's ConfigV2), with the fields ollmlx fills. */
+export interface ModelConfigBlob {
+  model_format: "gguf" | "safetensors";
+  model_family: string;
+  model_families: string[];
+  model_type: string;
+  file_type: string;
+  architecture?: string;
+  context_length?: number;
+  embedding_length?: number;
+  capabilities?: string[];
+}
+
+export class ModelNotInStoreError extends Error {
+  override name = "ModelNotInStoreError";
+  constructor(readonly model: string) {
+    super(`model '${model}' not found`);
+  }
+}
+
+export interface StoredModel {
+  name: ModelName;
+  display: string;
+  manifest: Manifest;
+  /** sha256 of the manifest file (Ollama's `digest` in /api/tags) */
+  digest: string;
+  size: number;
+  modifiedAt: Date;
+  config: ModelConfigBlob;
+}
+
+export function storeRoot(env: Record<string, string | undefined> = process.env): string {
+  return env.OLLMLX_MODELS || env.OLLAMA_MODELS || join(homedir(), ".ollmlx", "models");
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+export class Store {
+  constructor(readonly root: string = storeRoot()) {}
+
+  blobPath(digest: string): string {
+    const m = /^sha256[:-]([0-9a-f]{64})$/.exec(digest);
+    if (!m) throw new Error(`invalid digest format "${digest}"`);
+    return join(this.root, "blobs", `sha256-${m[1]}`);
+  }
+
+  manifestPath(n: ModelName): string {
+    return join(this.root, "manifests", n.host, n.namespace, n.model, n.tag);
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /** Writes bytes as a blob: temp file, then rename. Returns the layer (digest, size). */
+  writeBlob(data: string | Uint8Array, mediaType: string, name?: string): Layer {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, path);
+    }
+    return { mediaType, digest, size: bytes.length, ...(name ? { name } : {}) };
+  }
+
+  /** Copies a file into the blob store, hashing as it streams; the blob appears only once verified. */
+  async importFile(src: string, mediaType: string, name?: string): Promise<Layer> {
+    const hex = await sha256File(src);
+    const digest = `sha256:${hex}`;
+    const path = this.blobPath(digest);
+    const size = statSync(src).size;
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp-${process.pid}`;
+      await Bun.write(tmp, Bun.file(src));
+      if ((await sha256File(tmp)) !== hex) {
+        unlinkSync(tmp);
+        throw new Error(`${src} changed while it was imported`);
+      }
+      renameSync(tmp, path);
+    }
+    return { mediaType, digest, size, ...(name ? { name } : {}) };
+  }
+
+  /** Writes the manifest last: until it exists the model is not listed. */
+  writeManifest(name: ModelName, config: ModelConfigBlob, layers: Layer[]): Manifest {
+    const configLayer = this.writeBlob(JSON.stringify(config), MEDIA.config);
+    const manifest: Manifest = { schemaVersion: 2, mediaType: MEDIA.manifest, config: configLayer, layers };
+    for (const l of layers) if (!this.hasBlob(l.digest)) throw new Error(`layer ${l.digest} is missing from the store`);
+    const path = this.manifestPath(name);
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(manifest));
+    renameSync(tmp, path);
+    return manifest;
+  }
+
+  private readModel(name: ModelName, path: string): StoredModel | null {
+    try {
+      const raw = readFileSync(path);
+      const manifest = JSON.parse(raw.toString("utf8")) as Manifest;
+      const config = JSON.parse(readFileSync(this.blobPath(manifest.config.digest), "utf8")) as ModelConfigBlob;
+      // A model whose blobs are not all present is not installed (an interrupted pull or a pruned blob).
+      for (const l of manifest.layers) if (!this.hasBlob(l.digest)) return null;
+      const size = manifest.config.size + manifest.layers.reduce((s, l) => s + l.size, 0);
+      return { name, display: displayName(name), manifest, digest: sha256Hex(raw), size, modifiedAt: statSync(path).mtime, config };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Finds a model by name, case-insensitively like Ollama. */
+  get(nameOrRaw: string | ModelName): StoredModel {
+    const name = typeof nameOrRaw === "string" ? parseModelName(nameOrRaw) : nameOrRaw;
+    const exact = this.readModel(name, this.manifestPath(name));
+    if (exact) return exact;
+    const wanted = displayName(name).toLowerCase();
+    const found = this.list().find((m) => m.display.toLowerCase() === wanted);
+    if (!found) throw new ModelNotInStoreError(typeof nameOrRaw === "string" ? nameOrRaw : displayName(name));
+    return found;
+  }
+
+  list(): StoredModel[] {
+    const base = join(this.root, "manifests");
+    const out: StoredModel[] = [];
+    if (!existsSync(base)) return out;
+    for (const host of readdirSync(base)) {
+      for (const ns of safeDir(join(base, host))) {
+        for (const model of safeDir(join(base, host, ns))) {
+          for (const tag of safeDir(join(base, host, ns, model))) {
+            if (tag.includes(".tmp-")) continue;
+            const m = this.readModel({ host, namespace: ns, model, tag }, join(base, host, ns, model, tag));
+            if (m) out.push(m);
+          }
+        }
+      }
+    }
+    return out.sort((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime());
+  }
+
+  /** Removes the manifest, then every blob no other manifest references. */
+  delete(nameOrRaw: string): void {
+    const m = this.get(nameOrRaw);
+    unlinkSync(this.manifestPath(m.name));
+    this.prune();
+  }
+
+  copy(source: string, destination: string): void {
+    const m = this.get(source);
+    const dest = parseModelName(destination);
+    const path = this.manifestPath(dest);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify(m.manifest));
+  }
+
+  prune(): void {
+    const used = new Set<string>();
+    for (const m of this.list()) {
+      used.add(m.manifest.config.digest.replace(":", "-"));
+      for (const l of m.manifest.layers) used.add(l.digest.replace(":", "-"));
+    }
+    const dir = join(this.root, "blobs");
+    for (const f of safeDir(dir)) if (/^sha256-[0-9a-f]{64}$/.test(f) && !used.has(f)) rmSync(join(dir, f), { force: true });
+  }
+
+  /** What the runner loads: the GGUF blob, or a directory of links named like the MLX model's files. */
+  modelPath(m: StoredModel): { format: "gguf" | "mlx"; path: string } {
+    if (m.config.model_format === "gguf") {
+      const layer = m.manifest.layers.find((l) => l.mediaType === MEDIA.model);
+      if (!layer) throw new Error(`${m.display} has no model layer`);
+      return { format: "gguf", path: this.blobPath(layer.digest) };
+    }
+    const dir = join(this.root, ".ollmlx-links", m.digest);
+    if (!existsSync(join(dir, ".complete"))) {
+      const tmp = `${dir}.tmp-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      for (const l of m.manifest.layers) if (l.name) symlinkSync(this.blobPath(l.digest), join(tmp, basename(l.name)));
+      writeFileSync(join(tmp, ".complete"), "");
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dirname(dir), { recursive: true });
+      renameSync(tmp, dir);
+    }
+    return { format: "mlx", path: dir };
+  }
+
+  /** Imports a model directory in the mlx-community layout as a model of this store. */
+  async importMlxDir(rawName: string, dir: string, config: ModelConfigBlob): Promise<StoredModel> {
+    const name = parseModelName(rawName);
+    const layers: Layer[] = [];
+    for (const f of readdirSync(dir).sort()) {
+      const p = join(dir, f);
+      if (!statSync(p).isFile()) continue;
+      const media = f.endsWith(".safetensors") ? MEDIA.safetensors : f.endsWith(".json") ? MEDIA.json : MEDIA.file;
+      layers.push(await this.importFile(p, media, f));
+    }
+    this.writeManifest(name, config, layers);
+    return this.get(name);
+  }
+
+  /** Imports a GGUF file (plus optional template/system/params layers) as a model of this store. */
+  async importGguf(rawName: string, file: string, config: ModelConfigBlob, extra: Layer[] = []): Promise<StoredModel> {
+    const name = parseModelName(rawName);
+    const model = await this.importFile(file, MEDIA.model);
+    this.writeManifest(name, config, [model, ...extra]);
+    return this.get(name);
+  }
+}
+
+function safeDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
