@@ -86,7 +86,7 @@ export function logprobsOf(logits: MxArray): MxArray {
   return subtract(logits, logsumexp(logits, [-1], true));
 }
 
-function applyTopP(logprobs: MxArray, topP: number): MxArray {
+export function applyTopP(logprobs: MxArray, topP: number): MxArray {
   const sorted = sort(logprobs, -1);
   const probs = exp(astype(sorted, "float32"));
   const massAbove = cumsum(probs, -1, { reverse: true, inclusive: false });
@@ -96,12 +96,12 @@ function applyTopP(logprobs: MxArray, topP: number): MxArray {
   return where(less(logprobs, threshold), -Infinity, logprobs);
 }
 
-function applyMinP(logprobs: MxArray, minP: number): MxArray {
+export function applyMinP(logprobs: MxArray, minP: number): MxArray {
   const top = max(logprobs, [-1], true);
   return where(less(logprobs, add(top, Math.log(minP))), -Infinity, logprobs);
 }
 
-function applyTopK(logprobs: MxArray, topK: number): MxArray {
+export function applyTopK(logprobs: MxArray, topK: number): MxArray {
   const V = logprobs.shape[1]!;
   if (topK >= V) return logprobs;
   const part = argpartition(negative(logprobs), topK - 1, -1);

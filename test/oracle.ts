@@ -1,0 +1,23 @@
+// The Python oracle (mlx + mlx-lm, same MLX version) for tests: run a script, get JSON back.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const REPO_ROOT = join(import.meta.dir, "..");
+
+export function oraclePath(): string {
+  const file = join(REPO_ROOT, ".deps", "oracle-path");
+  if (!existsSync(file)) throw new Error("the test oracle is not installed: run `bash scripts/setup.sh --oracle` (make test does)");
+  return readFileSync(file, "utf8").trim();
+}
+
+/** Runs python code with the oracle on PYTHONPATH; `input` arrives as JSON on stdin; prints JSON back. */
+export function runOracle<T>(code: string, input: unknown = null): T {
+  const r = Bun.spawnSync(["python3", "-c", code], {
+    env: { ...process.env, PYTHONPATH: oraclePath() },
+    stdin: new TextEncoder().encode(JSON.stringify(input)),
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0) throw new Error(`oracle failed: ${r.stderr.toString()}`);
+  const lines = r.stdout.toString().trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}
