@@ -1,44 +1,76 @@
-// The HTTP server: Elysia routes composed in one place, errors mapped to Ollama's bodies in one onError.
+// The HTTP server: Elysia route plugins composed in one place, errors mapped to Ollama's bodies in one onError
+// (OpenAI's envelope on /v1). Bodies are read as JSON whatever their content type, as Ollama's handlers do.
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
+import { errorBody, messageFor, openAIErrorBody, statusFor, validationMessage, InvalidRequestError, MESSAGES } from "./api/index.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import { Store } from "./store/store.ts";
+import { blobRoutes } from "./routes/blobs.ts";
+import { chatRoutes } from "./routes/chat.ts";
+import type { AppContext } from "./routes/context.ts";
+import { createRoutes } from "./routes/create.ts";
+import { embedRoutes } from "./routes/embed.ts";
+import { generateRoutes } from "./routes/generate.ts";
 import { metaRoutes } from "./routes/meta.ts";
-import { VERSION } from "./version.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { openAIRoutes } from "./routes/openai/index.ts";
+import { swaggerRoutes } from "./routes/swagger.ts";
 
-export function createApp() {
-  return new Elysia()
-    .use(
-      openapi({
-        path: "/swagger",
-        specPath: "/openapi.json",
-        provider: "swagger-ui",
-        documentation: {
-          info: { title: "ollmlx", version: VERSION, description: "Ollama's API, served by an MLX engine" },
-        },
-      }),
-    )
-    .onError(({ code, error, set }) => {
-      if (code === "NOT_FOUND") {
-        set.status = 404;
-        return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
-      }
-      if (code === "VALIDATION" || code === "PARSE") {
-        set.status = 400;
-        return { error: code === "PARSE" ? "invalid request body" : validationMessage(error) };
-      }
-      set.status = typeof set.status === "number" && set.status >= 400 ? set.status : 500;
-      return { error: error instanceof Error ? error.message : String(error) };
-    })
-    .use(metaRoutes);
+export function defaultContext(): AppContext {
+  const store = new Store();
+  return { store, scheduler: new Scheduler(store) };
 }
 
-function validationMessage(error: unknown): string {
-  if (error && typeof error === "object" && "message" in error) {
-    try {
-      const parsed = JSON.parse(String((error as { message: unknown }).message)) as { summary?: string; message?: string };
-      return parsed.summary ?? parsed.message ?? "invalid request";
-    } catch {
-      return String((error as { message: unknown }).message);
-    }
+/** Go's json.Decoder errors for bodies that are not JSON (what Ollama answers with, status 400). */
+async function parseJsonBody(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === "") throw new InvalidRequestError(MESSAGES.missingBody);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError(text.trim().startsWith("{") ? "unexpected EOF" : `invalid character '${text.trim()[0]}' looking for beginning of value`);
   }
-  return "invalid request";
+}
+
+function isOpenAIPath(request: Request): boolean {
+  return new URL(request.url).pathname.startsWith("/v1/");
+}
+
+export function createApp(context: AppContext = defaultContext()) {
+  return new Elysia()
+    .onParse({ as: "global" }, async ({ request }) => {
+      if (new URL(request.url).pathname.startsWith("/api/blobs/")) return request.body ?? null;
+      return parseJsonBody(request);
+    })
+    .onError({ as: "global" }, ({ code, error, request }) => {
+      if (code === "NOT_FOUND") {
+        return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+      }
+      let status: number;
+      let message: string;
+      if (code === "VALIDATION") {
+        status = 400;
+        message = (error.value === undefined || error.value === null) && error.type === "body"
+          ? MESSAGES.missingBody
+          : (validationMessage(error.validator, error.value) ?? "invalid request");
+      } else if (code === "PARSE") {
+        status = 400;
+        const cause = (error as { cause?: unknown }).cause;
+        message = cause instanceof InvalidRequestError ? cause.message : messageFor(error);
+      } else {
+        status = statusFor(error);
+        message = messageFor(error);
+        if (status >= 500) console.error(error);
+      }
+      const body = isOpenAIPath(request) ? openAIErrorBody(new Error(message), status) : errorBody(new Error(message));
+      return Response.json(body, { status });
+    })
+    .use(swaggerRoutes())
+    .use(metaRoutes)
+    .use(generateRoutes(context))
+    .use(chatRoutes(context))
+    .use(embedRoutes(context))
+    .use(modelRoutes(context))
+    .use(createRoutes(context))
+    .use(blobRoutes(context))
+    .use(openAIRoutes(context));
 }

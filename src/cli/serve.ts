@@ -1,10 +1,11 @@
 import { parseHost } from "../config/env.ts";
-import { createApp } from "../server.ts";
+import { createApp, defaultContext } from "../server.ts";
 import { VERSION } from "../version.ts";
 
 export async function serve(_args: string[]): Promise<number> {
   const addr = parseHost(process.env.OLLAMA_HOST);
-  const app = createApp();
+  const context = defaultContext();
+  const app = createApp(context);
   try {
     app.listen({ hostname: addr.host, port: addr.port });
   } catch (err) {
@@ -12,8 +13,13 @@ export async function serve(_args: string[]): Promise<number> {
     return 1;
   }
   console.error(`ollmlx ${VERSION} listening on ${addr.host}:${app.server?.port}`);
+  let stopping = false;
+  // SIGINT/SIGTERM: stop taking requests, then end every runner (each gives its memory back by exiting).
   const shutdown = async () => {
-    await app.stop();
+    if (stopping) return;
+    stopping = true;
+    await app.stop(true).catch(() => {});
+    await context.scheduler.shutdown();
     process.exit(0);
   };
   process.on("SIGINT", shutdown);

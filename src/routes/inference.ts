@@ -1,0 +1,161 @@
+// One generation as the native routes see it: options merged Ollama's way, the model scheduled, runner tokens
+// turned into text deltas (with Ollama-shaped logprobs) and a final done_reason with nanosecond metrics.
+import { CapabilityError, InvalidRequestError, MESSAGES } from "../api/errors.ts";
+import { parseKeepAlive } from "../api/duration.ts";
+import { resolveOptions, type ModelOptions } from "../api/options.ts";
+import { elapsedNs, monotonicNs } from "../api/time.ts";
+import type { GenerateParams, RunnerEvent, SamplingParams } from "../engine/protocol.ts";
+import type { Logprob, Think, TokenLogprob } from "../schemas/index.ts";
+import type { StoredModel } from "../store/store.ts";
+import type { AppContext } from "./context.ts";
+import { capabilitiesOf, readModelLayers, type ModelLayers } from "./model-layers.ts";
+
+/** The final stats of a response (api.Metrics), durations in ns. */
+export interface Metrics {
+  total_duration: number;
+  load_duration: number;
+  prompt_eval_count: number;
+  prompt_eval_duration: number;
+  eval_count: number;
+  eval_duration: number;
+}
+
+export type InferenceEvent =
+  | { type: "delta"; text: string; logprobs?: Logprob[] }
+  | { type: "done"; doneReason: string; metrics: Metrics };
+
+/** Fields generate and chat share, after their schemas accepted them. */
+export interface CommonFields {
+  format?: unknown;
+  keep_alive?: string | number | null;
+  options?: Record<string, unknown> | null;
+  think?: Think | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+}
+
+/** A request checked against what this server and the model can do; everything that can fail before loading. */
+export interface Prepared {
+  model: StoredModel;
+  layers: ModelLayers;
+  capabilities: string[];
+  options: SamplingParams;
+  keepAliveMs: number | undefined;
+  templateKwargs: Record<string, unknown> | undefined;
+}
+
+export function prepare(model: StoredModel, app: AppContext, body: CommonFields): Prepared {
+  const keepAliveMs = parseKeepAlive(body.keep_alive);
+  if (body.format !== undefined && body.format !== null && body.format !== "") {
+    throw new InvalidRequestError(
+      "format is not supported yet: ollmlx does not implement constrained decoding (JSON mode or JSON schema)",
+    );
+  }
+  const topLogprobs = body.top_logprobs ?? 0;
+  if (topLogprobs < 0 || topLogprobs > 20) throw new InvalidRequestError(MESSAGES.topLogprobsRange);
+  const layers = readModelLayers(app.store, model);
+  const capabilities = capabilitiesOf(model, layers);
+  const merged = resolveOptions({ model: layers.params, request: body.options });
+  const options = samplingParams(merged, body.logprobs === true, topLogprobs);
+
+  let templateKwargs: Record<string, unknown> | undefined;
+  const think = body.think;
+  if (capabilities.includes("thinking")) {
+    // Ollama turns thinking on for thinking models when the request leaves it unset.
+    const enabled = think === undefined || think === null ? true : think !== false;
+    templateKwargs = { enable_thinking: enabled };
+    if (typeof think === "string") templateKwargs.reasoning_effort = think;
+  } else if (think !== undefined && think !== null && think !== false) {
+    throw CapabilityError.quoted(model.display, "thinking");
+  }
+  return { model, layers, capabilities, options, keepAliveMs, templateKwargs };
+}
+
+function samplingParams(o: ModelOptions, logprobs: boolean, topLogprobs: number): SamplingParams {
+  return {
+    temperature: o.temperature,
+    top_k: o.top_k,
+    top_p: o.top_p,
+    min_p: o.min_p,
+    repeat_penalty: o.repeat_penalty,
+    repeat_last_n: o.repeat_last_n,
+    presence_penalty: o.presence_penalty,
+    frequency_penalty: o.frequency_penalty,
+    seed: o.seed,
+    num_predict: o.num_predict,
+    num_ctx: o.num_ctx,
+    num_keep: o.num_keep,
+    stop: o.stop,
+    ...(logprobs ? { logprobs: true, top_logprobs: topLogprobs } : {}),
+  };
+}
+
+/** An empty prompt: load the model (done_reason "load"), or with keep_alive 0 unload it ("unload"). */
+export async function loadOrUnload(app: AppContext, prepared: Prepared, signal?: AbortSignal): Promise<"load" | "unload"> {
+  if (prepared.keepAliveMs === 0) {
+    await app.scheduler.unload(prepared.model);
+    return "unload";
+  }
+  const lease = await app.scheduler.acquire(prepared.model, { keepAliveMs: prepared.keepAliveMs, signal });
+  lease.release();
+  return "load";
+}
+
+const utf8 = new TextEncoder();
+
+function tokenLogprob(text: string, logprob: number): TokenLogprob {
+  return { token: text, logprob, bytes: [...utf8.encode(text)] };
+}
+
+/** A runner token → Ollama's logprob entry (the token's own text, its bytes, the alternatives best first). */
+function logprobOf(event: Extract<RunnerEvent, { type: "token" }>, wantTop: boolean): Logprob[] | undefined {
+  if (event.logprob === undefined) return undefined;
+  const top = event.top ?? [];
+  const text = top.find((t) => t.token === event.token)?.text ?? event.text;
+  const entry: Logprob = tokenLogprob(text, event.logprob);
+  if (wantTop && top.length > 0) {
+    entry.top_logprobs = [...top].sort((a, b) => b.logprob - a.logprob).map((t) => tokenLogprob(t.text, t.logprob));
+  }
+  return [entry];
+}
+
+/** Runs one generation on the model; the caller's early return (a client that went away) cancels it. */
+export async function* infer(
+  app: AppContext,
+  prepared: Prepared,
+  input: Omit<GenerateParams, "options" | "templateKwargs">,
+  signal: AbortSignal | undefined,
+  startNs: bigint = monotonicNs(),
+): AsyncGenerator<InferenceEvent> {
+  const lease = await app.scheduler.acquire(prepared.model, { keepAliveMs: prepared.keepAliveMs, signal });
+  try {
+    const params: GenerateParams = { ...input, options: prepared.options };
+    if (prepared.templateKwargs) params.templateKwargs = prepared.templateKwargs;
+    const wantTop = (prepared.options.top_logprobs ?? 0) > 0;
+    for await (const event of lease.generate(params)) {
+      if (event.type === "token") {
+        const logprobs = logprobOf(event, wantTop);
+        if (event.text === "" && !logprobs) continue; // bytes of a character still pending
+        yield logprobs ? { type: "delta", text: event.text, logprobs } : { type: "delta", text: event.text };
+      } else if (event.type === "done") {
+        // The runner is free: let the next request in (and apply keep_alive 0) before the client sees the end.
+        lease.release();
+        const s = event.summary;
+        yield {
+          type: "done",
+          doneReason: event.reason === "cancelled" ? "" : event.reason,
+          metrics: {
+            total_duration: elapsedNs(startNs),
+            load_duration: lease.loadDurationNs,
+            prompt_eval_count: s?.promptTokens ?? 0,
+            prompt_eval_duration: s?.promptNs ?? 0,
+            eval_count: s?.generatedTokens ?? 0,
+            eval_duration: s?.generateNs ?? 0,
+          },
+        };
+      }
+    }
+  } finally {
+    lease.release();
+  }
+}

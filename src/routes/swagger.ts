@@ -1,0 +1,57 @@
+// The API explorer, offline: @elysiajs/openapi's Swagger UI page loads its script and stylesheet from a CDN by
+// default; these routes serve them from the swagger-ui-dist package instead, so /swagger works with no network.
+import { dirname, join } from "node:path";
+import { Elysia, t } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import { VERSION } from "../version.ts";
+
+export const SWAGGER_ASSETS = "/swagger/assets";
+
+const ASSETS: Record<string, string> = {
+  "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+  "swagger-ui.css": "text/css; charset=utf-8",
+};
+
+function assetDir(): string {
+  return dirname(Bun.fileURLToPath(import.meta.resolve("swagger-ui-dist/package.json")));
+}
+
+export function swaggerRoutes() {
+  const dir = assetDir();
+  return new Elysia({ name: "swagger" })
+    .use(
+      openapi({
+        path: "/swagger",
+        specPath: "/openapi.json",
+        provider: "swagger-ui",
+        exclude: { paths: [`${SWAGGER_ASSETS}/:file`] },
+        swagger: { cdn: `${SWAGGER_ASSETS}/swagger-ui-bundle.js`, theme: `${SWAGGER_ASSETS}/swagger-ui.css` },
+        documentation: {
+          info: { title: "ollmlx", version: VERSION, description: "Ollama's API, served by an MLX engine" },
+          tags: [
+            { name: "generate", description: "Completions" },
+            { name: "chat", description: "Chat" },
+            { name: "models", description: "Local models" },
+            { name: "blobs", description: "Blob upload for create" },
+            { name: "embed", description: "Embeddings" },
+            { name: "openai", description: "OpenAI-compatible API" },
+            { name: "meta", description: "Heartbeat and version" },
+          ],
+        },
+      }),
+    )
+    .get(
+      `${SWAGGER_ASSETS}/:file`,
+      ({ params, set }) => {
+        const type = ASSETS[params.file];
+        if (!type) {
+          set.status = 404;
+          return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+        }
+        return new Response(Bun.file(join(dir, params.file)), {
+          headers: { "content-type": type, "cache-control": "public, max-age=86400" },
+        });
+      },
+      { params: t.Object({ file: t.String() }), detail: { hide: true } },
+    );
+}
