@@ -9,6 +9,7 @@ set -euo pipefail
 
 MLX_VERSION=0.32.4      # the one pinned MLX: the shim is built against exactly this libmlx
 MLX_LM_VERSION=0.32.2   # the oracle's mlx-lm, used only by tests and benchmarks
+GGUF_PY_VERSION=0.19.0  # the oracle's gguf (llama.cpp's Python reader): reference dequantization in tests
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
@@ -78,12 +79,14 @@ make -s -C native/mlx_c_shim MLX_PREFIX="$MLX_PREFIX" OUT="$ROOT/build"
 
 # 4. The oracle for tests and benchmarks (never a runtime dependency).
 if [ "$WANT_ORACLE" = 1 ]; then
-  ORACLE="$DEPS/oracle-$MLX_VERSION"
-  if [ ! -f "$ORACLE/.complete" ]; then say "oracle: mlx $MLX_VERSION + mlx-lm $MLX_LM_VERSION -> .deps/"; fi
   case "$(uname -s)" in
-    Linux) pip_target "$ORACLE" "mlx[cpu]==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" ;;
-    *) pip_target "$ORACLE" "mlx==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" ;;
+    Linux) ORACLE_REQS=("mlx[cpu]==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" "gguf==$GGUF_PY_VERSION") ;;
+    *) ORACLE_REQS=("mlx==$MLX_VERSION" "mlx-lm==$MLX_LM_VERSION" "gguf==$GGUF_PY_VERSION") ;;
   esac
+  # The folder name carries the requirement list, so changing a pin installs a fresh oracle.
+  ORACLE="$DEPS/oracle-$MLX_VERSION-$(printf '%s ' "${ORACLE_REQS[@]}" | sha1sum | cut -c1-8)"
+  if [ ! -f "$ORACLE/.complete" ]; then say "oracle: ${ORACLE_REQS[*]} -> .deps/"; fi
+  pip_target "$ORACLE" "${ORACLE_REQS[@]}"
   printf '%s\n' "$ORACLE" > "$DEPS/oracle-path"
 fi
 

@@ -5,8 +5,9 @@ import { resolve } from "node:path";
 
 import * as mx from "../../src/ffi/index.ts";
 import { randomF32 } from "./reference.ts";
+import { oraclePath } from "../oracle.ts";
 
-const ORACLE = resolve(import.meta.dir, "../../.deps/oracle-0.32.4");
+const ORACLE = oraclePath();
 
 const SCRIPT = `
 import json, sys

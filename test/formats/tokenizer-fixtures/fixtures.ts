@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { oraclePath } from "../../oracle.ts";
 
 const FIXTURES = import.meta.dir;
-const ORACLE_PATH = join(FIXTURES, "../../../.deps/oracle-0.32.4");
+const ORACLE_PATH = oraclePath();
 
 /**
  * qwen3-mini: Qwen3's tokenizer.json cut to its first 6,000 merges (byte-level BPE) + its config.
@@ -34,8 +35,6 @@ export async function fixtureJson<T>(name: FixtureName, file: string): Promise<T
   return (await Bun.file(join(await fixtureDir(name), file)).json()) as T;
 }
 
-/** transformers + mlx-lm are vendored under .deps by scripts/setup.sh; tests that need them skip without. */
-export const hasOracle = existsSync(join(ORACLE_PATH, "mlx_lm"));
 
 export interface OracleRequest {
   dir: string;
