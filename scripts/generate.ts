@@ -4,7 +4,7 @@
 //
 //   bun scripts/generate.ts --model DIR --prompt "Hello" [--max-tokens 100] [--temp 0] [--seed 0] [--raw]
 import { parseArgs } from "node:util";
-import { complete, loadMlxModel } from "../src/engine/completion.ts";
+import { complete, loadGgufModel, loadMlxModel } from "../src/engine/completion.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +25,7 @@ if (!values.model) {
   process.exit(2);
 }
 
-const lm = await loadMlxModel(values.model, values.model);
+const lm = values.model.endsWith(".gguf") ? loadGgufModel(values.model, values.model) : await loadMlxModel(values.model, values.model);
 const tokens = values.raw
   ? lm.tokenizer.encodePrompt(values.prompt!)
   : lm.tokenizer.encode(

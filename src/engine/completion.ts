@@ -1,7 +1,9 @@
 // Text in, text out: a loaded model (weights + tokenizer), and one completion through the token loop with
 // streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
 import { memory } from "../ffi/index.ts";
-import { loadModelDir } from "../models/load.ts";
+import { build, loadModelDir } from "../models/load.ts";
+import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
+import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import type { CausalLM } from "../models/model.ts";
 import { createDetokenizer } from "../formats/tokenizer/detokenizer.ts";
 import { StopMatcher } from "../formats/tokenizer/stop.ts";
@@ -25,6 +27,25 @@ export async function loadMlxModel(name: string, dir: string): Promise<LoadedMod
   const { model, config } = loadModelDir(dir);
   const text = (config.text_config ?? {}) as Config;
   const ctx = Number(config.max_position_embeddings ?? text.max_position_embeddings ?? 0);
+  return {
+    name,
+    model,
+    tokenizer,
+    config,
+    contextLength: Number.isFinite(ctx) ? ctx : 0,
+    loadNs: Math.round((performance.now() - t0) * 1e6),
+    [Symbol.dispose]: () => model[Symbol.dispose](),
+  };
+}
+
+/** A GGUF file: weights repacked for MLX, tokenizer and chat template from its metadata. */
+export function loadGgufModel(name: string, path: string): LoadedModel {
+  const t0 = performance.now();
+  const { file, config, tensors } = loadGgufWeights(path);
+  const g = tokenizerFromGguf(file.metadata);
+  const tokenizer = Tokenizer.fromObjects(g.json, g.config, g.extras);
+  const { model } = build(config, tensors);
+  const ctx = Number(config.max_position_embeddings ?? 0);
   return {
     name,
     model,

@@ -1,6 +1,6 @@
 // The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
 import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
-import { complete, loadMlxModel, type LoadedModel } from "./completion.ts";
+import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 
@@ -18,8 +18,7 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
     }
     throw new RequestError(`this runner already serves ${loaded.name}; a runner holds one model`);
   }
-  if (spec.format !== "mlx") throw new RequestError(`model format ${spec.format} is not supported by this runner yet`);
-  loaded = await loadMlxModel(spec.name, spec.path);
+  loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path) : await loadMlxModel(spec.name, spec.path);
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
 }
 

@@ -1,0 +1,105 @@
+// GGUF (llama.cpp) names and metadata → the Hugging Face / mlx-lm names and config.json our models read.
+import type { Config } from "../../models/config.ts";
+import { GgufError, type GgufValue } from "./file.ts";
+
+type Md = Record<string, GgufValue>;
+
+const num = (md: Md, key: string): number | undefined => {
+  const v = md[key];
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined;
+};
+
+const ARCH_TO_MODEL_TYPE: Record<string, string> = {
+  llama: "llama",
+  qwen2: "qwen2",
+  qwen3: "qwen3",
+  gemma3: "gemma3_text",
+  phi3: "phi3",
+};
+
+/** config.json for our model modules, from `<arch>.*` metadata. */
+export function configFromGguf(md: Md): Config {
+  const arch = String(md["general.architecture"] ?? "");
+  const modelType = ARCH_TO_MODEL_TYPE[arch];
+  if (!modelType) {
+    throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
+  }
+  const k = (name: string) => num(md, `${arch}.${name}`);
+  const need = (name: string) => {
+    const v = k(name);
+    if (v === undefined) throw new GgufError(`GGUF metadata has no ${arch}.${name}`);
+    return v;
+  };
+  const hidden = need("embedding_length");
+  const heads = need("attention.head_count");
+  const tokens = md["tokenizer.ggml.tokens"];
+  const config: Config = {
+    model_type: modelType,
+    hidden_size: hidden,
+    num_hidden_layers: need("block_count"),
+    intermediate_size: need("feed_forward_length"),
+    num_attention_heads: heads,
+    num_key_value_heads: k("attention.head_count_kv") ?? heads,
+    head_dim: k("attention.key_length") ?? hidden / heads,
+    rms_norm_eps: k("attention.layer_norm_rms_epsilon") ?? 1e-6,
+    vocab_size: k("vocab_size") ?? (Array.isArray(tokens) ? tokens.length : undefined),
+    max_position_embeddings: k("context_length"),
+    rope_theta: k("rope.freq_base") ?? (modelType === "llama" ? 10000 : 1e6),
+    // llama.cpp's converter permutes Q/K rows of llama-family models into the interleaved rope layout:
+    // rotating adjacent pairs (traditional rope) on those rows is the same attention.
+    rope_traditional: modelType === "llama",
+  };
+  const ropeDims = k("rope.dimension_count");
+  if (ropeDims !== undefined && ropeDims !== config.head_dim) config.partial_rotary_factor = ropeDims / Number(config.head_dim);
+  const scalingType = md[`${arch}.rope.scaling.type`];
+  if (typeof scalingType === "string" && scalingType !== "none") {
+    config.rope_scaling = {
+      type: scalingType,
+      factor: k("rope.scaling.factor") ?? 1,
+      original_max_position_embeddings: k("rope.scaling.original_context_length"),
+    };
+  }
+  if (modelType === "gemma3_text") {
+    config.sliding_window = k("attention.sliding_window") ?? 512;
+    config.query_pre_attn_scalar = Number(config.head_dim);
+  }
+  return config;
+}
+
+const LAYER_NAMES: Record<string, string> = {
+  attn_q: "self_attn.q_proj",
+  attn_k: "self_attn.k_proj",
+  attn_v: "self_attn.v_proj",
+  attn_qkv: "self_attn.qkv_proj",
+  attn_output: "self_attn.o_proj",
+  attn_q_norm: "self_attn.q_norm",
+  attn_k_norm: "self_attn.k_norm",
+  attn_norm: "input_layernorm",
+  ffn_gate: "mlp.gate_proj",
+  ffn_up: "mlp.up_proj",
+  ffn_down: "mlp.down_proj",
+};
+
+/** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
+export function hfModulePath(ggufName: string, modelType: string): { path: string; suffix: string } | null {
+  const m = /^(.*)\.(weight|bias)$/.exec(ggufName);
+  if (!m) return null;
+  const [, base, suffix] = m as unknown as [string, string, string];
+  if (base === "token_embd") return { path: "model.embed_tokens", suffix };
+  if (base === "output_norm") return { path: "model.norm", suffix };
+  if (base === "output") return { path: "lm_head", suffix };
+  if (base === "rope_freqs") return null;
+  const b = /^blk\.(\d+)\.(.+)$/.exec(base);
+  if (!b) return null;
+  const [, layer, part] = b as unknown as [string, string, string];
+  let name: string | undefined;
+  if (modelType === "gemma3_text") {
+    name = { ffn_norm: "pre_feedforward_layernorm", post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm" }[part] ?? LAYER_NAMES[part];
+  } else if (modelType === "phi3" && part === "ffn_up") {
+    name = "mlp.gate_up_proj";
+  } else {
+    name = part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part];
+  }
+  if (!name) return null;
+  return { path: `model.layers.${layer}.${name}`, suffix };
+}

@@ -1,0 +1,248 @@
+// ggml tensor data → MLX arrays' host bytes. The 32-element blocks of Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and the
+// 32-element sub-blocks of Q4_K/Q5_K map one to one onto MLX affine quantization with group 32: the
+// quantized integers are kept and each group's scale and bias are computed (w = scale·q + bias). Scales and
+// biases are stored as float32, in which d·sc and dmin·m (an f16 times a 6-bit integer) are exact, so the
+// repacked weight dequantizes to exactly ggml's values. Q6_K (16-element sub-blocks, which MLX groups cannot
+// express) is dequantized to float32 here and requantized by MLX (8-bit, group 32) by the loader.
+// Block layouts and element order follow ggml-quants.c dequantize_row_*.
+import { GgufError, ggmlTypeName, type GgufTensorInfo } from "./file.ts";
+
+export type Repacked =
+  | { kind: "float"; dtype: "float32" | "float16" | "bfloat16"; bytes: Uint8Array; shape: number[] }
+  | { kind: "affine"; bits: number; groupSize: 32; weight: Uint32Array; scales: Float32Array; biases: Float32Array; shape: number[] }
+  | { kind: "requantize"; bits: number; groupSize: 32; values: Float32Array; shape: number[] };
+
+const f16 = new Float32Array(65536);
+for (let h = 0; h < 65536; h++) {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  f16[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+const halfAt = (b: Uint8Array, o: number) => f16[b[o]! | (b[o + 1]! << 8)]!;
+
+/** Packs `bits`-bit integers LSB-first into a little-endian bit stream of uint32 words, as MLX does. */
+function packInto(words: Uint32Array, wordOffset: number, q: Uint8Array, bits: number): void {
+  let acc = 0;
+  let nacc = 0;
+  let w = wordOffset;
+  for (let i = 0; i < q.length; i++) {
+    acc += q[i]! * 2 ** nacc;
+    nacc += bits;
+    if (nacc >= 32) {
+      words[w++] = acc % 4294967296;
+      acc = Math.floor(acc / 4294967296);
+      nacc -= 32;
+    }
+  }
+  if (nacc > 0) words[w] = acc;
+}
+
+interface Group {
+  q: Uint8Array;
+  scale: number;
+  bias: number;
+}
+
+/** Calls `emit` for each 32-element group of a block, in element order. */
+type BlockDecoder = (b: Uint8Array, o: number, emit: (g: Group) => void) => void;
+
+const q32 = new Uint8Array(32);
+
+const DECODERS: Record<string, { bits: number; block: number; bytes: number; decode: BlockDecoder }> = {
+  Q4_0: {
+    bits: 4, block: 32, bytes: 18,
+    decode: (b, o, emit) => {
+      const d = halfAt(b, o);
+      for (let j = 0; j < 16; j++) {
+        q32[j] = b[o + 2 + j]! & 0x0f;
+        q32[j + 16] = b[o + 2 + j]! >> 4;
+      }
+      emit({ q: q32, scale: d, bias: -8 * d });
+    },
+  },
+  Q4_1: {
+    bits: 4, block: 32, bytes: 20,
+    decode: (b, o, emit) => {
+      for (let j = 0; j < 16; j++) {
+        q32[j] = b[o + 4 + j]! & 0x0f;
+        q32[j + 16] = b[o + 4 + j]! >> 4;
+      }
+      emit({ q: q32, scale: halfAt(b, o), bias: halfAt(b, o + 2) });
+    },
+  },
+  Q5_0: {
+    bits: 5, block: 32, bytes: 22,
+    decode: (b, o, emit) => {
+      const d = halfAt(b, o);
+      const qh = (b[o + 2]! | (b[o + 3]! << 8) | (b[o + 4]! << 16) | (b[o + 5]! << 24)) >>> 0;
+      for (let j = 0; j < 16; j++) {
+        q32[j] = (b[o + 6 + j]! & 0x0f) | (((qh >>> j) << 4) & 0x10);
+        q32[j + 16] = (b[o + 6 + j]! >> 4) | ((qh >>> (j + 12)) & 0x10);
+      }
+      emit({ q: q32, scale: d, bias: -16 * d });
+    },
+  },
+  Q5_1: {
+    bits: 5, block: 32, bytes: 24,
+    decode: (b, o, emit) => {
+      const qh = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) >>> 0;
+      for (let j = 0; j < 16; j++) {
+        q32[j] = (b[o + 8 + j]! & 0x0f) | (((qh >>> j) << 4) & 0x10);
+        q32[j + 16] = (b[o + 8 + j]! >> 4) | ((qh >>> (j + 12)) & 0x10);
+      }
+      emit({ q: q32, scale: halfAt(b, o), bias: halfAt(b, o + 2) });
+    },
+  },
+  Q8_0: {
+    bits: 8, block: 32, bytes: 34,
+    decode: (b, o, emit) => {
+      const d = halfAt(b, o);
+      // int8 → uint8 by adding 128; the bias takes it back
+      for (let j = 0; j < 32; j++) q32[j] = (b[o + 2 + j]! ^ 0x80) & 0xff;
+      emit({ q: q32, scale: d, bias: -128 * d });
+    },
+  },
+  Q4_K: {
+    bits: 4, block: 256, bytes: 144,
+    decode: (b, o, emit) => {
+      const d = halfAt(b, o);
+      const dmin = halfAt(b, o + 2);
+      const sc = o + 4;
+      let qs = o + 16;
+      for (let is = 0; is < 8; is += 2) {
+        const [s1, m1] = scaleMinK4(is, b, sc);
+        const [s2, m2] = scaleMinK4(is + 1, b, sc);
+        for (let l = 0; l < 32; l++) q32[l] = b[qs + l]! & 0x0f;
+        emit({ q: q32, scale: d * s1, bias: -dmin * m1 });
+        for (let l = 0; l < 32; l++) q32[l] = b[qs + l]! >> 4;
+        emit({ q: q32, scale: d * s2, bias: -dmin * m2 });
+        qs += 32;
+      }
+    },
+  },
+  Q5_K: {
+    bits: 5, block: 256, bytes: 176,
+    decode: (b, o, emit) => {
+      const d = halfAt(b, o);
+      const dmin = halfAt(b, o + 2);
+      const sc = o + 4;
+      const qh = o + 16;
+      let ql = o + 48;
+      let u1 = 1;
+      let u2 = 2;
+      for (let is = 0; is < 8; is += 2) {
+        const [s1, m1] = scaleMinK4(is, b, sc);
+        const [s2, m2] = scaleMinK4(is + 1, b, sc);
+        for (let l = 0; l < 32; l++) q32[l] = (b[ql + l]! & 0x0f) + (b[qh + l]! & u1 ? 16 : 0);
+        emit({ q: q32, scale: d * s1, bias: -dmin * m1 });
+        for (let l = 0; l < 32; l++) q32[l] = (b[ql + l]! >> 4) + (b[qh + l]! & u2 ? 16 : 0);
+        emit({ q: q32, scale: d * s2, bias: -dmin * m2 });
+        ql += 32;
+        u1 <<= 2;
+        u2 <<= 2;
+      }
+    },
+  },
+};
+
+/** ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j packed in 12 bytes. */
+function scaleMinK4(j: number, b: Uint8Array, o: number): [number, number] {
+  if (j < 4) return [b[o + j]! & 63, b[o + j + 4]! & 63];
+  return [(b[o + j + 4]! & 0x0f) | ((b[o + j - 4]! >> 6) << 4), (b[o + j + 4]! >> 4) | ((b[o + j]! >> 6) << 4)];
+}
+
+/** Q6_K → float32 (ggml's dequantize_row_q6_K). */
+function dequantQ6K(b: Uint8Array, nBlocks: number): Float32Array {
+  const y = new Float32Array(nBlocks * 256);
+  const i8 = (v: number) => (v > 127 ? v - 256 : v);
+  for (let blk = 0; blk < nBlocks; blk++) {
+    const o = blk * 210;
+    const d = halfAt(b, o + 208);
+    let ql = o;
+    let qh = o + 128;
+    let sc = o + 192;
+    let yo = blk * 256;
+    for (let n = 0; n < 256; n += 128) {
+      for (let l = 0; l < 32; l++) {
+        const is = l >> 4;
+        const q1 = ((b[ql + l]! & 0xf) | (((b[qh + l]! >> 0) & 3) << 4)) - 32;
+        const q2 = ((b[ql + l + 32]! & 0xf) | (((b[qh + l]! >> 2) & 3) << 4)) - 32;
+        const q3 = ((b[ql + l]! >> 4) | (((b[qh + l]! >> 4) & 3) << 4)) - 32;
+        const q4 = ((b[ql + l + 32]! >> 4) | (((b[qh + l]! >> 6) & 3) << 4)) - 32;
+        y[yo + l] = d * i8(b[sc + is]!) * q1;
+        y[yo + l + 32] = d * i8(b[sc + is + 2]!) * q2;
+        y[yo + l + 64] = d * i8(b[sc + is + 4]!) * q3;
+        y[yo + l + 96] = d * i8(b[sc + is + 6]!) * q4;
+      }
+      yo += 128;
+      ql += 64;
+      qh += 32;
+      sc += 8;
+    }
+  }
+  return y;
+}
+
+/** MLX shape of a ggml tensor: ggml lists dims fastest first, MLX is row-major. */
+export function mlxShape(t: GgufTensorInfo): number[] {
+  return [...t.dims].reverse();
+}
+
+export function repack(t: GgufTensorInfo, bytes: Uint8Array): Repacked {
+  const type = ggmlTypeName(t.type);
+  const shape = mlxShape(t);
+  switch (type) {
+    case "F32":
+      return { kind: "float", dtype: "float32", bytes, shape };
+    case "F16":
+      return { kind: "float", dtype: "float16", bytes, shape };
+    case "BF16":
+      return { kind: "float", dtype: "bfloat16", bytes, shape };
+    case "Q6_K":
+      return { kind: "requantize", bits: 8, groupSize: 32, values: dequantQ6K(bytes, bytes.length / 210), shape };
+  }
+  const dec = DECODERS[type];
+  if (!dec) throw new GgufError(`tensor ${t.name} has type ${type}, which ollmlx cannot load`);
+  const cols = t.dims[0]!;
+  if (cols % dec.block !== 0) throw new GgufError(`tensor ${t.name}: row length ${cols} is not a multiple of the ${type} block (${dec.block})`);
+  const count = t.dims.reduce((a, b) => a * b, 1);
+  const groups = count / 32;
+  const weight = new Uint32Array((count * dec.bits) / 32);
+  const scales = new Float32Array(groups);
+  const biases = new Float32Array(groups);
+  const wordsPerGroup = dec.bits; // 32 elements × bits / 32
+  let g = 0;
+  const emit = (grp: Group) => {
+    packInto(weight, g * wordsPerGroup, grp.q, dec.bits);
+    scales[g] = grp.scale;
+    biases[g] = grp.bias;
+    g++;
+  };
+  for (let o = 0; o < bytes.length; o += dec.bytes) dec.decode(bytes, o, emit);
+  return { kind: "affine", bits: dec.bits, groupSize: 32, weight, scales, biases, shape };
+}
+
+/** The float values of a ggml tensor per ggml's own formulas (the reference the repack is tested against). */
+export function dequantize(t: GgufTensorInfo, bytes: Uint8Array): Float32Array {
+  const r = repack(t, bytes);
+  if (r.kind === "requantize") return r.values;
+  if (r.kind === "float") {
+    if (r.dtype === "float32") return new Float32Array(r.bytes.slice().buffer);
+    const h = new Uint16Array(r.bytes.slice().buffer);
+    return Float32Array.from(h, (x) => (r.dtype === "float16" ? f16[x]! : new Float32Array(new Uint32Array([x << 16]).buffer)[0]!));
+  }
+  const out = new Float32Array(r.scales.length * 32);
+  for (let g = 0; g < r.scales.length; g++) {
+    for (let i = 0; i < 32; i++) {
+      const bit = (g * 32 + i) * r.bits;
+      const w = Math.floor(bit / 32);
+      const sh = bit % 32;
+      let q = r.weight[w]! >>> sh;
+      if (sh + r.bits > 32) q |= r.weight[w + 1]! << (32 - sh);
+      q &= (1 << r.bits) - 1;
+      out[g * 32 + i] = r.scales[g]! * q + r.biases[g]!;
+    }
+  }
+  return out;
+}
