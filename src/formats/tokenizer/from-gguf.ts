@@ -69,9 +69,10 @@ export function tokenizerFromGguf(md: GgufMetadata): GgufTokenizer {
   const addEos = md["tokenizer.ggml.add_eos_token"] === true;
   const addSpacePrefix = md["tokenizer.ggml.add_space_prefix"] === true;
 
-  const vocab: Record<string, number> = {};
+  // No prototype: tokens such as "constructor" or "toString" are ordinary vocabulary entries.
+  const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   tokens.forEach((t, id) => {
-    if (!(t in vocab)) vocab[t] = id;
+    if (vocab[t] === undefined) vocab[t] = id;
   });
   const addedTokens = tokens
     .map((content, id) => ({ content, id, type: types[id] ?? TOKEN_TYPE.normal }))
