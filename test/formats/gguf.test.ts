@@ -1,0 +1,208 @@
+// GGUF: the header reader against corrupt input, the repack against llama.cpp's own dequantization
+// (the `gguf` Python package, part of the oracle), and the two real models end to end.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as mx from "../../src/ffi/index.ts";
+import { complete, loadGgufModel } from "../../src/engine/completion.ts";
+import { GREEDY } from "../../src/engine/sampler.ts";
+import { GgufError, GGML_TYPES, readGguf, readTensorBytes, type GgufTensorInfo } from "../../src/formats/gguf/file.ts";
+import { dequantize, repack } from "../../src/formats/gguf/repack.ts";
+import { applyChatTemplate } from "../../src/formats/tokenizer/chat-template.ts";
+import { REPO_ROOT, runOracle } from "../oracle.ts";
+
+const SMOLLM2 = join(REPO_ROOT, ".deps/models/smollm2-135m-instruct-q4_1.gguf");
+const GEMMA3 = join(REPO_ROOT, ".deps/models/gemma-3-270m-q4_k_m.gguf");
+const tmp = mkdtempSync(join(tmpdir(), "ollmlx-gguf-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const TYPE_ID: Record<string, number> = Object.fromEntries(Object.entries(GGML_TYPES).map(([id, t]) => [t.name, Number(id)]));
+
+/** Random blocks of a quantized type with sane f16 scales, so both dequantizers see ordinary data. */
+function randomBlocks(type: string, nBlocks: number, seed: number): Uint8Array {
+  const { bytes } = GGML_TYPES[TYPE_ID[type]!]!;
+  const out = new Uint8Array(nBlocks * bytes);
+  let s = seed;
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = s >>> 24;
+  }
+  // f16 fields get small positive values (exponent 8..13), wherever the layout puts them.
+  const halfAt: Record<string, number[]> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208] };
+  for (let b = 0; b < nBlocks; b++) {
+    for (const off of halfAt[type]!) {
+      const o = b * bytes + off;
+      out[o + 1] = (8 + (out[o + 1]! % 6)) << 2;
+    }
+  }
+  return out;
+}
+
+const DEQUANT = `
+import json, sys, numpy as np
+from gguf import GGMLQuantizationType as T
+from gguf.quants import dequantize
+d = json.load(sys.stdin)
+out = {}
+for name, (type_name, hexdata) in d.items():
+    raw = np.frombuffer(bytes.fromhex(hexdata), dtype=np.uint8)
+    out[name] = dequantize(raw, T[type_name]).astype(np.float32).reshape(-1).tolist()
+print(json.dumps(out))
+`;
+
+describe("repack to MLX affine against llama.cpp's dequantization", () => {
+  const EXACT = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K"];
+  const blocks = Object.fromEntries([...EXACT, "Q6_K"].map((t, i) => [t, randomBlocks(t, GGML_TYPES[TYPE_ID[t]!]!.block === 256 ? 4 : 32, i + 1)]));
+  const ref = runOracle<Record<string, number[]>>(
+    DEQUANT,
+    Object.fromEntries(Object.entries(blocks).map(([t, b]) => [t, [t, Buffer.from(b).toString("hex")]])),
+  );
+  const info = (type: string, n: number): GgufTensorInfo => ({ name: `synthetic.${type}`, dims: [n / 4, 4], type: TYPE_ID[type]!, offset: 0, nbytes: 0 });
+
+  for (const type of EXACT) {
+    test(`${type}: MLX's dequantize of the repacked weight equals ggml's values exactly`, () => {
+      const want = ref[type]!;
+      const t = info(type, want.length);
+      const r = repack(t, blocks[type]!);
+      if (r.kind !== "affine") throw new Error("expected an affine repack");
+      const [rows, cols] = r.shape as [number, number];
+      const got = mx.scope(() =>
+        mx
+          .dequantize(mx.fromBytes(r.weight, [rows, (cols * r.bits) / 32], "uint32"), mx.fromBytes(r.scales, [rows, cols / 32], "float32"), mx.fromBytes(r.biases, [rows, cols / 32], "float32"), {
+            groupSize: 32,
+            bits: r.bits,
+          })
+          .toFloat32(),
+      );
+      expect(Array.from(got)).toEqual(Float32Array.from(want).reduce<number[]>((a, v) => (a.push(v), a), []));
+    });
+  }
+
+  test("Q6_K: dequantized exactly, then requantized by MLX (8-bit, group 32) within one step of 255 per group", () => {
+    const want = Float32Array.from(ref.Q6_K!);
+    const t = info("Q6_K", want.length);
+    expect(Array.from(dequantize(t, blocks.Q6_K!))).toEqual(Array.from(want));
+    const err = mx.scope(() => {
+      const x = mx.array(want, [want.length / 32, 32], "float32");
+      const q = mx.quantize(x, { groupSize: 32, bits: 8 });
+      const back = mx.dequantize(q.wq, q.scales, q.biases!, { groupSize: 32, bits: 8 });
+      const steps = mx.divide(mx.subtract(mx.max(x, [-1], true), mx.min(x, [-1], true)), 255);
+      return mx.max(mx.divide(mx.abs(mx.subtract(back, x)), steps)).item();
+    });
+    // MLX snaps the grid so one edge of the range is exact, which can leave the other edge up to a full step
+    // off (its own quantize tests show the same); everything else is within half a step.
+    expect(err).toBeLessThanOrEqual(1 + 1e-3);
+  });
+
+  test("real tensors of every type in both files repack to ggml's values", () => {
+    for (const path of [SMOLLM2, GEMMA3]) {
+      const f = readGguf(path);
+      const firstOfType = new Map<number, GgufTensorInfo>();
+      for (const t of f.tensors) if (!firstOfType.has(t.type)) firstOfType.set(t.type, t);
+      const req: Record<string, [string, string]> = {};
+      const ours: Record<string, Float32Array> = {};
+      for (const t of firstOfType.values()) {
+        const bytes = readTensorBytes(f, t).subarray(0, Math.min(t.nbytes, GGML_TYPES[t.type]!.bytes * 64));
+        const rowLen = t.dims[0]!;
+        const part: GgufTensorInfo = { ...t, dims: [rowLen, (bytes.length / GGML_TYPES[t.type]!.bytes) * GGML_TYPES[t.type]!.block / rowLen] };
+        if (!Number.isInteger(part.dims[1])) continue;
+        req[t.name] = [GGML_TYPES[t.type]!.name, Buffer.from(bytes).toString("hex")];
+        ours[t.name] = dequantize(part, bytes);
+      }
+      const want = runOracle<Record<string, number[]>>(DEQUANT, req);
+      for (const [name, v] of Object.entries(ours)) expect({ name, values: Array.from(v) }).toEqual({ name, values: Array.from(Float32Array.from(want[name]!)) });
+    }
+  });
+});
+
+describe("corrupt GGUF files give a clear error, never a crash or a hang", () => {
+  const head = readFileSync(SMOLLM2).subarray(0, 8 << 20);
+  const write = (name: string, bytes: Uint8Array) => {
+    const p = join(tmp, name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+  const expectGgufError = (path: string, pattern: RegExp) => {
+    let err: unknown = null;
+    try {
+      readGguf(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GgufError);
+    expect((err as Error).message).toMatch(pattern);
+  };
+
+  test("truncated anywhere in the header", () => {
+    const { dataOffset } = readGguf(SMOLLM2);
+    for (const cut of [0, 3, 7, 15, 23, 100, 5_000, 1_000_000, dataOffset - 10, dataOffset + 1000]) {
+      expectGgufError(write(`cut-${cut}.gguf`, head.subarray(0, cut)), /truncated|not a GGUF|past the end|offset/);
+    }
+  });
+
+  test("bad magic, unsupported version, absurd counts, string lengths and dimensions", () => {
+    const mutate = (name: string, at: number, bytes: number[]) => {
+      const b = Uint8Array.from(head.subarray(0, 2 << 20));
+      bytes.forEach((v, i) => (b[at + i] = v));
+      return write(name, b);
+    };
+    expectGgufError(mutate("magic.gguf", 0, [0x47, 0x47, 0x55, 0x47]), /bad magic/);
+    expectGgufError(mutate("version.gguf", 4, [9, 0, 0, 0]), /unsupported GGUF version 9/);
+    expectGgufError(mutate("tensors.gguf", 8, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]), /absurd counts at offset 8/);
+    expectGgufError(mutate("kv.gguf", 16, [0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]), /absurd counts/);
+    // the first key's length
+    expectGgufError(mutate("keylen.gguf", 24, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]), /runs past the end of the file/);
+  });
+
+  test("tensor data past the end of the file", () => {
+    const { dataOffset } = readGguf(SMOLLM2);
+    expectGgufError(write("data.gguf", head.subarray(0, dataOffset + 4096)), /runs past the end of the file/);
+  });
+
+  test("an unsupported quantization type names the tensor and the type", () => {
+    const t: GgufTensorInfo = { name: "blk.0.ffn_up.weight", dims: [256, 1], type: TYPE_ID.IQ2_XXS!, offset: 0, nbytes: 66 };
+    expect(() => repack(t, new Uint8Array(66))).toThrow(/blk\.0\.ffn_up\.weight has type IQ2_XXS/);
+  });
+});
+
+async function generate(path: string, prompt: number[], maxTokens: number) {
+  const lm = loadGgufModel("test", path);
+  try {
+    const it = complete(lm, prompt, { ...GREEDY, maxTokens, numCtx: 4096, stop: [] }, { cancelled: () => false, yieldToLoop: async () => {} });
+    const tokens: number[] = [];
+    let text = "";
+    for await (const e of it) {
+      if (e.token >= 0) tokens.push(e.token);
+      text += e.text;
+    }
+    return { tokens, text, lm };
+  } finally {
+    lm[Symbol.dispose]();
+  }
+}
+
+describe("real GGUF models", () => {
+  test("SmolLM2-135M-Instruct (Q4_1) answers through its chat template, token for token with llama.cpp", async () => {
+    const lm = loadGgufModel("smollm2", SMOLLM2);
+    const prompt = lm.tokenizer.encode(applyChatTemplate(lm.tokenizer, [{ role: "system", content: "" }, { role: "user", content: "What is the capital of France?" }].slice(1), { addGenerationPrompt: true }), { addSpecialTokens: false });
+    lm[Symbol.dispose]();
+    // The same prompt ids llama.cpp (node-llama-cpp 3.x, CPU) tokenizes for the ChatML turn without a system
+    // message, and llama.cpp's greedy answer to it.
+    const LLAMA_CPP_PROMPT = [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198];
+    const LLAMA_CPP_ANSWER = [504, 3575, 282, 4649, 314, 7042, 30];
+    const noSystem = prompt.slice(prompt.indexOf(1, 1));
+    expect(noSystem).toEqual(LLAMA_CPP_PROMPT);
+    const { tokens, text } = await generate(SMOLLM2, LLAMA_CPP_PROMPT, 16);
+    expect(tokens).toEqual(LLAMA_CPP_ANSWER);
+    expect(text).toBe("The capital of France is Paris.");
+  });
+
+  test("Gemma 3 270M (Q4_K_M: Q5_0, Q4_K, Q6_K, Q8_0) completes a factual prompt", async () => {
+    const lm = loadGgufModel("gemma3", GEMMA3);
+    const prompt = lm.tokenizer.encodePrompt("Q: What is the capital of France?\nA:");
+    lm[Symbol.dispose]();
+    const { text } = await generate(GEMMA3, prompt, 8);
+    expect(text).toContain("Paris");
+  });
+});
