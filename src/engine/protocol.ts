@@ -71,6 +71,8 @@ export interface RunnerStats {
   cacheMemory: number;
   liveHandles: number;
   model: string | null;
+  /** MLX's default device in the runner */
+  device: "cpu" | "gpu";
 }
 
 export type RunnerEvent =

@@ -42,6 +42,7 @@ export async function runRunner(): Promise<void> {
       cacheMemory: ffi.memory.cache(),
       liveHandles: ffi.liveCount(),
       model: loadedModelName(),
+      device: ffi.device.defaultDevice(),
     },
   });
 

@@ -2,6 +2,7 @@
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
 // layers on top. Not built yet: quantize, adapters, draft models (each refused with a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
+import { GgufError } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
@@ -31,6 +32,16 @@ function mediaTypeOf(file: string): string {
   return MEDIA.file;
 }
 
+/** A file that is not a readable GGUF is the client's mistake: 400 with the reader's reason. */
+function ggufConfigOrBadRequest(path: string): ModelConfigBlob {
+  try {
+    return ggufConfigBlob(path);
+  } catch (e) {
+    if (e instanceof GgufError) throw new InvalidRequestError(e.message);
+    throw e;
+  }
+}
+
 /** Uploaded blobs → layers: a GGUF file, or the files of an MLX (mlx-community layout) model directory. */
 function fromFiles(app: AppContext, files: Record<string, string>): Base {
   const layers: Layer[] = [];
@@ -46,7 +57,7 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
     if (gguf.length > 1) throw new InvalidRequestError("only one GGUF file may be given");
     const { digest, size } = gguf[0]!;
     return {
-      config: ggufConfigBlob(app.store.blobPath(digest)),
+      config: ggufConfigOrBadRequest(app.store.blobPath(digest)),
       layers: [{ mediaType: MEDIA.model, digest, size }],
     };
   }

@@ -58,7 +58,7 @@ export function modelRoutes(app: AppContext) {
           digest: r.model.digest,
           details: detailsOf(r.model),
           expires_at: expiresAt(r.expiresAt),
-          size_vram: r.size,
+          size_vram: r.sizeVram,
           context_length: r.contextLength,
         }));
         return { models };

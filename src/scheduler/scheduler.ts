@@ -51,6 +51,8 @@ export interface RunningModel {
   model: StoredModel;
   /** bytes the runner holds (MLX active + cache memory) */
   size: number;
+  /** the part of it in GPU memory: all of it on a GPU device, none on the CPU backend */
+  sizeVram: number;
   /** epoch ms; Infinity when kept forever */
   expiresAt: number;
   contextLength: number;
@@ -108,12 +110,10 @@ export class Scheduler {
   async running(): Promise<RunningModel[]> {
     const ready = [...this.models.values()].filter((e) => e.process !== null && !e.dead);
     const out = await Promise.all(
-      ready.map(async (entry): Promise<RunningModel> => ({
-        model: entry.model,
-        size: await this.memoryOf(entry),
-        expiresAt: entry.expiresAt,
-        contextLength: entry.contextLength,
-      })),
+      ready.map(async (entry): Promise<RunningModel> => {
+        const { bytes, gpu } = await this.memoryOf(entry);
+        return { model: entry.model, size: bytes, sizeVram: gpu ? bytes : 0, expiresAt: entry.expiresAt, contextLength: entry.contextLength };
+      }),
     );
     return out.sort((a, b) => b.expiresAt - a.expiresAt);
   }
@@ -244,14 +244,15 @@ export class Scheduler {
     for (const wake of waiters) wake();
   }
 
-  private async memoryOf(entry: LoadedModel): Promise<number> {
+  private async memoryOf(entry: LoadedModel): Promise<{ bytes: number; gpu: boolean }> {
     const proc = entry.process;
-    if (!proc) return 0;
+    if (!proc) return { bytes: 0, gpu: false };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.options.statsTimeoutMs)));
     try {
       const answer = await Promise.race([proc.call({ op: "stats" }).catch(() => null), timeout]);
-      return answer?.type === "stats" ? answer.stats.activeMemory + answer.stats.cacheMemory : 0;
+      if (answer?.type !== "stats") return { bytes: 0, gpu: false };
+      return { bytes: answer.stats.activeMemory + answer.stats.cacheMemory, gpu: answer.stats.device === "gpu" };
     } finally {
       clearTimeout(timer);
     }

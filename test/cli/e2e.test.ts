@@ -64,16 +64,26 @@ describe("against the real server", () => {
     expect(await pty.exit()).toBe(0);
   });
 
-  test("create FROM ./file.gguf uploads the file as a blob the server accepts (digest checked there)", async () => {
+  test("create FROM a .gguf file uploads it as a blob the server accepts (digest checked there)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ollmlx-cli-e2e-"));
-    writeFileSync(join(dir, "weights.gguf"), new Uint8Array(3_000_000).map((_, i) => (i * 31) % 251));
-    writeFileSync(join(dir, "Modelfile"), "FROM ./weights.gguf\n");
+    const gguf = join(import.meta.dir, "../../.deps/models/smollm2-135m-instruct-q4_1.gguf");
+    writeFileSync(join(dir, "Modelfile"), `FROM ${gguf}\n`);
     const created = await cli(host, ["create", "fromfile", "-f", join(dir, "Modelfile")]);
     expect(created.stderr).toMatch(/copying file sha256:[0-9a-f]{64} 100%/);
     expect(created.stderr).toEndWith("success\n");
     expect(created.code).toBe(0);
-    expect((await cli(host, ["list"])).stdout).toMatch(/\nfromfile:latest\s+[0-9a-f]{12}\s+3\.0 MB\s/);
+    expect((await cli(host, ["list"])).stdout).toMatch(/\nfromfile:latest\s+[0-9a-f]{12}\s+98 MB\s/);
     expect(await cli(host, ["rm", "fromfile"])).toMatchObject({ code: 0, stdout: "deleted 'fromfile'\n" });
+  });
+
+  test("create FROM a file that is not GGUF fails with one clear line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ollmlx-cli-e2e-"));
+    writeFileSync(join(dir, "weights.gguf"), new Uint8Array(3_000_000).map((_, i) => (i * 31) % 251));
+    writeFileSync(join(dir, "Modelfile"), "FROM ./weights.gguf\n");
+    const created = await cli(host, ["create", "notgguf", "-f", join(dir, "Modelfile")]);
+    expect(created.code).toBe(1);
+    expect(created.stderr).toEndWith("Error: not a GGUF file: bad magic 0x5d3e1f00 at offset 0\n");
+    expect((await cli(host, ["list"])).stdout).not.toContain("notgguf");
   });
 
   test("cp and rm; errors from the real server are one line", async () => {
