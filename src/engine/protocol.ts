@@ -5,7 +5,7 @@ import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 // ("loaded" for load, "stats" for stats).
 
 export type RunnerRequest =
-  | { op: "selftest"; id: number; steps: number; size: number; fail?: "mlx" }
+  | { op: "selftest"; id: number; steps: number; size: number; fail?: "mlx"; /** pause between steps */ stepDelayMs?: number }
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "generate"; id: number; params: GenerateParams }
   | { op: "cancel"; id: number; target: number }

@@ -11,6 +11,7 @@ export async function runSelftest(req: Extract<RunnerRequest, { op: "selftest" }
   let x: MxArray = ones([1, size]);
   try {
     for (let i = 0; i < req.steps; i++) {
+      if (req.stepDelayMs) await Bun.sleep(req.stepDelayMs);
       await ctx.yieldToLoop();
       if (ctx.cancelled()) {
         ctx.emit({ type: "done", id: req.id, reason: "cancelled", data: { steps: i } });

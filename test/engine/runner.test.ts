@@ -31,7 +31,9 @@ describe("runner process", () => {
 
   test("cancel stops a running request within one step", async () => {
     const proc = await runner.process();
-    const call = proc.request({ op: "selftest", steps: 1_000_000, size: 64 });
+    // 20 ms between steps: a step takes far less, so what is measured is the runner's reaction, not how many
+    // microsecond-steps fit in one IPC round trip.
+    const call = proc.request({ op: "selftest", steps: 1_000_000, size: 64, stepDelayMs: 20 });
     let cancelledAt = -1;
     let done: RunnerEvent | null = null;
     for await (const e of call.events) {
