@@ -2,8 +2,8 @@
 // 32-element sub-blocks of Q4_K/Q5_K map one to one onto MLX affine quantization with group 32: the
 // quantized integers are kept and each group's scale and bias are computed (w = scale·q + bias). Scales and
 // biases are stored as float32, in which d·sc and dmin·m (an f16 times a 6-bit integer) are exact, so the
-// repacked weight dequantizes to exactly ggml's values. Q6_K (16-element sub-blocks, which MLX groups cannot
-// express) is dequantized to float32 here and requantized by MLX (8-bit, group 32) by the loader.
+// repacked weight dequantizes to exactly ggml's values. Q2_K, Q3_K and Q6_K (16-element sub-blocks, which MLX
+// groups cannot express) are dequantized to float32 here and requantized by MLX (group 32) by the loader.
 // Block layouts and element order follow ggml-quants.c dequantize_row_*.
 import { GgufError, ggmlTypeName, type GgufTensorInfo } from "./file.ts";
 
@@ -184,6 +184,70 @@ function dequantQ6K(b: Uint8Array, nBlocks: number): Float32Array {
   return y;
 }
 
+/** Q2_K → float32 (ggml's dequantize_row_q2_K): 16 sub-blocks of 16, 2-bit values, 4-bit scales and mins. */
+function dequantQ2K(b: Uint8Array, nBlocks: number): Float32Array {
+  const y = new Float32Array(nBlocks * 256);
+  for (let blk = 0; blk < nBlocks; blk++) {
+    const o = blk * 84;
+    const d = halfAt(b, o + 80);
+    const dmin = halfAt(b, o + 82);
+    let q = o + 16;
+    let is = 0;
+    let yo = blk * 256;
+    for (let n = 0; n < 256; n += 128) {
+      let shift = 0;
+      for (let j = 0; j < 4; j++) {
+        for (const half of [0, 16]) {
+          const sc = b[o + is++]!;
+          const dl = d * (sc & 0xf);
+          const ml = dmin * (sc >> 4);
+          for (let l = 0; l < 16; l++) y[yo++] = dl * ((b[q + l + half]! >> shift) & 3) - ml;
+        }
+        shift += 2;
+      }
+      q += 32;
+    }
+  }
+  return y;
+}
+
+/** Q3_K → float32 (ggml's dequantize_row_q3_K): 16 sub-blocks of 16, 3-bit values (high bit in hmask), 6-bit scales. */
+function dequantQ3K(b: Uint8Array, nBlocks: number): Float32Array {
+  const y = new Float32Array(nBlocks * 256);
+  const aux = new Uint32Array(4);
+  const scales = new Int8Array(aux.buffer);
+  const k1 = 0x03030303;
+  const k2 = 0x0f0f0f0f;
+  for (let blk = 0; blk < nBlocks; blk++) {
+    const o = blk * 110;
+    const d = halfAt(b, o + 108);
+    const sc = o + 96;
+    for (let i = 0; i < 3; i++) aux[i] = (b[sc + 4 * i]! | (b[sc + 4 * i + 1]! << 8) | (b[sc + 4 * i + 2]! << 16) | (b[sc + 4 * i + 3]! << 24)) >>> 0;
+    const tmp = aux[2]!;
+    aux[2] = ((aux[0]! >>> 4) & k2) | (((tmp >>> 4) & k1) << 4);
+    aux[3] = ((aux[1]! >>> 4) & k2) | (((tmp >>> 6) & k1) << 4);
+    aux[0] = (aux[0]! & k2) | (((tmp >>> 0) & k1) << 4);
+    aux[1] = (aux[1]! & k2) | (((tmp >>> 2) & k1) << 4);
+    let q = o + 32;
+    let is = 0;
+    let m = 1;
+    let yo = blk * 256;
+    for (let n = 0; n < 256; n += 128) {
+      let shift = 0;
+      for (let j = 0; j < 4; j++) {
+        for (const half of [0, 16]) {
+          const dl = d * (scales[is++]! - 32);
+          for (let l = 0; l < 16; l++) y[yo++] = dl * (((b[q + l + half]! >> shift) & 3) - (b[o + l + half]! & m ? 0 : 4));
+        }
+        shift += 2;
+        m <<= 1;
+      }
+      q += 32;
+    }
+  }
+  return y;
+}
+
 /** MLX shape of a ggml tensor: ggml lists dims fastest first, MLX is row-major. */
 export function mlxShape(t: GgufTensorInfo): number[] {
   return [...t.dims].reverse();
@@ -199,8 +263,14 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array): Repacked {
       return { kind: "float", dtype: "float16", bytes, shape };
     case "BF16":
       return { kind: "float", dtype: "bfloat16", bytes, shape };
+    // 16-element sub-blocks: MLX groups cannot express them, so MLX requantizes the float values.
+    // Q6_K goes to 8 bits (finer than its 6); Q2_K and Q3_K to 4 bits (finer than their 2 and 3).
     case "Q6_K":
       return { kind: "requantize", bits: 8, groupSize: 32, values: dequantQ6K(bytes, bytes.length / 210), shape };
+    case "Q3_K":
+      return { kind: "requantize", bits: 4, groupSize: 32, values: dequantQ3K(bytes, bytes.length / 110), shape };
+    case "Q2_K":
+      return { kind: "requantize", bits: 4, groupSize: 32, values: dequantQ2K(bytes, bytes.length / 84), shape };
   }
   const dec = DECODERS[type];
   if (!dec) throw new GgufError(`tensor ${t.name} has type ${type}, which ollmlx cannot load`);

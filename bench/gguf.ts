@@ -1,0 +1,89 @@
+#!/usr/bin/env bun
+// ollmlx vs llama.cpp on the same GGUF file, same machine, one run: load time, prompt and generation tokens/s.
+//   bun bench/gguf.ts [--model smollm2|gemma3|PATH] [--prompt 256] [--gen 64] [--runs 3]
+// The peer is llama.cpp through node-llama-cpp's prebuilt CPU binaries, installed on first use into
+// bench/llama-cpp/node_modules (npm; several hundred MB, which is why it is not a test dependency).
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { complete, loadGgufModel } from "../src/engine/completion.ts";
+import { GREEDY } from "../src/engine/sampler.ts";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "smollm2" },
+    prompt: { type: "string", default: "256" },
+    gen: { type: "string", default: "64" },
+    runs: { type: "string", default: "3" },
+  },
+});
+const root = join(import.meta.dir, "..");
+const known: Record<string, string> = {
+  smollm2: join(root, ".deps/models/smollm2-135m-instruct-q4_1.gguf"),
+  gemma3: join(root, ".deps/models/gemma-3-270m-q4_k_m.gguf"),
+};
+const file = known[values.model!] ?? values.model!;
+const nPrompt = Number(values.prompt);
+const nGen = Number(values.gen);
+const runs = Number(values.runs);
+const peerDir = join(import.meta.dir, "llama-cpp");
+
+if (!existsSync(join(peerDir, "node_modules/node-llama-cpp"))) {
+  console.error("installing the llama.cpp peer (node-llama-cpp) into bench/llama-cpp ...");
+  const r = Bun.spawnSync(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: peerDir, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error("npm install of node-llama-cpp failed");
+}
+
+interface Sample {
+  loadS: number;
+  promptTps: number;
+  genTps: number;
+}
+
+const prompt = Array.from({ length: nPrompt }, (_, i) => ((i * 7919) % 4900) + 50);
+
+async function ours(): Promise<Sample> {
+  const t0 = performance.now();
+  const lm = loadGgufModel("bench", file);
+  const loadS = (performance.now() - t0) / 1000;
+  try {
+    const run = complete(lm, prompt, { ...GREEDY, maxTokens: nGen, numCtx: 1 << 20, stop: [], prefillStepSize: 2048 }, { cancelled: () => false, yieldToLoop: async () => {} });
+    while (true) {
+      const r = await run.next();
+      if (r.done) return { loadS, promptTps: r.value.promptTokens / (r.value.promptNs / 1e9), genTps: r.value.generatedTokens / (r.value.generateNs / 1e9) };
+    }
+  } finally {
+    lm[Symbol.dispose]();
+  }
+}
+
+function peer(): Sample {
+  const r = Bun.spawnSync(["node", join(peerDir, "peer.mjs"), file, String(nPrompt), String(nGen), String(cpus().length)], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`llama.cpp peer failed: ${r.stderr.toString()}`);
+  const o = JSON.parse(r.stdout.toString().trim().split("\n").pop()!);
+  return { loadS: o.load_s, promptTps: o.prompt_tps, genTps: o.generation_tps };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const a: Sample[] = [];
+const b: Sample[] = [];
+await ours();
+for (let i = 0; i < runs; i++) {
+  a.push(await ours());
+  b.push(peer());
+}
+const row = (s: Sample[]) => ({ loadS: median(s.map((x) => x.loadS)), promptTps: median(s.map((x) => x.promptTps)), genTps: median(s.map((x) => x.genTps)) });
+const r1 = row(a);
+const r2 = row(b);
+const f = (n: number, d = 1) => n.toFixed(d).padStart(10);
+console.log(`${values.model}: prompt ${nPrompt} tokens, generate ${nGen}, greedy; median of ${runs}; ${cpus().length} CPU threads`);
+console.log(`${"engine".padEnd(10)}${"load s".padStart(10)}${"prompt t/s".padStart(12)}${"gen t/s".padStart(10)}`);
+console.log(`${"ollmlx".padEnd(10)}${f(r1.loadS, 2)}  ${f(r1.promptTps)}${f(r1.genTps)}`);
+console.log(`${"llama.cpp".padEnd(10)}${f(r2.loadS, 2)}  ${f(r2.promptTps)}${f(r2.genTps)}`);
+console.log(`${"ratio".padEnd(10)}${f(r2.loadS / r1.loadS, 2)}  ${f(r1.promptTps / r2.promptTps, 2)}${f(r1.genTps / r2.genTps, 2)}   (load: llama.cpp/ollmlx, so > 1 means ollmlx is faster)`);
+mkdirSync(join(import.meta.dir, "results"), { recursive: true });
+writeFileSync(
+  join(import.meta.dir, "results", `gguf-${values.model}-${new Date().toISOString().slice(0, 10)}.json`),
+  JSON.stringify({ file, nPrompt, nGen, runs, ollmlx: r1, llamaCpp: r2 }, null, 2),
+);
