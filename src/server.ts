@@ -13,6 +13,7 @@ import { generateRoutes } from "./routes/generate.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { openAIRoutes } from "./routes/openai/index.ts";
+import { pullRoutes } from "./routes/pull.ts";
 import { swaggerRoutes } from "./routes/swagger.ts";
 
 export function defaultContext(): AppContext {
@@ -72,5 +73,6 @@ export function createApp(context: AppContext = defaultContext()) {
     .use(modelRoutes(context))
     .use(createRoutes(context))
     .use(blobRoutes(context))
+    .use(pullRoutes(context))
     .use(openAIRoutes(context));
 }

@@ -1,7 +1,7 @@
 // Text in, text out: a loaded model (weights + tokenizer), and one completion through the token loop with
 // streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
 import { memory } from "../ffi/index.ts";
-import { build, loadModelDir } from "../models/load.ts";
+import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import type { CausalLM } from "../models/model.ts";
@@ -21,10 +21,10 @@ export interface LoadedModel extends Disposable {
   contextLength: number;
 }
 
-export async function loadMlxModel(name: string, dir: string): Promise<LoadedModel> {
+export async function loadMlxModel(name: string, dir: string, opts: BuildOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const tokenizer = await Tokenizer.fromFiles(dir);
-  const { model, config } = loadModelDir(dir);
+  const { model, config } = loadModelDir(dir, opts);
   const text = (config.text_config ?? {}) as Config;
   const ctx = Number(config.max_position_embeddings ?? text.max_position_embeddings ?? 0);
   return {
@@ -39,12 +39,12 @@ export async function loadMlxModel(name: string, dir: string): Promise<LoadedMod
 }
 
 /** A GGUF file: weights repacked for MLX, tokenizer and chat template from its metadata. */
-export function loadGgufModel(name: string, path: string): LoadedModel {
+export function loadGgufModel(name: string, path: string, opts: BuildOptions = {}): LoadedModel {
   const t0 = performance.now();
   const { file, config, tensors } = loadGgufWeights(path);
   const g = tokenizerFromGguf(file.metadata);
   const tokenizer = Tokenizer.fromObjects(g.json, g.config, g.extras);
-  const { model } = build(config, tensors);
+  const { model } = build(config, tensors, opts);
   const ctx = Number(config.max_position_embeddings ?? 0);
   return {
     name,

@@ -1,3 +1,7 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { device } from "../ffi/index.ts";
+import { shouldDequantizeOnCpu } from "./cpu-backend.ts";
 // The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
 import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
@@ -5,6 +9,13 @@ import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 
 let loaded: LoadedModel | null = null;
+
+function weightBytes(spec: ModelSpec): number {
+  if (spec.format === "gguf") return statSync(spec.path).size;
+  return readdirSync(spec.path)
+    .filter((f) => f.endsWith(".safetensors"))
+    .reduce((n, f) => n + statSync(join(spec.path, f)).size, 0);
+}
 
 export function loadedModelName(): string | null {
   return loaded?.name ?? null;
@@ -18,7 +29,9 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
     }
     throw new RequestError(`this runner already serves ${loaded.name}; a runner holds one model`);
   }
-  loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path) : await loadMlxModel(spec.name, spec.path);
+  // A 4-bit weight is half a byte per parameter on disk, a float32 one four: bytes × 2 over-estimates params.
+  const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
+  loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize }) : await loadMlxModel(spec.name, spec.path, { dequantize });
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
 }
 

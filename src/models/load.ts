@@ -2,11 +2,11 @@
 // the index), quantization block. Weights are read lazily by MLX and evaluated here, in the runner.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { eval as evalArrays, loadSafetensors, type MxArray } from "../ffi/index.ts";
+import { dequantize, eval as evalArrays, loadSafetensors, type MxArray } from "../ffi/index.ts";
 import type { Config } from "./config.ts";
 import type { CausalLM } from "./model.ts";
 import { builderFor } from "./registry.ts";
-import { parseQuantConfig, Weights } from "./weights.ts";
+import { parseQuantConfig, Weights, type QuantConfig } from "./weights.ts";
 
 export class ModelLoadError extends Error {
   override name = "ModelLoadError";
@@ -49,7 +49,30 @@ function unwrap(config: Config, tensors: Map<string, MxArray>): Config {
   return { ...(config.text_config as Config), model_type: "gemma3_text", quantization: config.quantization, quantization_config: config.quantization_config };
 }
 
-export function loadModelDir(dir: string): { model: CausalLM; config: Config } {
+/** Replaces every quantized (weight, scales, biases) triple by its float32 matrix, and marks the path dense. */
+function dequantizeAll(tensors: Map<string, MxArray>, quant: QuantConfig): void {
+  const probe = new Weights(tensors, quant);
+  for (const key of [...tensors.keys()]) {
+    if (!key.endsWith(".scales")) continue;
+    const path = key.slice(0, -".scales".length);
+    const q = probe.quantFor(path);
+    const w = tensors.get(`${path}.weight`);
+    if (!q || !w) continue;
+    const scales = tensors.get(key)!;
+    const biases = tensors.get(`${path}.biases`) ?? null;
+    const dense = dequantize(w, scales, biases, { groupSize: q.groupSize, bits: q.bits, mode: q.mode, dtype: "float32" });
+    evalArrays(dense);
+    w.free();
+    scales.free();
+    biases?.free();
+    tensors.delete(key);
+    tensors.delete(`${path}.biases`);
+    tensors.set(`${path}.weight`, dense);
+    quant.overrides.set(path, false);
+  }
+}
+
+export function loadModelDir(dir: string, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
   let config = readConfig(dir);
   const modelType = String(config.model_type ?? "");
   if (!modelType) throw new ModelLoadError("config.json has no model_type");
@@ -64,12 +87,19 @@ export function loadModelDir(dir: string): { model: CausalLM; config: Config } {
     for (const t of tensors.values()) t.free();
     throw e;
   }
-  return build(config, tensors);
+  return build(config, tensors, opts);
+}
+
+export interface BuildOptions {
+  /** run quantized layers as float32 matrices (the CPU fast path: see engine/cpu-backend.ts) */
+  dequantize?: boolean;
 }
 
 /** Builds a model from named tensors (safetensors or repacked GGUF); every tensor must be used. */
-export function build(config: Config, tensors: Map<string, MxArray>): { model: CausalLM; config: Config } {
-  using ws = new Weights(tensors, parseQuantConfig(config));
+export function build(config: Config, tensors: Map<string, MxArray>, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
+  const quant = parseQuantConfig(config);
+  if (opts.dequantize && quant) dequantizeAll(tensors, quant);
+  using ws = new Weights(tensors, quant);
   const arrays = [...tensors.values()];
   // Read the weights now (load time), a few hundred at a time to bound the graph.
   for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));

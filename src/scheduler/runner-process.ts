@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 import type { RunnerEvent, RunnerRequest } from "../engine/protocol.ts";
 import { isTerminal } from "../engine/protocol.ts";
 import { AsyncQueue } from "./async-queue.ts";
+import { runnerEnv } from "../engine/cpu-backend.ts";
 
 /** The runner died (crash, kill, OOM) while a request was in flight. */
 export class RunnerCrashedError extends Error {
@@ -50,7 +51,7 @@ export class RunnerProcess {
   private dead = false;
   private exitReason = "";
 
-  constructor(command: string[] = runnerCommand(), env: Record<string, string | undefined> = process.env) {
+  constructor(command: string[] = runnerCommand(), env: Record<string, string | undefined> = runnerEnv()) {
     this.ready = new Promise((resolve, reject) => {
       this.readyResolve = resolve;
       this.readyReject = reject;
@@ -153,7 +154,10 @@ export class Runner {
   private current: RunnerProcess | null = null;
   restarts = 0;
 
-  constructor(private readonly command: string[] = runnerCommand(), private readonly env = process.env) {}
+  constructor(
+    private readonly command: string[] = runnerCommand(),
+    private readonly env: Record<string, string | undefined> = runnerEnv(),
+  ) {}
 
   /** The live process, started (and waited for) if there is none. */
   async process(): Promise<RunnerProcess> {

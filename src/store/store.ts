@@ -149,6 +149,39 @@ export class Store {
     return manifest;
   }
 
+  /** Writes a manifest exactly as a registry sent it (its digest is the registry's); last, like writeManifest. */
+  writeManifestBytes(name: ModelName, bytes: Uint8Array): Manifest {
+    const manifest = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    for (const l of [manifest.config, ...manifest.layers]) if (!this.hasBlob(l.digest)) throw new Error(`layer ${l.digest} is missing from the store`);
+    const path = this.manifestPath(name);
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+    return manifest;
+  }
+
+  /** The manifest stored under exactly this name, complete or not; null when there is none. */
+  readManifest(name: ModelName): Manifest | null {
+    try {
+      return JSON.parse(readFileSync(this.manifestPath(name), "utf8")) as Manifest;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Deletes those of the given blobs that no manifest references (what a re-pull orphaned). Unlike prune() it leaves
+   * every other unreferenced blob alone: a concurrent pull's finished blobs have no manifest yet.
+   */
+  removeUnusedBlobs(digests: readonly string[]): string[] {
+    const used = new Set<string>();
+    for (const m of this.list()) for (const l of [m.manifest.config, ...m.manifest.layers]) used.add(l.digest.replace("-", ":"));
+    const removed = digests.filter((d) => !used.has(d.replace("-", ":")));
+    for (const d of removed) rmSync(this.blobPath(d), { force: true });
+    return removed;
+  }
+
   private readModel(name: ModelName, path: string): StoredModel | null {
     try {
       const raw = readFileSync(path);

@@ -1,0 +1,36 @@
+// Pulling from an Ollama registry (server/images.go PullModel): the manifest, then every layer and the config blob
+// (skipping those already in the store), each resumable and verified, then the manifest bytes as the registry sent them.
+import { downloadBlob, forEachLimited, maxTransferStreams } from "./pull-blob.ts";
+import { ProgressQueue, type ProgressResponse } from "./progress.ts";
+import { RegistryClient } from "./registry.ts";
+import type { ModelName } from "./names.ts";
+import type { Layer, Store } from "./store.ts";
+import type { PullContext, Pulled } from "./pull-source.ts";
+
+export interface RegistryPullSource {
+  kind: "registry";
+  /** scheme://host */
+  base: string;
+  name: ModelName;
+}
+
+export async function* pullFromRegistry(store: Store, source: RegistryPullSource, ctx: PullContext): AsyncGenerator<ProgressResponse, Pulled> {
+  const { name } = source;
+  const client = new RegistryClient(source.base, `${name.namespace}/${name.model}`, ctx.signal);
+  yield { status: "pulling manifest" };
+  const { bytes, manifest } = await client.manifest(name.tag);
+
+  // Ollama reports the config blob with the layers; layers listed twice download once.
+  const seen = new Set<string>();
+  const layers: Layer[] = [...manifest.layers, manifest.config].filter((l) => !seen.has(l.digest) && seen.add(l.digest));
+  const queue = new ProgressQueue();
+  const work = forEachLimited(layers, maxTransferStreams(ctx.env), ctx.signal, async (layer, signal) => {
+    await downloadBlob(
+      store,
+      { url: client.blobUrl(layer.digest), headers: client.authHeaders(), digest: layer.digest, size: layer.size },
+      { signal, onBytes: queue.layer(layer.digest) },
+    );
+  });
+  yield* queue.run(work);
+  return { write: () => store.writeManifestBytes(name, bytes) };
+}
