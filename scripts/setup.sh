@@ -67,6 +67,16 @@ case "$(uname -s)" in
       apt-get update -qq && apt-get install -y -qq libstdc++6 libgcc-s1 libgfortran5 >/dev/null
     fi
     command -v g++ >/dev/null || say "note: without g++ MLX's CPU compile() fusion is off (still correct, slower)"
+    # The wheel's BLAS is the reference one; runners preload OpenBLAS instead (src/engine/cpu-backend.ts).
+    if ! ls /usr/lib/*/openblas-pthread/libopenblas.so.0 >/dev/null 2>&1; then
+      if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        say "OpenBLAS (Debian's libopenblas0-pthread) for fast CPU matrix products"
+        { apt-get update -qq && apt-get install -y -qq libopenblas0-pthread; } >/dev/null 2>&1 \
+          || say "note: could not install OpenBLAS; CPU inference stays correct but slower"
+      else
+        say "note: install OpenBLAS (libopenblas0-pthread) for much faster CPU inference"
+      fi
+    fi
     ;;
   *) die "unsupported OS $(uname -s)" ;;
 esac

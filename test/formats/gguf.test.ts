@@ -175,8 +175,8 @@ describe("corrupt GGUF files give a clear error, never a crash or a hang", () =>
   });
 });
 
-async function generate(path: string, prompt: number[], maxTokens: number) {
-  const lm = loadGgufModel("test", path);
+async function generate(path: string, prompt: number[], maxTokens: number, dequantize = false) {
+  const lm = loadGgufModel("test", path, { dequantize });
   try {
     const it = complete(lm, prompt, { ...GREEDY, maxTokens, numCtx: 4096, stop: [] }, { cancelled: () => false, yieldToLoop: async () => {} });
     const tokens: number[] = [];
@@ -205,6 +205,12 @@ describe("real GGUF models", () => {
     const { tokens, text } = await generate(SMOLLM2, LLAMA_CPP_PROMPT, 16);
     expect(tokens).toEqual(LLAMA_CPP_ANSWER);
     expect(text).toBe("The capital of France is Paris.");
+  });
+
+  test("the CPU fast path (quantized layers as float32 matrices) gives the same answer", async () => {
+    const prompt = [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198];
+    const dense = await generate(SMOLLM2, prompt, 16, true);
+    expect(dense.tokens).toEqual([504, 3575, 282, 4649, 314, 7042, 30]);
   });
 
   test("Gemma 3 270M (Q4_K_M: Q5_0, Q4_K, Q6_K, Q8_0) completes a factual prompt", async () => {
