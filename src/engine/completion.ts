@@ -9,7 +9,7 @@ import { createDetokenizer } from "../formats/tokenizer/detokenizer.ts";
 import { StopMatcher } from "../formats/tokenizer/stop.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import type { Config } from "../models/config.ts";
-import { generateTokens, type FinishReason, type GenerateOptions, type LoopControl, type TokenEvent } from "./generate.ts";
+import { generateTokens, type GenerateOptions, type GenerationStats, type LoopControl, type TokenEvent } from "./generate.ts";
 
 export interface LoadedModel extends Disposable {
   name: string;
@@ -21,10 +21,7 @@ export interface LoadedModel extends Disposable {
   contextLength: number;
 }
 
-export async function loadMlxModel(name: string, dir: string, opts: BuildOptions = {}): Promise<LoadedModel> {
-  const t0 = performance.now();
-  const tokenizer = await Tokenizer.fromFiles(dir);
-  const { model, config } = loadModelDir(dir, opts);
+function loadedModel(name: string, model: CausalLM, tokenizer: Tokenizer, config: Config, startedAt: number): LoadedModel {
   const text = (config.text_config ?? {}) as Config;
   const ctx = Number(config.max_position_embeddings ?? text.max_position_embeddings ?? 0);
   return {
@@ -33,9 +30,17 @@ export async function loadMlxModel(name: string, dir: string, opts: BuildOptions
     tokenizer,
     config,
     contextLength: Number.isFinite(ctx) ? ctx : 0,
-    loadNs: Math.round((performance.now() - t0) * 1e6),
+    loadNs: Math.round((performance.now() - startedAt) * 1e6),
     [Symbol.dispose]: () => model[Symbol.dispose](),
   };
+}
+
+/** A model directory in the mlx-community layout. */
+export async function loadMlxModel(name: string, dir: string, opts: BuildOptions = {}): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const tokenizer = await Tokenizer.fromFiles(dir);
+  const { model, config } = loadModelDir(dir, opts);
+  return loadedModel(name, model, tokenizer, config, t0);
 }
 
 /** A GGUF file: weights repacked for MLX, tokenizer and chat template from its metadata. */
@@ -45,16 +50,7 @@ export function loadGgufModel(name: string, path: string, opts: BuildOptions = {
   const g = tokenizerFromGguf(file.metadata);
   const tokenizer = Tokenizer.fromObjects(g.json, g.config, g.extras);
   const { model } = build(config, tensors, opts);
-  const ctx = Number(config.max_position_embeddings ?? 0);
-  return {
-    name,
-    model,
-    tokenizer,
-    config,
-    contextLength: Number.isFinite(ctx) ? ctx : 0,
-    loadNs: Math.round((performance.now() - t0) * 1e6),
-    [Symbol.dispose]: () => model[Symbol.dispose](),
-  };
+  return loadedModel(name, model, tokenizer, config, t0);
 }
 
 export interface CompletionOptions extends Omit<GenerateOptions, "eosTokenIds"> {
@@ -66,14 +62,8 @@ export interface TextEvent extends TokenEvent {
   text: string;
 }
 
-export interface CompletionStats {
-  promptTokens: number;
-  promptNs: number;
-  generatedTokens: number;
-  generateNs: number;
-  finishReason: FinishReason;
-  peakMemory: number;
-}
+/** The token loop's statistics, with the finish reason a stop string may have set. */
+export type CompletionStats = GenerationStats;
 
 export async function* complete(
   lm: LoadedModel,

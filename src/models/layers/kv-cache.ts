@@ -49,11 +49,36 @@ function seqSlice(a: MxArray, start: number, stop: number): MxArray {
   return slice(a, [0, 0, start, 0], [s[0]!, s[1]!, stop, s[3]!]);
 }
 
-export class KVCache implements LayerCache {
-  static readonly step = 256;
-  private keys: MxArray | null = null;
-  private values: MxArray | null = null;
+/** Keys and values held outside any scope, and what every cache returns and frees the same way. */
+abstract class BufferedCache implements LayerCache {
+  protected keys: MxArray | null = null;
+  protected values: MxArray | null = null;
   offset = 0;
+
+  abstract update(keys: MxArray, values: MxArray): [MxArray, MxArray];
+  abstract makeMask(n: number, windowSize?: number): AttentionMask;
+
+  /** The filled part of the buffers (they are allocated ahead in steps). */
+  protected filled(): [MxArray, MxArray] {
+    const k = this.keys!;
+    const v = this.values!;
+    if (this.offset < k.shape[2]!) return [seqSlice(k, 0, this.offset), seqSlice(v, 0, this.offset)];
+    return [k, v];
+  }
+
+  state(): MxArray[] {
+    return this.keys && this.values ? [this.keys, this.values] : [];
+  }
+
+  [Symbol.dispose](): void {
+    this.keys?.free();
+    this.values?.free();
+    this.keys = this.values = null;
+  }
+}
+
+export class KVCache extends BufferedCache {
+  static readonly step = 256;
 
   update(k: MxArray, v: MxArray): [MxArray, MxArray] {
     const prev = this.offset;
@@ -75,44 +100,32 @@ export class KVCache implements LayerCache {
       }
     }
     this.offset += L;
-    const [B, H, T] = this.keys.shape as [number, number, number, number];
+    const [B, H] = this.keys.shape as [number, number, number, number];
     this.keys = replace(this.keys, sliceUpdate(this.keys, k, [0, 0, prev, 0], [B, H, this.offset, k.shape[3]!]));
     this.values = replace(
       this.values!,
       sliceUpdate(this.values!, v, [0, 0, prev, 0], [B, H, this.offset, v.shape[3]!]),
     );
-    if (this.offset < T) return [seqSlice(this.keys, 0, this.offset), seqSlice(this.values, 0, this.offset)];
-    return [this.keys, this.values];
+    return this.filled();
   }
 
   makeMask(n: number, windowSize?: number): AttentionMask {
     if (windowSize !== undefined) return causalMask(n, this.offset, windowSize);
     return n === 1 ? null : "causal";
   }
-
-  state(): MxArray[] {
-    return this.keys && this.values ? [this.keys, this.values] : [];
-  }
-
-  [Symbol.dispose](): void {
-    this.keys?.free();
-    this.values?.free();
-    this.keys = this.values = null;
-  }
 }
 
 /** A ring buffer of the last `maxSize` positions (plus `keep` sink positions), for sliding-window layers. */
-export class RotatingKVCache implements LayerCache {
+export class RotatingKVCache extends BufferedCache {
   static readonly step = 256;
-  private keys: MxArray | null = null;
-  private values: MxArray | null = null;
-  offset = 0;
   private idx = 0;
 
   constructor(
     readonly maxSize: number,
     readonly keep = 0,
-  ) {}
+  ) {
+    super();
+  }
 
   private trim(trimSize: number, v: MxArray, append?: MxArray): MxArray {
     const parts: MxArray[] = [];
@@ -178,9 +191,7 @@ export class RotatingKVCache implements LayerCache {
     this.values = replace(this.values!, sliceUpdate(this.values!, v, [0, 0, this.idx, 0], [B, H, stop, v.shape[3]!]));
     this.offset += S;
     this.idx += S;
-    const T = this.keys.shape[2]!;
-    if (this.offset < T) return [seqSlice(this.keys, 0, this.offset), seqSlice(this.values, 0, this.offset)];
-    return [this.keys, this.values];
+    return this.filled();
   }
 
   update(k: MxArray, v: MxArray): [MxArray, MxArray] {
@@ -200,13 +211,4 @@ export class RotatingKVCache implements LayerCache {
     return null;
   }
 
-  state(): MxArray[] {
-    return this.keys && this.values ? [this.keys, this.values] : [];
-  }
-
-  [Symbol.dispose](): void {
-    this.keys?.free();
-    this.values?.free();
-    this.keys = this.values = null;
-  }
 }
