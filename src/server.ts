@@ -14,6 +14,8 @@ import { metaRoutes } from "./routes/meta.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { openAIRoutes } from "./routes/openai/index.ts";
 import { pullRoutes } from "./routes/pull.ts";
+import { allowedHostsGuard, corsGuard } from "./routes/security.ts";
+import { parseHost } from "./config/env.ts";
 import { swaggerRoutes } from "./routes/swagger.ts";
 
 export function defaultContext(): AppContext {
@@ -36,8 +38,20 @@ function isOpenAIPath(request: Request): boolean {
   return new URL(request.url).pathname.startsWith("/v1/");
 }
 
-export function createApp(context: AppContext = defaultContext()) {
+export interface AppOptions {
+  /** The address the server is bound to; a loopback bind turns on the Host-header check. Default: OLLAMA_HOST. */
+  bindHost?: string;
+  /** Where OLLAMA_ORIGINS is read from (tests pass their own). */
+  env?: Record<string, string | undefined>;
+}
+
+export function createApp(context: AppContext = defaultContext(), options: AppOptions = {}) {
+  const env = options.env ?? process.env;
+  const bindHost = options.bindHost ?? parseHost(env.OLLAMA_HOST).host;
+  // Order as Ollama's: CORS first (so a preflight is answered before the Host check), then the Host check.
   return new Elysia()
+    .use(corsGuard(env))
+    .use(allowedHostsGuard(bindHost))
     .onParse({ as: "global" }, async ({ request }) => {
       if (new URL(request.url).pathname.startsWith("/api/blobs/")) return request.body ?? null;
       return parseJsonBody(request);

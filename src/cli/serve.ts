@@ -5,7 +5,7 @@ import { VERSION } from "../version.ts";
 export async function serve(_args: string[]): Promise<number> {
   const addr = parseHost(process.env.OLLAMA_HOST);
   const context = defaultContext();
-  const app = createApp(context);
+  const app = createApp(context, { bindHost: addr.host });
   try {
     app.listen({ hostname: addr.host, port: addr.port });
   } catch (err) {
