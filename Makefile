@@ -1,7 +1,7 @@
 # The two commands of the README. Both set up first (idempotent, scripts/setup.sh).
 BUN := node_modules/.bin/bun
 
-.PHONY: serve test setup setup-test shim typecheck
+.PHONY: serve test setup setup-test shim typecheck binary
 serve: setup
 	$(BUN) src/index.ts serve
 
@@ -16,3 +16,7 @@ setup-test:
 
 typecheck:
 	node_modules/.bin/tsc --noEmit -p .
+
+# The standalone executable and its native libraries in dist/ (docs/packaging.md).
+binary:
+	bash scripts/build-binary.sh

@@ -1,7 +1,7 @@
 // Loads the native shim (native/mlx_c_shim → build/libmlxs.so) and declares every symbol of mlxs.h.
 // This file and its siblings in src/ffi/ are the only code that imports bun:ffi.
 import { dlopen, suffix } from "bun:ffi";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 const I = "i32";
@@ -136,12 +136,21 @@ const symbols = {
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
 export const ABI_VERSION = 1;
 
-/** Where the shim may be, in the order tried: $OLLMLX_SHIM, the repo's build/, next to the executable. */
+/**
+ * Where the shim may be, in the order tried: $OLLMLX_SHIM, the repo's build/, next to the executable (the compiled
+ * binary's layout, docs/packaging.md), next to the executable's real path (Homebrew links bin/ollmlx into libexec/).
+ */
 export function shimCandidates(): string[] {
   const name = `libmlxs.${suffix}`;
   const env = process.env.OLLMLX_SHIM;
   if (env) return [resolve(env)];
-  return [resolve(import.meta.dir, "../../build", name), join(dirname(process.execPath), name)];
+  const beside = [join(dirname(process.execPath), name)];
+  try {
+    beside.push(join(dirname(realpathSync(process.execPath)), name));
+  } catch {
+    // execPath always exists while we run; realpath only fails on exotic filesystems, and the plain path stays.
+  }
+  return [resolve(import.meta.dir, "../../build", name), ...new Set(beside)];
 }
 
 function open() {

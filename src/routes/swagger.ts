@@ -1,23 +1,20 @@
 // The API explorer, offline: @elysiajs/openapi's Swagger UI page loads its script and stylesheet from a CDN by
 // default; these routes serve them from the swagger-ui-dist package instead, so /swagger works with no network.
-import { dirname, join } from "node:path";
+// File imports, not a lookup in node_modules: `bun build --compile` embeds them, so the binary needs no node_modules.
 import { Elysia, t } from "elysia";
+import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { openapi } from "@elysiajs/openapi";
 import { VERSION } from "../version.ts";
 
 export const SWAGGER_ASSETS = "/swagger/assets";
 
-const ASSETS: Record<string, string> = {
-  "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
-  "swagger-ui.css": "text/css; charset=utf-8",
+const ASSETS: Record<string, { path: string; type: string }> = {
+  "swagger-ui-bundle.js": { path: swaggerBundle, type: "application/javascript; charset=utf-8" },
+  "swagger-ui.css": { path: swaggerCss, type: "text/css; charset=utf-8" },
 };
 
-function assetDir(): string {
-  return dirname(Bun.fileURLToPath(import.meta.resolve("swagger-ui-dist/package.json")));
-}
-
 export function swaggerRoutes() {
-  const dir = assetDir();
   return new Elysia({ name: "swagger" })
     .use(
       openapi({
@@ -43,13 +40,13 @@ export function swaggerRoutes() {
     .get(
       `${SWAGGER_ASSETS}/:file`,
       ({ params, set }) => {
-        const type = ASSETS[params.file];
-        if (!type) {
+        const asset = ASSETS[params.file];
+        if (!asset) {
           set.status = 404;
           return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
         }
-        return new Response(Bun.file(join(dir, params.file)), {
-          headers: { "content-type": type, "cache-control": "public, max-age=86400" },
+        return new Response(Bun.file(asset.path), {
+          headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
         });
       },
       { params: t.Object({ file: t.String() }), detail: { hide: true } },
