@@ -29,8 +29,21 @@ export interface GenerateParams {
   tools?: unknown[];
   /** extra chat-template variables (enable_thinking, ...) */
   templateKwargs?: Record<string, unknown>;
+  /** constrained decoding: only tokens that keep the output a valid prefix of this language are sampled */
+  constraint?: OutputConstraint;
   options: SamplingParams;
 }
+
+/**
+ * The languages constrained decoding enforces. `json`: any JSON object (Ollama's `format: "json"`); `json_schema`:
+ * JSON valid against the schema (`format: {schema}`, /v1 response_format); `tool_call`: a forced tool call (/v1
+ * tool_choice "required" or a named function): the literal `prefix`, then JSON valid against `schema` (the
+ * {name, arguments} object of one of the offered tools), then the literal `suffix`, then end of generation.
+ */
+export type OutputConstraint =
+  | { kind: "json" }
+  | { kind: "json_schema"; schema: Record<string, unknown> }
+  | { kind: "tool_call"; prefix: string; schema: Record<string, unknown>; suffix: string };
 
 /** Ollama's option names, already merged with defaults by the server. */
 export interface SamplingParams {
