@@ -9,7 +9,9 @@ class Ollmlx < Formula
   license "MIT"
   head "https://github.com/ollmlx/ollmlx.git", branch: "main"
 
-  depends_on "bun" => :build
+  # Bun is not in homebrew-core; like the project's own set-up, the build takes it from the `bun` npm package
+  # pinned in package-lock.json, so node (npm) is the only build dependency.
+  depends_on "node" => :build
   depends_on arch: :arm64
   depends_on :macos
   depends_on "mlx"
@@ -20,9 +22,9 @@ class Ollmlx < Formula
     # (an upgrade that changes MLX's ABI needs `brew reinstall ollmlx`, as for any C++ dependant).
     system "make", "-C", "native/mlx_c_shim", "MLX_PREFIX=#{mlx.opt_prefix}", "OUT=#{buildpath}/build"
 
-    # Runtime packages only: the build needs none of the devDependencies (bun itself, TypeScript, test clients).
-    system "bun", "install", "--frozen-lockfile", "--production"
-    system "bun", "build", "--compile", "--minify", "./src/index.ts", "--outfile", "build/ollmlx"
+    # package-lock.json pins every package, Bun included (the `bun` devDependency).
+    system "npm", "ci", "--no-audit", "--no-fund"
+    system "node_modules/.bin/bun", "build", "--compile", "--minify", "./src/index.ts", "--outfile", "build/ollmlx"
 
     # The shim sits next to the real executable: src/ffi/lib.ts looks beside realpath(process.execPath),
     # so bin/ollmlx can be Homebrew's usual symlink into the Cellar.

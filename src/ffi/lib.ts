@@ -136,9 +136,13 @@ const symbols = {
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
 export const ABI_VERSION = 1;
 
+/** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
+const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);
+
 /**
- * Where the shim may be, in the order tried: $OLLMLX_SHIM, the repo's build/, next to the executable (the compiled
- * binary's layout, docs/packaging.md), next to the executable's real path (Homebrew links bin/ollmlx into libexec/).
+ * Where the shim may be, in the order tried: $OLLMLX_SHIM, the repo's build/ (not when compiled), next to the
+ * executable (the compiled binary's layout, docs/packaging.md), next to the executable's real path (Homebrew links
+ * bin/ollmlx into libexec/).
  */
 export function shimCandidates(): string[] {
   const name = `libmlxs.${suffix}`;
@@ -150,18 +154,53 @@ export function shimCandidates(): string[] {
   } catch {
     // execPath always exists while we run; realpath only fails on exotic filesystems, and the plain path stays.
   }
-  return [resolve(import.meta.dir, "../../build", name), ...new Set(beside)];
+  const repo = COMPILED ? [] : [resolve(import.meta.dir, "../../build", name)];
+  return [...repo, ...new Set(beside)];
+}
+
+const LIBMLX = `libmlx.${suffix}`;
+const HOW_TO_FIX = COMPILED
+  ? process.platform === "darwin"
+    ? "install Homebrew's mlx (`brew install mlx`), or reinstall ollmlx"
+    : "keep the mlx/ and mlx_cpu.libs/ folders next to the ollmlx executable (copy dist/ as a whole), or point " +
+      `OLLMLX_MLX_LIB at a folder holding ${LIBMLX} (e.g. the mlx-cpu wheel's mlx/lib)`
+  : "run `bash scripts/setup.sh`";
+
+/**
+ * $OLLMLX_MLX_LIB: a folder holding libmlx, loaded before the shim. The dynamic linker then satisfies the shim's
+ * dependency on libmlx with this already-loaded copy (matched by soname) instead of searching its RUNPATH.
+ */
+function preloadLibmlx(): void {
+  const dir = process.env.OLLMLX_MLX_LIB;
+  if (!dir) return;
+  const path = resolve(dir, LIBMLX);
+  if (!existsSync(path)) throw new Error(`OLLMLX_MLX_LIB=${dir} holds no ${LIBMLX}; point it at the folder with MLX's ${LIBMLX}`);
+  try {
+    // bun:ffi wants one symbol: mlx::core::version(), exported by every libmlx; never called.
+    dlopen(path, { _ZN3mlx4core7versionEv: { args: [], returns: "void" } });
+  } catch (err) {
+    throw new Error(`${path} (from OLLMLX_MLX_LIB) could not be loaded: ${(err as Error).message}`);
+  }
 }
 
 function open() {
   const tried = shimCandidates();
   const path = tried.find((p) => existsSync(p));
   if (!path) {
-    throw new Error(
-      `the MLX shim (libmlxs.${suffix}) was not found; tried: ${tried.join(", ")}. Run \`bash scripts/setup.sh\` to build it.`,
-    );
+    const fix = COMPILED ? "reinstall ollmlx, or set OLLMLX_SHIM to its path" : "run `bash scripts/setup.sh` to build it";
+    throw new Error(`the MLX shim (libmlxs.${suffix}) was not found; tried: ${tried.join(", ")}. To fix: ${fix}`);
   }
-  const lib = dlopen(path, symbols);
+  preloadLibmlx();
+  let lib;
+  try {
+    lib = dlopen(path, symbols);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (message.includes(LIBMLX) || /libmlx|mlx_cpu|lapack|blas|gfortran/.test(message)) {
+      throw new Error(`MLX (${LIBMLX} or a library it needs) could not be loaded for ${path}: ${message}. To fix: ${HOW_TO_FIX}`);
+    }
+    throw new Error(`the MLX shim ${path} could not be loaded: ${message}`);
+  }
   const abi = lib.symbols.mlxs_abi_version();
   if (abi !== ABI_VERSION) {
     throw new Error(`${path} has ABI version ${abi}, this code needs ${ABI_VERSION}: rebuild with \`bash scripts/setup.sh\``);

@@ -6,11 +6,15 @@ import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "../..");
 
-/** Runs scripts/build-binary.sh (incremental: the relocatable shim is rebuilt only when its sources change). */
-export function buildDist(): string {
-  const build = Bun.spawnSync(["bash", join(ROOT, "scripts/build-binary.sh")], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+/**
+ * Runs scripts/build-binary.sh (incremental: the relocatable shim is rebuilt only when its sources change) into
+ * `dist` (default dist/; another folder lets two test files build at once without writing the same file).
+ */
+export function buildDist(dist: string = join(ROOT, "dist")): string {
+  const env = { ...process.env, OLLMLX_DIST: dist };
+  const build = Bun.spawnSync(["bash", join(ROOT, "scripts/build-binary.sh")], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`scripts/build-binary.sh failed:\n${build.stderr.toString()}`);
-  return join(ROOT, "dist");
+  return dist;
 }
 
 /** A copy of dist/ in a fresh temp folder outside the repo; returns the folder. */
