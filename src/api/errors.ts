@@ -62,6 +62,13 @@ export class RequestCanceledError extends OllamaError {
   }
 }
 
+/** 413 for a JSON body over the server's limit (src/api/body.ts); the text is Go's http.MaxBytesReader error. */
+export class PayloadTooLargeError extends OllamaError {
+  constructor() {
+    super(413, "http: request body too large");
+  }
+}
+
 /** 400 when the prompt does not fit the model's context (x/mlxrunner/pipeline.go). */
 export class ContextLengthError extends OllamaError {
   constructor(inputTokens: number, contextLength: number) {

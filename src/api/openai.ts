@@ -238,6 +238,8 @@ export function fromChatCompletionRequest(request: ChatCompletionRequest): ChatR
   };
   if (format !== undefined) chat.format = format;
   if (request.tools) chat.tools = request.tools;
+  // Ollama ignores tool_choice; ollmlx honours it (routes/tool-choice.ts).
+  if (request.tool_choice != null) chat.tool_choice = request.tool_choice;
   if (think !== undefined) chat.think = think;
   if (request._debug_render_only) chat._debug_render_only = true;
   return chat;

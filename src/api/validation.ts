@@ -96,16 +96,58 @@ function goField(root: TSchema, path: string): { struct: string; field: string }
   return { struct, field: fields.join(".") };
 }
 
-/** null when the body is valid; otherwise the message Ollama would answer with (status 400). */
-export function validationMessage(source: SchemaSource, body: unknown): string | null {
+/**
+ * A schema may set `x-error-status` beside its `error` message when Ollama answers that case with another status
+ * than 400 (a missing model on generate/embed is 404 `model '' not found`).
+ */
+export const ERROR_STATUS = "x-error-status";
+
+export interface ValidationFailure {
+  status: number;
+  message: string;
+}
+
+/** null when the body is valid; otherwise the status and message Ollama would answer with. */
+export function validationFailure(source: SchemaSource, body: unknown): ValidationFailure | null {
   const schema = schemaOf(source);
   if (!schema) return null;
-  const check = checkerFor(schema);
-  const first = check.Errors(body).First();
+  const first = checkerFor(schema).Errors(body).First();
   if (!first) return null;
   const error = reportable(first);
+  const status: unknown = error.schema[ERROR_STATUS];
+  const message = messageOf(schema, body, error);
+  return { status: typeof status === "number" && error.value === undefined ? status : 400, message };
+}
+
+/** null when the body is valid; otherwise the message Ollama would answer with. */
+export function validationMessage(source: SchemaSource, body: unknown): string | null {
+  return validationFailure(source, body)?.message ?? null;
+}
+
+const JSON_TYPE_OF: Record<string, (value: unknown) => boolean> = {
+  string: (v) => typeof v === "string",
+  boolean: (v) => typeof v === "boolean",
+  number: (v) => typeof v === "number",
+  integer: (v) => typeof v === "number",
+  array: Array.isArray,
+};
+
+/**
+ * Go's decoder fails on a present value of the wrong JSON type before any handler check runs, so a field's own
+ * message (say "model is required") is only for what the handler sees: a missing or otherwise invalid value.
+ */
+function decoderRejects(error: ValueError): boolean {
+  const isType = typeof error.schema.type === "string" ? JSON_TYPE_OF[error.schema.type] : undefined;
+  return error.value !== undefined && isType !== undefined && !isType(error.value);
+}
+
+function messageOf(schema: TSchema, body: unknown, error: ValueError): string {
+  // a body that is JSON but not an object: json.Unmarshal into the request struct itself
+  if (error.path === "" && schema.type === "object") {
+    return `json: cannot unmarshal ${goJsonKind(error.value)} into Go value of type ${goTypeOf(schema)}`;
+  }
   const custom: unknown = error.schema.error;
-  if (typeof custom === "string") return custom;
+  if (typeof custom === "string" && !decoderRejects(error)) return custom;
   if (typeof custom === "function") {
     const value = error.value;
     // the same callback Elysia would call, handed a checker whose first error is this one

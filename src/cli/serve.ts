@@ -1,3 +1,4 @@
+// `ollmlx serve`: the server on OLLAMA_HOST until SIGINT/SIGTERM.
 import { parseHost } from "../config/env.ts";
 import { createApp, defaultContext } from "../server.ts";
 import { VERSION } from "../version.ts";
@@ -7,9 +8,14 @@ export async function serve(_args: string[]): Promise<number> {
   const context = defaultContext();
   const app = createApp(context, { bindHost: addr.host });
   try {
-    app.listen({ hostname: addr.host, port: addr.port });
+    // Elysia turns SO_REUSEPORT on by default: a second serve would then share the port silently instead of
+    // failing as Ollama's does ("address already in use").
+    app.listen({ hostname: addr.host, port: addr.port, reusePort: false });
   } catch (err) {
-    console.error(`Error: listen tcp ${addr.host}:${addr.port}: ${err instanceof Error ? err.message : err}`);
+    // Go's net error text for the common case, as Ollama prints it; anything else as Bun said it
+    const code = (err as { code?: unknown }).code;
+    const reason = code === "EADDRINUSE" ? "bind: address already in use" : err instanceof Error ? err.message : String(err);
+    console.error(`Error: listen tcp ${addr.host}:${addr.port}: ${reason}`);
     return 1;
   }
   console.error(`ollmlx ${VERSION} listening on ${addr.host}:${app.server?.port}`);

@@ -16,8 +16,10 @@ import {
   scope,
   slice,
   squeeze,
+  where,
   type MxArray,
 } from "../ffi/index.ts";
+import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import type { LayerCache } from "../models/layers/kv-cache.ts";
 import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
@@ -33,6 +35,12 @@ export interface GenerateOptions extends SamplerOptions {
   /** top alternatives to report with each token's logprob (0: only the chosen token's) */
   topLogprobs?: number;
   logprobs?: boolean;
+  /**
+   * Constrained decoding: disallowed tokens are masked before sampling. Each step's mask depends on the
+   * token before, so a constrained loop reads every token back before building the next step (no look-ahead);
+   * an unconstrained loop is unchanged.
+   */
+  constraint?: TokenConstraint;
 }
 
 export interface TokenEvent {
@@ -74,6 +82,7 @@ export async function* generateTokens(
   if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
   const caches: LayerCache[] = model.makeCache();
   const penalize = penaltiesActive(opts);
+  const constraint = opts.constraint;
   const wantLogprobs = opts.logprobs === true || (opts.topLogprobs ?? 0) > 0;
   const window = opts.repeatLastN < 0 ? opts.numCtx : opts.repeatLastN;
   let history: MxArray | null = penalize ? persist(array(prompt.slice(-window), [Math.min(prompt.length, window)], "int32")) : null;
@@ -99,6 +108,7 @@ export async function* generateTokens(
       const V = logits.shape[2]!;
       let last = reshape(slice(logits, [0, L - 1, 0], [1, L, V]), [1, V]);
       if (history) last = applyPenalties(last, history, opts);
+      if (constraint) last = where(constraint.mask(V), last, -Infinity);
       const lp = logprobsOf(last);
       const token = sample(lp, opts, nextKey());
       return { token, logprobs: wantLogprobs ? lp : null };
@@ -147,7 +157,7 @@ export async function* generateTokens(
 
     const budget = opts.maxTokens < 0 ? Infinity : opts.maxTokens;
     while (true) {
-      if (generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
+      if (!constraint && generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
         next = step(current.token);
         asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
       }
@@ -159,6 +169,17 @@ export async function* generateTokens(
       }
       generated++;
       yield { token, ...(current.logprobs ? readLogprobs(current.logprobs, token, opts.topLogprobs ?? 0) : {}) };
+      if (constraint) {
+        constraint.advance(token);
+        if (constraint.finished) {
+          finish = "stop";
+          break;
+        }
+        if (generated < budget && prompt.length + generated < opts.numCtx) {
+          next = step(current.token);
+          asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+        }
+      }
       freeStep(current);
       current = next;
       next = null;

@@ -26,6 +26,10 @@ export interface ModelSpec {
 export interface GenerateParams {
   prompt?: string;
   messages?: ChatMessage[];
+  /** token ids of an earlier exchange (/api/generate `context`): decoded, and the text put before the prompt */
+  context?: number[];
+  /** report the prompt's token ids followed by the generated ones as summary.context */
+  returnContext?: boolean;
   tools?: unknown[];
   /** extra chat-template variables (enable_thinking, ...) */
   templateKwargs?: Record<string, unknown>;
@@ -72,7 +76,7 @@ export interface GenerationSummary {
   generatedTokens: number;
   generateNs: number;
   peakMemory: number;
-  /** the final prompt text, for callers that report it (raw mode, debugging) */
+  /** the prompt's token ids then the generated ones, when GenerateParams.returnContext asked (/api/generate `context`) */
   context?: number[];
 }
 

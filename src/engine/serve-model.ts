@@ -7,6 +7,8 @@ import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
+import { createConstraint } from "./constrain/constraint.ts";
+import { ConstraintError } from "./constrain/schema.ts";
 
 let loaded: LoadedModel | null = null;
 
@@ -43,13 +45,22 @@ export function fitToContext(tokens: number[], numCtx: number, numKeep: number, 
   return [...tokens.slice(0, keep), ...tokens.slice(tokens.length - (limit - keep))];
 }
 
+/** The text of a `context` from an earlier response; ids outside the vocabulary are the client's error. */
+function contextText(lm: LoadedModel, ids: number[]): string {
+  const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= lm.tokenizer.idLimit);
+  if (bad !== undefined) throw new RequestError(`invalid context: token id ${bad} is not in the vocabulary`);
+  return lm.tokenizer.decode(ids);
+}
+
 export async function generate(id: number, params: GenerateParams, ctx: JobContext): Promise<void> {
   const lm = loaded;
   if (!lm) throw new RequestError("no model is loaded in this runner");
   const o = params.options;
   let tokens: number[];
+  // /api/generate `context`: as Ollama, the earlier tokens are detokenized and the text precedes the new prompt.
+  const before = params.context?.length ? contextText(lm, params.context) : "";
   if (params.messages) {
-    const text = applyChatTemplate(lm.tokenizer, params.messages, {
+    const text = before + applyChatTemplate(lm.tokenizer, params.messages, {
       tools: params.tools as never,
       addGenerationPrompt: true,
       kwargs: params.templateKwargs,
@@ -57,10 +68,18 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
     // A rendered template carries its own special tokens (BOS included).
     tokens = lm.tokenizer.encode(text, { addSpecialTokens: false });
   } else {
-    tokens = lm.tokenizer.encodePrompt(params.prompt ?? "");
+    tokens = lm.tokenizer.encodePrompt(before + (params.prompt ?? ""));
   }
   if (tokens.length === 0) throw new RequestError("the prompt is empty after tokenization");
+  const contextIds = params.returnContext ? [...tokens] : undefined;
   tokens = fitToContext(tokens, o.num_ctx, o.num_keep, 1);
+  let constraint;
+  try {
+    constraint = params.constraint ? createConstraint(lm.tokenizer, params.constraint) : undefined;
+  } catch (e) {
+    if (e instanceof ConstraintError) throw new RequestError(`invalid format: ${e.message}`);
+    throw e;
+  }
   const run = complete(
     lm,
     tokens,
@@ -79,6 +98,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
       stop: o.stop,
       logprobs: o.logprobs,
       topLogprobs: o.top_logprobs,
+      constraint,
     },
     ctx,
   );
@@ -97,12 +117,14 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
           generatedTokens: s.generatedTokens,
           generateNs: Math.round(s.generateNs),
           peakMemory: s.peakMemory,
+          ...(contextIds ? { context: contextIds } : {}),
         },
       };
       ctx.emit(event);
       return;
     }
     const e = r.value;
+    contextIds?.push(e.token);
     ctx.emit({
       type: "token",
       id,

@@ -1,15 +1,20 @@
 // POST /api/chat: the next assistant message of a conversation (server/routes.go ChatHandler). The runner renders
-// the model's chat template; tools are handed to the template (tool-call parsing of the output is not built yet).
+// the model's chat template; the reply is read back into thinking, content and tool calls (reply.ts).
 import { Elysia } from "elysia";
 import { CapabilityError, InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { normalizeRoles } from "../api/messages.ts";
 import { ndjsonResponse } from "../api/ndjson.ts";
 import { createdAt, monotonicNs } from "../api/time.ts";
+import type { OutputConstraint } from "../engine/protocol.ts";
+import { stripThinking, type ThinkingTags } from "../formats/tools/thinking.ts";
 import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { ChatRequest, ChatResponse, ErrorResponse, type Message } from "../schemas/index.ts";
 import { aggregateChat } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
+import { ReplyParser, chatReplyChunks } from "./reply.ts";
+import { chatTemplateSource, promptStartsInThinking, thinkingEnabled, thinkingTagsOf, toolFormatOf } from "./reply-format.ts";
+import { allowedTools, checkToolMessages, checkTools, forcedCallConstraint, forcesCall } from "./tool-choice.ts";
 import { rejectUnsupported } from "./unsupported.ts";
 
 function toChatMessage(m: Message): ChatMessage {
@@ -42,29 +47,55 @@ export async function* chatChunks(
   const prepared = prepare(model, app, body);
   const tools = body.tools ?? [];
   if (tools.length > 0 && !prepared.capabilities.includes("tools")) throw new CapabilityError(model.display, ["tools"]);
-  const reply = (content: string) => ({ role: "assistant", content });
+  checkTools(tools);
+  checkToolMessages(requested);
+  const choice = body.tool_choice;
+  const callable = allowedTools(tools, choice);
+  // "none": the model is not told about the tools at all, so it cannot call them.
+  const offered = choice === "none" ? [] : tools;
 
   if (requested.length === 0) {
     const reason = await loadOrUnload(app, prepared, signal);
-    yield { model: body.model, created_at: createdAt(), message: reply(""), done: true, done_reason: reason };
+    yield { model: body.model, created_at: createdAt(), message: { role: "assistant", content: "" }, done: true, done_reason: reason };
     return;
   }
 
+  // A forced call starts at the first token, so thinking stays off unless asked for (as with `format`): the
+  // template then renders the turn the way the model answers without thinking.
+  const thinkUnset = body.think === undefined || body.think === null;
+  if (forcesCall(choice) && thinkUnset && prepared.templateKwargs) prepared.templateKwargs.enable_thinking = false;
+  const source = chatTemplateSource(app, prepared);
+  const thinking = thinkingEnabled(prepared);
+  const tags = thinkingTagsOf(source);
   // Modelfile MESSAGEs come first; its SYSTEM goes in front unless the conversation starts with its own.
-  const messages = [...(prepared.layers.messages ?? []), ...requested].map(toChatMessage);
+  const conversation = [...(prepared.layers.messages ?? []), ...requested];
+  const messages = withoutEarlierThinking(conversation, prepared.capabilities.includes("thinking") ? tags : undefined).map(toChatMessage);
   const system = prepared.layers.system;
   if (system && requested[0]?.role !== "system") messages.unshift({ role: "system", content: system });
 
-  const input = tools.length > 0 ? { messages, tools } : { messages };
-  for await (const event of infer(app, prepared, input, signal, startNs)) {
-    if (event.type === "delta") {
-      const chunk: ChatResponse = { model: body.model, created_at: createdAt(), message: reply(event.text), done: false };
-      if (event.logprobs) chunk.logprobs = event.logprobs;
-      yield chunk;
-    } else {
-      yield { model: body.model, created_at: createdAt(), message: reply(""), done: true, done_reason: event.doneReason, ...event.metrics };
-    }
+  const startInThinking = thinking && promptStartsInThinking(source, messages, offered, prepared.templateKwargs, tags);
+  const toolFormat = offered.length > 0 ? toolFormatOf(source) : undefined;
+  let constraint: OutputConstraint | undefined;
+  if (toolFormat && forcesCall(choice)) {
+    if (body.format) throw new InvalidRequestError("tool_choice that forces a call cannot be combined with format");
+    // A prompt that opened a thought gets it closed first, so the forced call is content, not thinking.
+    constraint = forcedCallConstraint(toolFormat, callable, startInThinking ? `${tags.close}\n\n` : "");
   }
+  const input = { messages, ...(offered.length > 0 ? { tools: offered } : {}), ...(constraint ? { constraint } : {}) };
+  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
+  yield* chatReplyChunks(infer(app, prepared, input, signal, startNs), parser, body.model, createdAt);
+}
+
+/**
+ * Assistant turns before the last user message lose their <think>…</think> text, as Ollama's filterThinkTags does
+ * for thinking models: history thoughts cost context and templates drop them anyway.
+ */
+function withoutEarlierThinking(messages: Message[], tags: ThinkingTags | undefined): Message[] {
+  if (!tags) return messages;
+  const lastUser = messages.findLastIndex((m) => m.role === "user");
+  return messages.map((m, i) =>
+    i < lastUser && m.role === "assistant" && m.content ? { ...m, content: stripThinking(m.content, tags) } : m,
+  );
 }
 
 export function chatRoutes(app: AppContext) {

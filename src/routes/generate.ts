@@ -3,11 +3,16 @@ import { Elysia } from "elysia";
 import { CapabilityError, InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { ndjsonResponse } from "../api/ndjson.ts";
 import { createdAt, monotonicNs } from "../api/time.ts";
+import type { GenerateParams } from "../engine/protocol.ts";
 import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { ErrorResponse, GenerateRequest, GenerateResponse } from "../schemas/index.ts";
 import { aggregateGenerate } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
+import { ReplyParser, readReply } from "./reply.ts";
+import { promptOpensThinking } from "../formats/tools/thinking.ts";
+import { chatTemplateSource, promptStartsInThinking, thinkingEnabled, thinkingTagsOf } from "./reply-format.ts";
+import { chooseGoTemplate, renderGoPrompt } from "./go-prompt.ts";
 import { rejectUnsupported } from "./unsupported.ts";
 
 export async function* generateChunks(
@@ -22,8 +27,9 @@ export async function* generateChunks(
   }
   if (body.images && body.images.length > 0) throw new InvalidRequestError(MESSAGES.noImageInput);
   rejectUnsupported(body);
-  if (body.suffix) throw new CapabilityError(model.display, ["insert"]);
   const prepared = prepare(model, app, body);
+  // fill in the middle: only a model whose Go TEMPLATE uses .Suffix can (Ollama's "insert" capability)
+  if (body.suffix && !prepared.capabilities.includes("insert")) throw new CapabilityError(model.display, ["insert"]);
   const prompt = body.prompt ?? "";
   if (prompt === "") {
     const reason = await loadOrUnload(app, prepared, signal);
@@ -31,24 +37,48 @@ export async function* generateChunks(
     return;
   }
 
-  let input: { prompt: string } | { messages: ChatMessage[] };
+  type Continuation = Pick<GenerateParams, "context" | "returnContext">;
+  let input: ({ prompt: string } & Continuation) | ({ messages: ChatMessage[] } & Continuation);
   if (body.raw) input = { prompt };
   else {
     const messages: ChatMessage[] = [];
     const system = body.system ?? prepared.layers.system;
     if (system) messages.push({ role: "system", content: system });
-    for (const m of prepared.layers.messages ?? []) messages.push({ role: m.role, content: m.content ?? "" });
+    // as Ollama: a request continuing from `context` does not repeat the Modelfile's MESSAGEs
+    if (body.context === undefined || body.context === null) {
+      for (const m of prepared.layers.messages ?? []) messages.push({ role: m.role, content: m.content ?? "" });
+    }
     messages.push({ role: "user", content: prompt });
-    input = { messages };
+    // A Go template (the request's `template` or the model's TEMPLATE layer) renders a raw prompt: go-prompt.ts.
+    const goTemplate = chooseGoTemplate(body.template, prepared.layers);
+    if (body.suffix && !goTemplate) throw new CapabilityError(model.display, ["insert"]);
+    const values = { messages, think: body.think, prompt, suffix: body.suffix };
+    input = goTemplate ? { prompt: renderGoPrompt(goTemplate, values) } : { messages };
+    // `context` (deprecated in Ollama, still honoured): the runner puts its text before the prompt, and reports the
+    // conversation's token ids (prompt, then reply) for the next request to continue from.
+    input = { ...input, returnContext: true, ...(body.context?.length ? { context: body.context } : {}) };
   }
-  for await (const event of infer(app, prepared, input, signal, startNs)) {
-    if (event.type === "delta") {
-      const chunk: GenerateResponse = { model: body.model, created_at: createdAt(), response: event.text, done: false };
+  // Thinking is read out of templated prompts only: a raw prompt is the caller's own format.
+  const thinking = !body.raw && thinkingEnabled(prepared);
+  const source = thinking ? chatTemplateSource(app, prepared) : "";
+  const tags = thinkingTagsOf(source);
+  // A prompt rendered here (a Go template) is looked at directly; the runner's Jinja rendering is replayed.
+  const startInThinking =
+    thinking &&
+    ("prompt" in input
+      ? promptOpensThinking(input.prompt, tags)
+      : promptStartsInThinking(source, input.messages, undefined, prepared.templateKwargs, tags));
+  const parser = new ReplyParser({ thinkingTags: thinking ? tags : undefined, startInThinking });
+  for await (const event of readReply(infer(app, prepared, input, signal, startNs), parser)) {
+    if (event.type === "parts") {
+      const { thinking: thought, content } = event.parts;
+      const chunk: GenerateResponse = { model: body.model, created_at: createdAt(), response: content, done: false };
+      if (thought) chunk.thinking = thought;
       if (event.logprobs) chunk.logprobs = event.logprobs;
       yield chunk;
     } else {
-      // `context` (the conversation's token ids) is omitted: the runner does not report the prompt's tokens yet.
-      yield { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: event.doneReason, ...event.metrics };
+      const context = event.context ? { context: event.context } : {};
+      yield { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: event.doneReason, ...context, ...event.metrics };
     }
   }
 }

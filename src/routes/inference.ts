@@ -2,9 +2,10 @@
 // turned into text deltas (with Ollama-shaped logprobs) and a final done_reason with nanosecond metrics.
 import { CapabilityError, InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { parseKeepAlive } from "../api/duration.ts";
+import { formatConstraint } from "../api/format.ts";
 import { resolveOptions, type ModelOptions } from "../api/options.ts";
 import { elapsedNs, monotonicNs } from "../api/time.ts";
-import type { GenerateParams, RunnerEvent, SamplingParams } from "../engine/protocol.ts";
+import type { GenerateParams, OutputConstraint, RunnerEvent, SamplingParams } from "../engine/protocol.ts";
 import type { Logprob, Think, TokenLogprob } from "../schemas/index.ts";
 import type { StoredModel } from "../store/store.ts";
 import type { AppContext } from "./context.ts";
@@ -22,7 +23,7 @@ export interface Metrics {
 
 export type InferenceEvent =
   | { type: "delta"; text: string; logprobs?: Logprob[] }
-  | { type: "done"; doneReason: string; metrics: Metrics };
+  | { type: "done"; doneReason: string; metrics: Metrics; /** prompt + generated token ids, when asked for */ context?: number[] };
 
 /** Fields generate and chat share, after their schemas accepted them. */
 export interface CommonFields {
@@ -42,15 +43,13 @@ export interface Prepared {
   options: SamplingParams;
   keepAliveMs: number | undefined;
   templateKwargs: Record<string, unknown> | undefined;
+  /** from `format`: enforced by constrained decoding */
+  constraint: OutputConstraint | undefined;
 }
 
 export function prepare(model: StoredModel, app: AppContext, body: CommonFields): Prepared {
   const keepAliveMs = parseKeepAlive(body.keep_alive);
-  if (body.format !== undefined && body.format !== null && body.format !== "") {
-    throw new InvalidRequestError(
-      "format is not supported yet: ollmlx does not implement constrained decoding (JSON mode or JSON schema)",
-    );
-  }
+  const constraint = formatConstraint(body.format);
   const topLogprobs = body.top_logprobs ?? 0;
   if (topLogprobs < 0 || topLogprobs > 20) throw new InvalidRequestError(MESSAGES.topLogprobsRange);
   const layers = readModelLayers(app.store, model);
@@ -62,13 +61,15 @@ export function prepare(model: StoredModel, app: AppContext, body: CommonFields)
   const think = body.think;
   if (capabilities.includes("thinking")) {
     // Ollama turns thinking on for thinking models when the request leaves it unset.
-    const enabled = think === undefined || think === null ? true : think !== false;
+    // With a format, thinking stays off unless asked for: the constraint applies from the first token, and
+    // Ollama's think-then-constrain second pass is not implemented.
+    const enabled = think === undefined || think === null ? !constraint : think !== false;
     templateKwargs = { enable_thinking: enabled };
     if (typeof think === "string") templateKwargs.reasoning_effort = think;
   } else if (think !== undefined && think !== null && think !== false) {
     throw CapabilityError.quoted(model.display, "thinking");
   }
-  return { model, layers, capabilities, options, keepAliveMs, templateKwargs };
+  return { model, layers, capabilities, options, keepAliveMs, templateKwargs, constraint };
 }
 
 function samplingParams(o: ModelOptions, logprobs: boolean, topLogprobs: number): SamplingParams {
@@ -131,6 +132,7 @@ export async function* infer(
   try {
     const params: GenerateParams = { ...input, options: prepared.options };
     if (prepared.templateKwargs) params.templateKwargs = prepared.templateKwargs;
+    if (prepared.constraint && !params.constraint) params.constraint = prepared.constraint;
     const wantTop = (prepared.options.top_logprobs ?? 0) > 0;
     for await (const event of lease.generate(params)) {
       if (event.type === "token") {
@@ -152,6 +154,7 @@ export async function* infer(
             eval_count: s?.generatedTokens ?? 0,
             eval_duration: s?.generateNs ?? 0,
           },
+          ...(s?.context ? { context: s.context } : {}),
         };
       }
     }

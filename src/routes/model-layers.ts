@@ -1,6 +1,7 @@
 // What a stored model carries besides weights: Modelfile layers (system, template, params, messages, license),
 // the HF config.json and chat template of an MLX model, and the capabilities they imply.
 import { readFileSync } from "node:fs";
+import { detectThinkingTags } from "../formats/tools/thinking.ts";
 import type { Message } from "../schemas/index.ts";
 import { MEDIA, type Layer, type Store, type StoredModel } from "../store/store.ts";
 
@@ -79,6 +80,9 @@ export function capabilitiesOf(model: StoredModel, layers: ModelLayers): string[
   const caps = ["completion"];
   const template = layers.chatTemplate ?? layers.template ?? "";
   if (template.includes("tools") || template.includes("tool_call")) caps.push("tools");
-  if (template.includes("<think>") && template.includes("</think>")) caps.push("thinking");
+  // a Go TEMPLATE that uses .Suffix renders fill-in-the-middle prompts (images.go: template vars contain "suffix")
+  if (layers.template && /\.suffix\b/i.test(layers.template)) caps.push("insert");
+  // <think>…</think> as Ollama's Jinja heuristic, and the other families' tags (Magistral [THINK], Gemma 4 channel)
+  if (detectThinkingTags(template)) caps.push("thinking");
   return caps;
 }

@@ -14,8 +14,31 @@ const ASSETS: Record<string, { path: string; type: string }> = {
   "swagger-ui.css": { path: swaggerCss, type: "text/css; charset=utf-8" },
 };
 
+/** A document's operations, as far as the repair below needs them. */
+type SpecPaths = Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>>;
+
+/**
+ * @elysiajs/openapi 1.4 writes a t.Void() response as `content: {type: "void"}`, which is not a media-type map, so
+ * schema-driven clients (schemathesis, code generators) reject the whole document. A bodiless response has no
+ * `content` in OpenAPI: drop those. Mutates in place (the plugin caches the object), so it runs once in effect.
+ */
+export function repairVoidResponses(spec: { paths?: SpecPaths }): void {
+  for (const operations of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        if (typeof response.content?.type === "string") delete response.content;
+      }
+    }
+  }
+}
+
 export function swaggerRoutes() {
   return new Elysia({ name: "swagger" })
+    .onAfterHandle(({ request, response }) => {
+      if (new URL(request.url).pathname === "/openapi.json" && response && typeof response === "object") {
+        repairVoidResponses(response as { paths?: SpecPaths });
+      }
+    })
     .use(
       openapi({
         path: "/swagger",

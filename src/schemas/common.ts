@@ -1,6 +1,7 @@
 // Pieces shared by Ollama's native bodies (api/types.go): keep_alive, think, format, images, tools, messages,
 // logprobs, metrics, model details. Request fields are lenient like Go's decoder (unknown keys and nulls ignored).
 import { t, type Static, type ElysiaTypeCustomErrorCallback } from "elysia";
+import { Kind, Type, TypeRegistry } from "@sinclair/typebox";
 import { Int, Omittable, goQuote } from "./go-json.ts";
 
 /**
@@ -42,8 +43,16 @@ export const Think = t.Union([t.Boolean(), ThinkLevel], {
 
 /** format: "json" for any JSON, or a JSON schema object; "" and null mean unconstrained (llm/llama_server.go). */
 export const JsonSchemaObject = t.Record(t.String(), t.Unknown(), { description: "A JSON schema the output must match" });
-export const Format = t.Union([t.Literal("json"), t.Literal(""), JsonSchemaObject], {
-  description: '"json", or a JSON schema object',
+/**
+ * A kind of its own, not a union: Elysia's body normalizer (exact-mirror) reshapes a value toward a union's
+ * object member before validating, which turned "xml" into {"0": "x", ...} and 5 into {} instead of rejecting
+ * them. The check is registered with TypeBox; api/format.ts then validates the schema itself.
+ */
+TypeRegistry.Set("OllamaFormat", (_schema, value) => value === "json" || value === "" || (typeof value === "object" && value !== null && !Array.isArray(value)));
+export const Format = Type.Unsafe<"json" | "" | Record<string, unknown>>({
+  [Kind]: "OllamaFormat",
+  description: '"json", or a JSON schema object ("" or null: unconstrained)',
+  examples: ["json", { type: "object", properties: { name: { type: "string" } }, required: ["name"] }],
   error: errorFromValue(
     (value) => `invalid format: ${goQuote(JSON.stringify(value))}; expected "json" or a valid JSON Schema object`,
   ),

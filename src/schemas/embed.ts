@@ -6,7 +6,8 @@ import { Options } from "./options.ts";
 
 export const EmbedRequest = t.Object(
   {
-    model: t.String({ error: "model '' not found" }),
+    // a missing model is Ollama's 404 `model '' not found` (EmbedHandler), like an empty one
+    model: t.String({ error: "model '' not found", "x-error-status": 404 }),
     input: Omittable(t.Union([t.String(), t.Array(t.String())], { error: "invalid input type" })),
     truncate: Omittable(t.Boolean({ description: "default true; false errors when an input exceeds the context" })),
     dimensions: Omittable(Int({ description: "truncate each vector to this length, then re-normalize" })),

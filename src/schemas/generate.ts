@@ -21,7 +21,7 @@ export const inferenceFields = {
 export const GenerateRequest = t.Object(
   {
     // Ollama answers a missing model with 404 "model '' not found" (routes.go GenerateHandler)
-    model: t.String({ description: 'model name, e.g. "llama3.2" or "qwen3:8b"', error: "model '' not found" }),
+    model: t.String({ description: 'model name, e.g. "llama3.2" or "qwen3:8b"', error: "model '' not found", "x-error-status": 404 }),
     prompt: Omittable(t.String({ description: "empty: load the model and return done_reason \"load\"" })),
     suffix: Omittable(t.String({ description: "text after the insertion (fill-in-the-middle)" })),
     system: Omittable(t.String()),

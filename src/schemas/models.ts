@@ -127,7 +127,8 @@ export const CreateRequest = t.Object(
 );
 
 export const CopyRequest = t.Object(
-  { source: t.String(), destination: t.String() },
+  // Go leaves a missing name "", which CopyHandler reports as invalid
+  { source: t.String({ error: 'source "" is invalid' }), destination: t.String({ error: 'destination "" is invalid' }) },
   { title: "CopyRequest" },
 );
 

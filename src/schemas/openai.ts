@@ -3,6 +3,7 @@
 import { t, type Static } from "elysia";
 import { Int, Omittable, goDynamicType } from "./go-json.ts";
 import { DebugInfo, Logprob, Tool, errorFromValue } from "./common.ts";
+import { ToolChoice } from "./chat.ts";
 
 export const OpenAIToolCall = t.Object({
   id: t.String(),
@@ -71,7 +72,7 @@ export const ChatCompletionRequest = t.Object(
     top_p: Omittable(t.Number({ description: "default 1.0" })),
     response_format: Omittable(ResponseFormat),
     tools: Omittable(t.Array(Tool)),
-    tool_choice: t.Optional(t.Unknown({ description: "accepted and ignored, as Ollama does" })),
+    tool_choice: Omittable(ToolChoice),
     reasoning: Omittable(t.Object({ effort: Omittable(t.String()) })),
     reasoning_effort: Omittable(t.String({ description: "none, minimal, low, medium, high, xhigh, ultra, max" })),
     logprobs: Omittable(t.Boolean()),

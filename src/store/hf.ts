@@ -4,8 +4,9 @@
 //   GET {endpoint}/{repo}/resolve/{commit}/{filename}            → the file; LFS files redirect to a signed CDN URL
 // HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN (Authorization: Bearer) are honoured as huggingface_hub does.
 import { createHash } from "node:crypto";
-import { httpError, httpGet } from "./pull-blob.ts";
+import { isSafeRelativePath } from "./names.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
+import { DEFAULT_STALL_MS, httpError, httpGet, readAll } from "./pull-http.ts";
 
 export interface HfSibling {
   rfilename: string;
@@ -33,7 +34,28 @@ export function gitBlobId(bytes: Uint8Array): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
+/**
+ * What is wrong with a listing, if anything: file names become store paths and link names, the commit and the LFS
+ * sha256 become URLs and blob names, so a hostile or broken Hub is refused before anything is fetched.
+ */
+export function listingProblem(info: { sha: string; siblings: unknown[] }): string | undefined {
+  if (!/^[0-9a-f]{40}$/.test(info.sha)) return `commit ${JSON.stringify(info.sha)} is not a git commit id`;
+  for (const raw of info.siblings) {
+    const s = raw as Partial<HfSibling> | null;
+    if (!s || !isSafeRelativePath(s.rfilename)) return `file name ${JSON.stringify(s?.rfilename)} is not a safe relative path`;
+    if (s.size !== undefined && (!Number.isSafeInteger(s.size) || s.size < 0)) return `${s.rfilename}: invalid size ${JSON.stringify(s.size)}`;
+    if (s.lfs !== undefined) {
+      if (typeof s.lfs?.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.lfs.sha256)) return `${s.rfilename}: sha256 ${JSON.stringify(s.lfs?.sha256)} is not 64 lowercase hex digits`;
+      if (!Number.isSafeInteger(s.lfs.size) || s.lfs.size < 0) return `${s.rfilename}: invalid size ${JSON.stringify(s.lfs.size)}`;
+    }
+  }
+  return undefined;
+}
+
 export class HfClient {
+  /** a pull gives up a connection that sends nothing for this long (OLLMLX_PULL_STALL_TIMEOUT) */
+  stallMs = DEFAULT_STALL_MS;
+
   constructor(
     readonly endpoint: string,
     /** org/repo, as the Hub spells it */
@@ -52,7 +74,7 @@ export class HfClient {
 
   async info(revision = "main"): Promise<HfRepoInfo> {
     const url = `${this.endpoint}/api/models/${this.repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
-    const res = await httpGet(url, this.headers(), this.signal);
+    const res = await httpGet(url, this.headers(), this.signal, this.stallMs);
     // The Hub answers 401 for a repo that does not exist as well as for a gated or private one.
     if (res.status === 401 || res.status === 404) {
       await res.body?.cancel();
@@ -60,19 +82,27 @@ export class HfClient {
       throw new PullError(`pull model manifest: Hugging Face repo "${this.repo}" (revision ${revision}) not found${hint}`);
     }
     if (!res.ok) throw new PullError(`pull model manifest: ${(await httpError(url, res)).message}`);
-    const body = (await res.json()) as Partial<HfRepoInfo>;
+    let body: Partial<HfRepoInfo>;
+    try {
+      body = JSON.parse(new TextDecoder().decode(await readAll(res, url, this.stallMs, this.signal))) as Partial<HfRepoInfo>;
+    } catch (error) {
+      if (error instanceof PullError || this.signal?.aborted) throw error;
+      body = {};
+    }
     if (typeof body.sha !== "string" || !Array.isArray(body.siblings)) {
       throw new PullError(`pull model manifest: ${url} did not answer with a repo listing`);
     }
+    const problem = listingProblem({ sha: body.sha, siblings: body.siblings });
+    if (problem) throw new PullError(`pull model manifest: Hugging Face repo "${this.repo}" sent an unsafe listing: ${problem}`);
     return { id: body.id ?? this.repo, sha: body.sha, siblings: body.siblings };
   }
 
   /** A small (non-LFS) file, whole, checked against its listed size and git blob id. */
   async fetchSmall(commit: string, file: HfSibling): Promise<Uint8Array> {
     const url = this.resolveUrl(commit, file.rfilename);
-    const res = await httpGet(url, this.headers(), this.signal);
+    const res = await httpGet(url, this.headers(), this.signal, this.stallMs);
     if (!res.ok) throw await httpError(url, res);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = new Uint8Array(await readAll(res, url, this.stallMs, this.signal));
     if (file.size !== undefined && bytes.length !== file.size) {
       throw new PullError(`${file.rfilename}: got ${bytes.length} bytes, the Hub lists ${file.size}`);
     }

@@ -55,3 +55,16 @@ export function displayName(n: ModelName): string {
 export function sameName(a: ModelName, b: ModelName): boolean {
   return displayName(a).toLowerCase() === displayName(b).toLowerCase();
 }
+
+/**
+ * A file name a remote may give a layer or a repo file: one path segment, no `..`, no separator of any OS, no
+ * control character (NUL ends a C path). What a hostile server sends is checked with it before it nears the disk.
+ */
+export function isSafeFileName(name: unknown): name is string {
+  return typeof name === "string" && name !== "" && name !== "." && name !== ".." && name.length <= 255 && !/[/\\\x00-\x1f\x7f]/.test(name);
+}
+
+/** A relative path of safe file names joined by `/` ("subdir/file.json"; never "/abs", "a/../b" or "a//b"). */
+export function isSafeRelativePath(path: unknown): path is string {
+  return typeof path === "string" && path.split("/").every(isSafeFileName);
+}

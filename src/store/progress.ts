@@ -41,7 +41,8 @@ export class ProgressQueue {
       if (completed === lastCompleted || (!final && lastCompleted >= 0 && now - last < intervalMs)) return;
       last = now;
       lastCompleted = completed;
-      this.push({ status: pullingStatus(digest), digest, total, completed });
+      // Ollama's ProgressResponse has total and completed `omitempty`: a layer's first report has no completed.
+      this.push({ status: pullingStatus(digest), digest, ...(total ? { total } : {}), ...(completed ? { completed } : {}) });
     };
   }
 

@@ -2,51 +2,18 @@
 //   bytes go to blobs/sha256-<hex>-partial (Ollama's name), appended as they arrive and hashed on the way;
 //   a later pull finds the partial file, hashes what is there and asks for the rest with `Range: bytes=N-`;
 //   only bytes that hash to the digest are renamed to blobs/sha256-<hex>; a mismatch deletes the partial file.
-// Redirects are followed by hand so that credentials never leave the origin they were meant for (a signed CDN URL
-// carries its own), as Ollama (server/download.go) and huggingface_hub do.
+// A transfer the network breaks (reset, stall, cut short) is resumed the same way within the pull, a few times.
+// HTTP (redirects, retries, the stall watchdog) is pull-http.ts.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
-import { VERSION } from "../version.ts";
-import { DigestMismatchError, PullError } from "./pull-errors.ts";
+import { DigestMismatchError, PullError, TransientPullError } from "./pull-errors.ts";
+import { DEFAULT_PULL_RETRIES, DEFAULT_STALL_MS, httpError, httpGet, readBody, retryTransient } from "./pull-http.ts";
 import type { OnBytes } from "./progress.ts";
 import type { Store } from "./store.ts";
 
-export const USER_AGENT = `ollmlx/${VERSION} (${process.arch} ${process.platform}) Bun/${Bun.version}`;
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-/** GET with redirects followed by hand: Authorization is dropped when a redirect leaves the origin. */
-export async function httpGet(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-  let current = new URL(url);
-  let sent: Record<string, string> = { "User-Agent": USER_AGENT, ...headers };
-  for (let hop = 0; hop <= 10; hop++) {
-    let res: Response;
-    try {
-      res = await fetch(current, { headers: sent, redirect: "manual", signal });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      throw new PullError(`Get "${current}": ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const location = res.headers.get("location");
-    if (!REDIRECTS.has(res.status) || !location) return res;
-    await res.body?.cancel();
-    const next = new URL(location, current);
-    if (next.origin !== current.origin) {
-      const { Authorization: _dropped, authorization: _dropped2, ...rest } = sent;
-      sent = rest;
-    }
-    current = next;
-  }
-  throw new PullError(`Get "${url}": stopped after 10 redirects`);
-}
-
-/** An HTTP status as Ollama words an unexpected one. */
-export async function httpError(url: string, res: Response): Promise<PullError> {
-  const text = (await res.text().catch(() => "")).trim().slice(0, 300);
-  return new PullError(`Get "${url}": ${res.status} ${res.statusText}${text ? `: ${text}` : ""}`);
-}
+export { USER_AGENT, httpError, httpGet } from "./pull-http.ts";
 
 export interface BlobSource {
   url: string;
@@ -60,6 +27,10 @@ export interface BlobSource {
 export interface TransferOptions {
   signal?: AbortSignal;
   onBytes?: OnBytes;
+  /** give up a connection that sends nothing for this long (OLLMLX_PULL_STALL_TIMEOUT) */
+  stallMs?: number;
+  /** resume a transfer the network broke this many times before failing (OLLMLX_PULL_RETRIES) */
+  retries?: number;
 }
 
 export function partialPath(store: Store, digest: string): string {
@@ -71,7 +42,7 @@ async function hashFile(path: string, hash: Hash): Promise<void> {
 }
 
 /** One attempt: resume the partial file, stream the rest into it, verify, rename. Returns the blob's size. */
-async function transfer(store: Store, src: BlobSource, signal: AbortSignal, onBytes: OnBytes): Promise<number> {
+async function transfer(store: Store, src: BlobSource, signal: AbortSignal, onBytes: OnBytes, stallMs: number): Promise<number> {
   const blob = store.blobPath(src.digest);
   const partial = partialPath(store, src.digest);
   mkdirSync(dirname(blob), { recursive: true });
@@ -86,9 +57,11 @@ async function transfer(store: Store, src: BlobSource, signal: AbortSignal, onBy
   if (src.size !== undefined) onBytes(offset, total);
 
   if (src.size === undefined || offset < src.size) {
-    const headers: Record<string, string> = { ...src.headers };
+    // Byte ranges and lengths must count the blob's own bytes, not a compressed form of them (Go's client, and so
+    // Ollama, never asks for gzip on a Range request either).
+    const headers: Record<string, string> = { ...src.headers, "Accept-Encoding": "identity" };
     if (offset > 0) headers.Range = `bytes=${offset}-`;
-    const res = await httpGet(src.url, headers, signal);
+    const res = await httpGet(src.url, headers, signal, stallMs);
     const range = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
     if (res.status === 206 && range && Number(range[1]) === offset) {
       // resumed: append to what is there
@@ -99,35 +72,35 @@ async function transfer(store: Store, src: BlobSource, signal: AbortSignal, onBy
     } else {
       throw res.status === 206 ? new PullError(`Get "${src.url}": unexpected Content-Range ${res.headers.get("content-range")}`) : await httpError(src.url, res);
     }
-    const length = Number(res.headers.get("content-length") ?? NaN);
+    const encoded = !/^(identity)?$/i.test(res.headers.get("content-encoding")?.trim() ?? "");
+    const length = encoded ? NaN : Number(res.headers.get("content-length") ?? NaN);
+    // A body announced longer or shorter than the index lists is refused before a byte of it is written.
+    if (src.size !== undefined && Number.isFinite(length) && offset + length !== src.size) {
+      await res.body?.cancel();
+      throw new PullError(`Get "${src.url}": the server sends ${offset + length} bytes, ${src.digest} has ${src.size}`);
+    }
     total = src.size ?? (Number.isFinite(length) ? offset + length : 0);
     onBytes(offset, total);
     const file = await open(partial, offset > 0 ? "a" : "w");
     try {
-      if (res.body) {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          if (src.size !== undefined && offset + chunk.length > src.size) {
-            throw new PullError(`Get "${src.url}": more than the ${src.size} bytes expected`);
-          }
-          for (let written = 0; written < chunk.length; ) {
-            written += (await file.write(chunk, written, chunk.length - written)).bytesWritten;
-          }
-          hash.update(chunk);
-          offset += chunk.length;
-          onBytes(offset, Math.max(total, offset));
+      await readBody(res, src.url, stallMs, signal, async (chunk) => {
+        if (src.size !== undefined && offset + chunk.length > src.size) {
+          throw new PullError(`Get "${src.url}": more than the ${src.size} bytes expected`);
         }
-      }
-    } catch (error) {
-      if (signal.aborted) throw signal.reason ?? error;
-      if (error instanceof PullError) throw error;
-      throw new PullError(`Get "${src.url}": ${error instanceof Error ? error.message : String(error)}`);
+        for (let written = 0; written < chunk.length; ) {
+          written += (await file.write(chunk, written, chunk.length - written)).bytesWritten;
+        }
+        hash.update(chunk);
+        offset += chunk.length;
+        onBytes(offset, Math.max(total, offset));
+      });
     } finally {
       await file.close();
     }
     if (src.size === undefined) total = offset;
   }
   // A short body leaves the partial file for the next pull to resume.
-  if (offset !== total) throw new PullError(`Get "${src.url}": unexpected EOF after ${offset} of ${total} bytes`);
+  if (offset !== total) throw new TransientPullError(`Get "${src.url}": unexpected EOF after ${offset} of ${total} bytes`);
   const got = `sha256:${hash.digest("hex")}`;
   if (got !== src.digest) {
     rmSync(partial, { force: true });
@@ -165,10 +138,13 @@ export async function downloadBlob(store: Store, src: BlobSource, options: Trans
     const controller = new AbortController();
     const listeners = new Set<OnBytes>();
     const s: SharedDownload = { controller, listeners, last: null, result: Promise.resolve(0) };
-    s.result = transfer(store, src, controller.signal, (done, total) => {
+    const report: OnBytes = (done, total) => {
       s.last = [done, total];
       for (const l of listeners) l(done, total);
-    }).finally(() => inflight.delete(blob));
+    };
+    // a break in the network is resumed from the partial file, a few times, within this pull
+    const attempt = () => transfer(store, src, controller.signal, report, options.stallMs ?? DEFAULT_STALL_MS);
+    s.result = retryTransient(attempt, options.retries ?? DEFAULT_PULL_RETRIES, controller.signal).finally(() => inflight.delete(blob));
     inflight.set(blob, s);
     shared = s;
   }

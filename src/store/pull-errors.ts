@@ -8,6 +8,12 @@ export class PullError extends OllamaError {
   }
 }
 
+/**
+ * A transfer the network broke (a connection reset, a stall, a body cut short): the bytes so far are kept, and
+ * trying again resumes from them, so a pull retries these a few times before giving up (as Ollama retries a part).
+ */
+export class TransientPullError extends PullError {}
+
 /** The registry has no such model or tag: Ollama's `pull model manifest: file does not exist`. */
 export class ManifestNotFoundError extends PullError {
   constructor() {

@@ -6,6 +6,7 @@ import { SUPPORTED_ARCHITECTURES } from "../models/registry.ts";
 import { HfClient, mlxFiles, pickGguf, type HfSibling } from "./hf.ts";
 import { downloadBlob, forEachLimited, maxTransferStreams } from "./pull-blob.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
+import { pullRetries, retryTransient, stallTimeoutMs } from "./pull-http.ts";
 import { ProgressQueue, pullingStatus, type ProgressResponse } from "./progress.ts";
 import type { PullContext, Pulled } from "./pull-source.ts";
 import type { ModelName } from "./names.ts";
@@ -68,7 +69,7 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
   const files = mlxFiles(siblings);
   const configFile = files.find((f) => f.rfilename === "config.json");
   if (!configFile) throw new UnsupportedModelError(`hf.co/${repo} has no config.json and no GGUF files`);
-  const configBytes = configFile.lfs ? null : await client.fetchSmall(commit, configFile);
+  const configBytes = configFile.lfs ? null : await retryTransient(() => client.fetchSmall(commit, configFile), pullRetries(ctx.env), ctx.signal);
   if (!configBytes) throw new PullError(`hf.co/${repo}: config.json is stored in LFS, which no MLX repo does`);
   let hf: Record<string, unknown>;
   try {
@@ -93,13 +94,14 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
       const size = await downloadBlob(
         store,
         { url: client.resolveUrl(commit, file.rfilename), headers: client.headers(), digest, size: file.lfs.size },
-        { signal, onBytes: queue.layer(digest) },
+        { signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: pullRetries(ctx.env) },
       );
       layers.set(file.rfilename, { mediaType: media, digest, size, name: file.rfilename });
     } else {
       // Small files are fetched whole and checked against their size and git blob id.
       const scoped = new HfClient(client.endpoint, client.repo, ctx.env.HF_TOKEN || undefined, signal);
-      const bytes = await scoped.fetchSmall(commit, file);
+      scoped.stallMs = client.stallMs;
+      const bytes = await retryTransient(() => scoped.fetchSmall(commit, file), pullRetries(ctx.env), signal);
       const layer = store.writeBlob(bytes, media, file.rfilename);
       queue.layer(layer.digest)(layer.size, layer.size);
       layers.set(file.rfilename, layer);
@@ -119,7 +121,7 @@ async function* pullGguf(store: Store, source: HfPullSource, ctx: PullContext, c
   const work = downloadBlob(
     store,
     { url: client.resolveUrl(commit, file.rfilename), headers: client.headers(), digest, size: file.lfs.size },
-    { signal: ctx.signal, onBytes: queue.layer(digest) },
+    { signal: ctx.signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: pullRetries(ctx.env) },
   );
   yield* queue.run(work);
   const size = file.lfs.size;
@@ -128,8 +130,9 @@ async function* pullGguf(store: Store, source: HfPullSource, ctx: PullContext, c
 
 export async function* pullFromHf(store: Store, source: HfPullSource, ctx: PullContext): AsyncGenerator<ProgressResponse, Pulled> {
   const client = new HfClient(source.endpoint, source.repo, ctx.env.HF_TOKEN || undefined, ctx.signal);
+  client.stallMs = stallTimeoutMs(ctx.env);
   yield { status: "pulling manifest" };
-  const info = await client.info("main");
+  const info = await retryTransient(() => client.info("main"), pullRetries(ctx.env), ctx.signal);
   const hasSafetensors = info.siblings.some((s) => s.rfilename.endsWith(".safetensors"));
   const hasGguf = info.siblings.some((s) => s.rfilename.endsWith(".gguf"));
   // A quantization tag, or a repo of GGUF files only, means GGUF; otherwise the MLX files.

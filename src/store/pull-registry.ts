@@ -1,6 +1,7 @@
 // Pulling from an Ollama registry (server/images.go PullModel): the manifest, then every layer and the config blob
 // (skipping those already in the store), each resumable and verified, then the manifest bytes as the registry sent them.
 import { downloadBlob, forEachLimited, maxTransferStreams } from "./pull-blob.ts";
+import { pullRetries, retryTransient, stallTimeoutMs } from "./pull-http.ts";
 import { ProgressQueue, type ProgressResponse } from "./progress.ts";
 import { RegistryClient } from "./registry.ts";
 import type { ModelName } from "./names.ts";
@@ -17,8 +18,9 @@ export interface RegistryPullSource {
 export async function* pullFromRegistry(store: Store, source: RegistryPullSource, ctx: PullContext): AsyncGenerator<ProgressResponse, Pulled> {
   const { name } = source;
   const client = new RegistryClient(source.base, `${name.namespace}/${name.model}`, ctx.signal);
+  client.stallMs = stallTimeoutMs(ctx.env);
   yield { status: "pulling manifest" };
-  const { bytes, manifest } = await client.manifest(name.tag);
+  const { bytes, manifest } = await retryTransient(() => client.manifest(name.tag), pullRetries(ctx.env), ctx.signal);
 
   // Ollama reports the config blob with the layers; layers listed twice download once.
   const seen = new Set<string>();
@@ -28,7 +30,7 @@ export async function* pullFromRegistry(store: Store, source: RegistryPullSource
     await downloadBlob(
       store,
       { url: client.blobUrl(layer.digest), headers: client.authHeaders(), digest: layer.digest, size: layer.size },
-      { signal, onBytes: queue.layer(layer.digest) },
+      { signal, onBytes: queue.layer(layer.digest), stallMs: client.stallMs, retries: pullRetries(ctx.env) },
     );
   });
   yield* queue.run(work);

@@ -17,7 +17,7 @@ export interface PullOptions {
   insecure?: boolean;
   /** aborting stops the downloads; partial files stay for the next pull */
   signal?: AbortSignal;
-  /** HF_ENDPOINT, HF_TOKEN, OLLAMA_MAX_TRANSFER_STREAMS, OLLAMA_NOPRUNE (default process.env) */
+  /** HF_ENDPOINT, HF_TOKEN, OLLAMA_MAX_TRANSFER_STREAMS, OLLAMA_NOPRUNE, OLLMLX_PULL_STALL_TIMEOUT, OLLMLX_PULL_RETRIES (default process.env) */
   env?: Env;
 }
 

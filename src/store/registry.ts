@@ -4,8 +4,12 @@
 // A 401 carries `WWW-Authenticate: Bearer realm=…,service=…,scope=…`; the realm hands out a token for
 // `Authorization: Bearer`. Ollama signs the token request with ~/.ollama/id_ed25519; ollmlx asks anonymously,
 // which is enough for public models.
-import { httpError, httpGet } from "./pull-blob.ts";
+// A push (push.ts, upload.ts) uses `send`: any method, the same token, redirects handed back rather than followed.
+import { OllamaError } from "../api/errors.ts";
+import { httpError, httpGet, USER_AGENT } from "./pull-blob.ts";
 import { ManifestNotFoundError, PullError } from "./pull-errors.ts";
+import { DEFAULT_STALL_MS, readAll } from "./pull-http.ts";
+import { isSafeFileName } from "./names.ts";
 import { MEDIA, type Manifest } from "./store.ts";
 
 export interface BearerChallenge {
@@ -23,8 +27,29 @@ export function parseBearerChallenge(header: string | null): BearerChallenge | n
   return { realm: params.realm, service: params.service, scope: params.scope };
 }
 
+/** A push the registry refused or could not take (Ollama answers a failed non-streaming push with 500). */
+export class RegistryError extends OllamaError {
+  constructor(message: string) {
+    super(500, message);
+  }
+}
+
+/** A request for `send`: the body is a factory, so that a request answered by a 401 challenge can be sent again. */
+export interface RegistryRequest {
+  headers?: Record<string, string>;
+  body?: () => NonNullable<RequestInit["body"]>;
+}
+
+/** Ollama's wording for a registry's error status (makeRequestWithRetry: "%d: %s"). */
+export async function statusError(res: Response): Promise<RegistryError> {
+  const text = (await res.text().catch(() => "")).trim().slice(0, 300);
+  return new RegistryError(`${res.status}: ${text}`);
+}
+
 export class RegistryClient {
   private token: string | undefined;
+  /** a pull gives up a connection that sends nothing for this long (OLLMLX_PULL_STALL_TIMEOUT) */
+  stallMs = DEFAULT_STALL_MS;
 
   /** `base` is scheme://host, `repository` is namespace/model. */
   constructor(
@@ -48,15 +73,44 @@ export class RegistryClient {
 
   /** GET on the registry, answering one 401 challenge with a token. */
   async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    let res = await httpGet(url, { ...headers, ...this.authHeaders() }, this.signal);
+    let res = await httpGet(url, { ...headers, ...this.authHeaders() }, this.signal, this.stallMs);
     if (res.status !== 401) return res;
     const challenge = parseBearerChallenge(res.headers.get("www-authenticate"));
     await res.body?.cancel();
     if (!challenge) throw new PullError(`Get "${url}": 401 Unauthorized`);
     this.token = await this.fetchToken(challenge);
-    res = await httpGet(url, { ...headers, ...this.authHeaders() }, this.signal);
+    res = await httpGet(url, { ...headers, ...this.authHeaders() }, this.signal, this.stallMs);
     if (res.status === 401) throw new PullError(`Get "${url}": 401 Unauthorized`);
     return res;
+  }
+
+  /**
+   * Any method on the registry, answering a 401 challenge with a token and sending again once (Ollama's
+   * makeRequestWithRetry; a second 401 is its errUnauthorized). Redirects come back to the caller.
+   */
+  async send(method: string, url: string, request: RegistryRequest = {}): Promise<Response> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method,
+          headers: { "User-Agent": USER_AGENT, ...request.headers, ...this.authHeaders() },
+          body: request.body?.() ?? null,
+          redirect: "manual",
+          signal: this.signal,
+        });
+      } catch (error) {
+        if (this.signal?.aborted) throw this.signal.reason ?? error;
+        const title = method.charAt(0) + method.slice(1).toLowerCase();
+        throw new RegistryError(`${title} "${url}": ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (res.status !== 401) return res;
+      const challenge = parseBearerChallenge(res.headers.get("www-authenticate"));
+      await res.body?.cancel();
+      if (!challenge) break;
+      this.token = await this.fetchToken(challenge);
+    }
+    throw new RegistryError("unauthorized: access denied");
   }
 
   private async fetchToken(challenge: BearerChallenge): Promise<string> {
@@ -82,16 +136,28 @@ export class RegistryClient {
       throw new ManifestNotFoundError();
     }
     if (!res.ok) throw new PullError(`pull model manifest: ${(await httpError(url, res)).message}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = new Uint8Array(await readAll(res, url, this.stallMs, this.signal));
     let manifest: Manifest;
     try {
       manifest = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
     } catch {
       throw new PullError("pull model manifest: the registry sent a manifest that is not JSON");
     }
-    const digestOk = (d: unknown) => typeof d === "string" && /^sha256:[0-9a-f]{64}$/.test(d);
-    if (!manifest?.config || !Array.isArray(manifest.layers) || ![manifest.config, ...manifest.layers].every((l) => digestOk(l?.digest) && Number.isInteger(l.size))) {
+    if (!manifest?.config || !Array.isArray(manifest.layers)) {
       throw new PullError("pull model manifest: the registry sent a manifest without valid layers");
+    }
+    // Digests become file names in the store and layer names link names: a hostile registry must not name a path.
+    for (const l of [manifest.config, ...manifest.layers]) {
+      const digest: unknown = l?.digest;
+      if (typeof digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        throw new PullError(`pull model manifest: the registry sent an invalid layer digest ${JSON.stringify(digest)}`);
+      }
+      if (!Number.isSafeInteger(l.size) || l.size < 0 || typeof l.mediaType !== "string") {
+        throw new PullError(`pull model manifest: the registry sent an invalid layer ${digest}`);
+      }
+      if (l.name !== undefined && !isSafeFileName(l.name)) {
+        throw new PullError(`pull model manifest: the registry sent an unsafe layer name ${JSON.stringify(l.name)}`);
+      }
     }
     return { bytes, manifest };
   }

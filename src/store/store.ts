@@ -225,11 +225,14 @@ export class Store {
     return out.sort((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime());
   }
 
-  /** Removes the manifest, then every blob no other manifest references. */
+  /**
+   * Removes the manifest, then those of its blobs no other manifest references (Ollama's RemoveLayers). Not a prune:
+   * the finished blobs of a pull still running have no manifest yet and must stay.
+   */
   delete(nameOrRaw: string): void {
     const m = this.get(nameOrRaw);
     unlinkSync(this.manifestPath(m.name));
-    this.prune();
+    this.removeUnusedBlobs([m.manifest.config, ...m.manifest.layers].map((l) => l.digest));
   }
 
   copy(source: string, destination: string): void {

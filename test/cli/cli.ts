@@ -1,12 +1,20 @@
-// Drives the real CLI (`bun src/index.ts ...`) as a subprocess: piped (not a terminal), or inside a pseudo-terminal
-// (Bun.Terminal) for the interactive session and live progress.
+// Drives the compiled CLI (dist's `ollmlx`, built by scripts/build-binary.sh once per test process) as a
+// subprocess: piped (not a terminal), or inside a pseudo-terminal (Bun.Terminal) for the interactive session and
+// live progress. There is no fallback to `bun src/index.ts`: if the build fails, every CLI test fails.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildDist, ROOT } from "../binary/dist.ts";
 
-const ROOT = join(import.meta.dir, "../..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
-const ENTRY = join(ROOT, "src/index.ts");
+/** Its own dist folder, so that test/binary building dist/ at the same time never writes the same file. */
+const CLI_DIST = join(ROOT, "build/cli-dist");
+let binary: string | undefined;
+
+/** The compiled ollmlx; the first call builds it (a few seconds), later calls reuse it. */
+export function ollmlxBinary(): string {
+  binary ??= join(buildDist(CLI_DIST), "ollmlx");
+  return binary;
+}
 
 export interface Result {
   code: number;
@@ -18,15 +26,18 @@ export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), "ollmlx-cli-home-"));
 }
 
+/** A user's shell: nothing that points into the repo or at another server, the server at `host`. */
 function environment(host: string, env: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("OLLAMA_")) base[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(OLLMLX_|OLLAMA_|LD_LIBRARY_PATH$|LD_PRELOAD$)/.test(k)) base[k] = v;
+  }
   return { ...base, HOME: env.HOME ?? tempHome(), OLLAMA_HOST: host, ...env };
 }
 
 /** Runs to the end with stdin piped (`input`, or empty). */
 export async function cli(host: string, args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Result> {
-  const proc = Bun.spawn([BUN, ENTRY, ...args], {
+  const proc = Bun.spawn([ollmlxBinary(), ...args], {
     cwd: options.cwd ?? ROOT,
     env: environment(host, options.env ?? {}),
     stdin: options.input === undefined ? "ignore" : new TextEncoder().encode(options.input),
@@ -38,8 +49,8 @@ export async function cli(host: string, args: string[], options: { input?: strin
 }
 
 /** Started, not awaited: stdout read chunk by chunk as it comes. */
-export function spawnCli(host: string, args: string[]) {
-  return Bun.spawn([BUN, ENTRY, ...args], { cwd: ROOT, env: environment(host, {}), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export function spawnCli(host: string, args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn([ollmlxBinary(), ...args], { cwd: ROOT, env: environment(host, env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
 }
 
 /** Removes escape sequences (colours, cursor moves) to read what a terminal shows as text. */
@@ -62,7 +73,7 @@ export class PtySession {
         this.output += new TextDecoder().decode(data);
       },
     });
-    this.proc = Bun.spawn([BUN, ENTRY, ...args], { cwd: ROOT, env: environment(host, env), terminal: this.terminal });
+    this.proc = Bun.spawn([ollmlxBinary(), ...args], { cwd: ROOT, env: environment(host, env), terminal: this.terminal });
   }
 
   type(keys: string): void {

@@ -1,20 +1,22 @@
-// `ollmlx create`: the Modelfile as Ollama parses it, and the blob upload + POST /api/create it turns into.
+// `ollmlx create`: the Modelfile as Ollama parses it, and the blob upload + POST /api/create it turns into, against
+// the real server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequest, parseModelfile } from "../../src/cli/modelfile.ts";
+import { tinyGguf } from "../store/fake-servers.ts";
 import { cli } from "./cli.ts";
-import { startStub, type Stub } from "./stub-server.ts";
+import { startCliServer, type CliServer } from "./real-server.ts";
 
-let stub: Stub;
-beforeAll(() => {
-  stub = startStub();
-});
-afterAll(() => stub.close());
+let s: CliServer;
+beforeAll(async () => {
+  s = await startCliServer();
+}, 120_000);
+afterAll(() => s.close());
 
 const dir = () => mkdtempSync(join(tmpdir(), "ollmlx-cli-create-"));
-const lastCreate = () => stub.requests.filter((r) => r.path === "/api/create").at(-1)!.body as Record<string, unknown>;
+const blobUploads = () => s.tap.requests.filter((q) => q.method === "POST" && q.path.startsWith("/api/blobs/"));
 
 describe("Modelfile", () => {
   const text = `# a comment
@@ -79,46 +81,50 @@ MESSAGE assistant yes
 describe("ollmlx create", () => {
   test("FROM ./file.gguf: the file is hashed, uploaded to /api/blobs/<digest>, and created with `files`", async () => {
     const d = dir();
-    const weights = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+    const weights = tinyGguf(15);
     writeFileSync(join(d, "model.gguf"), weights);
     writeFileSync(join(d, "Modelfile"), "FROM ./model.gguf\nPARAMETER temperature 0.2\n");
     const digest = `sha256:${new Bun.CryptoHasher("sha256").update(weights).digest("hex")}`;
-    const r = await cli(stub.url, ["create", "mario", "-f", join(d, "Modelfile")]);
+    const r = await cli(s.host, ["create", "mario", "-f", join(d, "Modelfile")]);
     expect(r.stderr).toContain(`copying file ${digest} 100%`);
     expect(r.code).toBe(0);
-    expect(stub.blobs.get(digest)?.byteLength).toBe(300_000);
-    expect(lastCreate()).toEqual({ model: "mario", files: { "model.gguf": digest }, parameters: { temperature: 0.2 } });
+    expect(blobUploads().at(-1)).toEqual({ method: "POST", path: `/api/blobs/${digest}`, body: weights.length });
+    expect(s.tap.last("/api/create")).toEqual({ model: "mario", files: { "model.gguf": digest }, parameters: { temperature: 0.2 } });
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines[0]).toBe("gathering model components");
-    expect(lines.slice(-3)).toEqual(["using existing layer sha256:aaaa", "writing manifest", "success"]);
+    expect(lines.slice(-2)).toEqual(["writing manifest", "success"]);
+    expect((await cli(s.host, ["show", "mario", "--parameters"])).stdout).toMatch(/^temperature +0\.2\n$/);
 
     // a second create finds the blob there (HEAD 200) and does not upload it again
-    const uploads = stub.requests.filter((q) => q.method === "POST" && q.path.startsWith("/api/blobs/")).length;
-    expect((await cli(stub.url, ["create", "mario2", "-f", join(d, "Modelfile")])).code).toBe(0);
-    expect(stub.requests.filter((q) => q.method === "POST" && q.path.startsWith("/api/blobs/")).length).toBe(uploads);
+    const uploads = blobUploads().length;
+    expect((await cli(s.host, ["create", "mario2", "-f", join(d, "Modelfile")])).code).toBe(0);
+    expect(blobUploads().length).toBe(uploads);
+    expect((await cli(s.host, ["list"])).stdout).toContain("\nmario2:latest ");
   });
 
   test("./Modelfile is the default; FROM an existing model sends `from`", async () => {
     const d = dir();
-    writeFileSync(join(d, "Modelfile"), 'FROM llama3.2\nSYSTEM "Be terse."\n');
-    const r = await cli(stub.url, ["create", "terse"], { cwd: d });
+    writeFileSync(join(d, "Modelfile"), 'FROM tiny\nSYSTEM "Be terse."\n');
+    const r = await cli(s.host, ["create", "terse"], { cwd: d });
     expect(r.code).toBe(0);
-    expect(lastCreate()).toEqual({ model: "terse", from: "llama3.2", system: "Be terse." });
+    expect(s.tap.last("/api/create")).toEqual({ model: "terse", from: "tiny", system: "Be terse." });
+    expect((await cli(s.host, ["show", "terse", "--system"])).stdout).toStartWith("Be terse.");
   });
 
   test("a missing -f file, a Modelfile error, a server error: one line each, exit 1", async () => {
-    expect(await cli(stub.url, ["create", "x", "-f", "/nonexistent/Modelfile"])).toMatchObject({
+    expect(await cli(s.host, ["create", "x", "-f", "/nonexistent/Modelfile"])).toMatchObject({
       code: 1,
       stderr: "Error: specified Modelfile wasn't found\n",
     });
     const d = dir();
-    writeFileSync(join(d, "Modelfile"), "FROM llama3.2\nPARAMETER nope 1\n");
-    const bad = await cli(stub.url, ["create", "x"], { cwd: d });
+    writeFileSync(join(d, "Modelfile"), "FROM tiny\nPARAMETER nope 1\n");
+    const bad = await cli(s.host, ["create", "x"], { cwd: d });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trimEnd().split("\n").at(-1)).toBe("Error: unknown parameter 'nope'");
     writeFileSync(join(d, "Modelfile"), "FROM ghost\n");
-    const r = await cli(stub.url, ["create", "x"], { cwd: d });
+    const r = await cli(s.host, ["create", "x"], { cwd: d });
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split("\n").at(-1)).toBe("Error: model 'ghost' not found");
+    expect(r.stderr.trimEnd().split("\n").at(-1)).toMatch(/^Error: [^\n]*ghost[^\n]*$/);
+    expect((await cli(s.host, ["list"])).stdout).not.toContain("\nx:latest");
   });
 });

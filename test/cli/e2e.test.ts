@@ -26,7 +26,7 @@ describe("against the real server", () => {
     const list = await cli(host, ["list"]);
     expect(list.code).toBe(0);
     expect(list.stdout.split("\n")[0]!.trimEnd()).toMatch(/^NAME\s+ID\s+SIZE\s+MODIFIED$/);
-    expect(list.stdout).toMatch(/\ntiny6:latest\s+[0-9a-f]{12}\s+\d+(\.\d)? [KMG]?B\s+(Less than a second|\d+ seconds) ago\s*\n/);
+    expect(list.stdout).toMatch(/\ntiny6:latest\s+[0-9a-f]{12}\s+\d+(\.\d)? [KMG]?B\s+(Less than a second|\d+ seconds?) ago\s*\n/);
     expect(list.stdout).toMatch(/\ntiny:latest\s+[0-9a-f]{12}\s/);
 
     const show = await cli(host, ["show", "tiny6"]);

@@ -1,16 +1,30 @@
-// Progress for pull/push/create in Ollama's look: the bar's layout, the lines a pull leaves in a log, and the live
-// bar redrawn in place on a terminal.
+// Progress for pull/create in Ollama's look: the bar's layout, the lines a pull leaves in a log, and the live bar
+// redrawn in place on a terminal, pulling from a local Ollama registry through the real server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Bar, Spinner } from "../../src/cli/progress.ts";
 import { humanBytes, humanDuration, humanTime } from "../../src/cli/format.ts";
+import { MEDIA } from "../../src/store/store.ts";
+import { FakeRegistry, sha256, text, tinyGguf } from "../store/fake-servers.ts";
 import { cli, PtySession } from "./cli.ts";
-import { startStub, type Stub } from "./stub-server.ts";
+import { startCliServer, type CliServer } from "./real-server.ts";
 
-let stub: Stub;
-beforeAll(() => {
-  stub = startStub();
+let s: CliServer;
+let registry: FakeRegistry;
+const GGUF = tinyGguf(15);
+/** another model file, so that its pull downloads it rather than finding GGUF's blob already there */
+const SLOW_GGUF = tinyGguf(16);
+beforeAll(async () => {
+  s = await startCliServer();
+  registry = new FakeRegistry();
+  const config = text(JSON.stringify({ model_format: "gguf", model_family: "llama", model_families: ["llama"], model_type: "16", file_type: "Q4_K_M" }));
+  for (const [repo, model] of [["library/tiny", GGUF], ["library/slowpull", SLOW_GGUF]] as const) {
+    registry.publish(repo, "latest", config, [{ mediaType: MEDIA.model, bytes: model }, { mediaType: MEDIA.license, bytes: text("MIT") }]);
+  }
+}, 120_000);
+afterAll(async () => {
+  registry.stop();
+  await s.close();
 });
-afterAll(() => stub.close());
 
 describe("sizes and times", () => {
   test("humanBytes: decimal units, one decimal under 10, none from 10", () => {
@@ -58,35 +72,36 @@ describe("the bar", () => {
   });
 });
 
-describe("pull and push", () => {
-  test("pull to a pipe: each line once, when done (manifest, the layer's bar, verifying, writing, success)", async () => {
-    const r = await cli(stub.url, ["pull", "llama3.2"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe("");
+describe("pull", () => {
+  test("pull to a pipe: each line once, when done (manifest, a bar per layer, verifying, writing, success)", async () => {
+    const name = `${registry.host}/library/tiny`;
+    const r = await cli(s.host, ["pull", name, "--insecure"]);
+    expect(r).toMatchObject({ code: 0, stdout: "" });
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines[0]).toBe("pulling manifest");
-    expect(lines[1]).toMatch(/^pulling dde5aa3fc5ff: 100% ▕█+▏ 2\.0 GB$/);
-    expect(lines.slice(2)).toEqual(["verifying sha256 digest", "writing manifest", "success"]);
-    expect(stub.requests.filter((q) => q.path === "/api/pull").at(-1)!.body).toEqual({ model: "llama3.2" });
+    expect(lines).toContain(`pulling ${sha256(GGUF).slice(0, 12)}: 100% ▕${"█".repeat(18)}▏  ${GGUF.length} B`);
+    expect(lines.slice(1, -3).every((l) => /^pulling [0-9a-f]{12}: 100% ▕█{18}▏ +\d+ B$/.test(l))).toBe(true);
+    expect(lines.length).toBe(7); // manifest, model, license, config, verifying, writing, success
+    expect(lines.slice(-3)).toEqual(["verifying sha256 digest", "writing manifest", "success"]);
+    expect(s.tap.last("/api/pull")).toEqual({ model: name, insecure: true });
+    expect((await cli(s.host, ["list"])).stdout).toContain(`\n${name}:latest `);
   });
 
   test("pull on a terminal: the bar is drawn in place while it moves, and every line stays at the end", async () => {
-    const pty = new PtySession(stub.url, ["pull", "slowpull"]);
-    await pty.waitFor(/pulling dde5aa3fc5ff:\s+25% ▕█+ +▏ 504 MB\/2\.0 GB/);
-    expect(await pty.exit()).toBe(0);
-    expect(pty.output).toContain("\x1b[1A"); // redrawn: the cursor goes back up over the lines
-    const screen = pty.text;
-    expect(screen).toMatch(/pulling dde5aa3fc5ff:\s+50% ▕/);
-    expect(screen).toMatch(/pulling manifest \npulling dde5aa3fc5ff: 100% ▕█+▏ 2\.0 GB\s+\nverifying sha256 digest \nwriting manifest \nsuccess \n$/);
-  });
+    registry.storage.faults.set(sha256(SLOW_GGUF), { slow: { chunk: 16, delayMs: 100 } });
+    try {
+      const pty = new PtySession(s.host, ["pull", `${registry.host}/library/slowpull`, "--insecure"]);
+      await pty.waitFor(/pulling [0-9a-f]{12}: +[1-9]\d?% ▕█* +▏ +\d+ B\/ *\d+ B/, 0, 30_000);
+      expect(await pty.exit(60_000)).toBe(0);
+      expect(pty.output).toContain("\x1b[1A"); // redrawn: the cursor goes back up over the lines
+      expect(pty.text).toMatch(/pulling manifest \n(pulling [0-9a-f]{12}: 100% ▕█+▏ +\d+ B\s+\n){3}verifying sha256 digest \nwriting manifest \nsuccess \n$/);
+    } finally {
+      registry.storage.faults.clear();
+    }
+  }, 60_000);
 
-  test("push shows pushing lines and success", async () => {
-    const r = await cli(stub.url, ["push", "me/mymodel"]);
-    expect(r.code).toBe(0);
-    const lines = r.stderr.trimEnd().split("\n");
-    expect(lines[0]).toBe("retrieving manifest");
-    expect(lines[1]).toMatch(/^pushing 1234567890ab 100% ▕█+▏ {3}1 KB$/);
-    expect(lines.slice(2)).toEqual(["pushing manifest", "success"]);
-    expect(r.stdout).toContain("https://ollama.com/me/mymodel");
+  test("a name the registry does not have: the server's error as the last line, exit 1", async () => {
+    const r = await cli(s.host, ["pull", `${registry.host}/library/ghost`, "--insecure"]);
+    expect(r).toEqual({ code: 1, stdout: "", stderr: "pulling manifest\nError: pull model manifest: file does not exist\n" });
   });
 });

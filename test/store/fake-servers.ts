@@ -1,13 +1,16 @@
 // Local stand-ins for the services a pull talks to, on 127.0.0.1: a Hugging Face Hub (API + resolve URLs whose LFS
 // files redirect to a separate CDN origin) and an Ollama registry v2 (bearer-token challenge, blobs redirected to a
 // storage origin). Each records the requests it saw, and can misbehave on purpose: drop a connection after N bytes,
-// serve corrupt bytes, stream slowly.
+// serve corrupt bytes, stream slowly, stall, break the connection, announce a wrong length, answer 429/500/503.
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProgressResponse } from "../../src/store/progress.ts";
 import { Store } from "../../src/store/store.ts";
+import { serveBytes, statusFault, type Fault } from "./fake-faults.ts";
+
+export type { Fault } from "./fake-faults.ts";
 
 export interface LoggedRequest {
   server: string;
@@ -35,54 +38,6 @@ export function bytesOf(n: number, seed: number): Bytes {
 }
 
 export const text = (s: string): Bytes => new TextEncoder().encode(s) as Bytes;
-
-/** How a file server misbehaves for one file (keyed by the sha256 hex it is served under). */
-export interface Fault {
-  /** end the body after this many bytes, short of its Content-Length (`times` times, default once) */
-  dropAfter?: number;
-  times?: number;
-  /** serve these bytes instead of the real ones */
-  corrupt?: Uint8Array;
-  /** stream in chunks of this many bytes, one per delay */
-  slow?: { chunk: number; delayMs: number };
-}
-
-/** The body for a GET with optional `Range: bytes=N-`, applying a fault. */
-function serveBytes(req: Request, bytes: Uint8Array, fault: Fault | undefined, onCancel: () => void): Response {
-  const data = fault?.corrupt ?? bytes;
-  const range = /^bytes=(\d+)-$/.exec(req.headers.get("range") ?? "");
-  const start = range ? Number(range[1]) : 0;
-  const body = data.subarray(start);
-  const headers: Record<string, string> = { "content-length": String(body.length), "content-type": "application/octet-stream" };
-  if (range) headers["content-range"] = `bytes ${start}-${data.length - 1}/${data.length}`;
-  const status = range ? 206 : 200;
-  let limit = body.length;
-  let drop = false;
-  if (fault?.dropAfter !== undefined && (fault.times ?? 1) > 0) {
-    fault.times = (fault.times ?? 1) - 1;
-    limit = Math.min(limit, fault.dropAfter);
-    drop = true;
-  }
-  const chunk = fault?.slow?.chunk ?? 16384;
-  let pos = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (fault?.slow) await Bun.sleep(fault.slow.delayMs);
-      if (pos >= limit) {
-        // A dropped connection: the body ends short of its Content-Length (erroring the stream instead makes Bun
-        // reset the socket before the bytes already queued are sent).
-        if (drop) await Bun.sleep(20);
-        controller.close();
-        return;
-      }
-      const end = Math.min(limit, pos + chunk);
-      controller.enqueue(body.slice(pos, end));
-      pos = end;
-    },
-    cancel: onCancel,
-  });
-  return new Response(stream, { status, headers });
-}
 
 class FileServer {
   readonly log: LoggedRequest[] = [];
@@ -125,6 +80,8 @@ export interface RepoFile {
   name: string;
   bytes: Bytes;
   lfs?: boolean;
+  /** list this as the LFS sha256 instead of the real one (a hostile or broken listing) */
+  listedSha256?: string;
 }
 
 /** A Hugging Face Hub: /api/models/{repo}/revision/{rev} and /{repo}/resolve/{rev}/{file}; LFS files go to the CDN. */
@@ -136,7 +93,10 @@ export class FakeHub {
   readonly tampered = new Map<string, Uint8Array>();
   /** when set, the Hub answers 401 unless this bearer token is sent */
   requireToken: string | undefined;
-  readonly commit = "0123456789abcdef0123456789abcdef01234567";
+  /** the commit the listing names (a hostile Hub may name anything) */
+  commit = "0123456789abcdef0123456789abcdef01234567";
+  /** a fault for the repo listing (/api/models/...): a status answered instead, `times` times */
+  apiFault: Fault | undefined;
   private server: ReturnType<typeof Bun.serve>;
 
   constructor() {
@@ -165,6 +125,8 @@ export class FakeHub {
       return Response.json({ error: "Invalid credentials in Authorization header" }, { status: 401 });
     }
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
+    const refused = api && statusFault(this.apiFault);
+    if (refused) return refused;
     if (api) {
       const files = this.repos.get(api[1]!);
       if (!files) return Response.json({ error: "Repository not found" }, { status: 401 });
@@ -175,7 +137,7 @@ export class FakeHub {
           rfilename: f.name,
           size: f.bytes.length,
           blobId: f.lfs ? "0".repeat(40) : gitBlobId(f.bytes),
-          ...(f.lfs ? { lfs: { size: f.bytes.length, sha256: sha256(f.bytes), pointerSize: 134 } } : {}),
+          ...(f.lfs ? { lfs: { size: f.bytes.length, sha256: f.listedSha256 ?? sha256(f.bytes), pointerSize: 134 } } : {}),
         })),
       });
     }

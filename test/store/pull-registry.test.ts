@@ -83,7 +83,8 @@ describe("pull from an Ollama registry", () => {
     publishTiny("latest", BIG);
     registry.storage.faults.set(sha256(BIG), { dropAfter: 70_000 });
     const name = `${registry.host}/library/tiny`;
-    const first = await drain(pullModel(store, name, { insecure: true }));
+    // no resume within the pull (OLLMLX_PULL_RETRIES=0): the next pull is the one that resumes
+    const first = await drain(pullModel(store, name, { insecure: true, env: { OLLMLX_PULL_RETRIES: "0" } }));
     expect(first.error?.message).toContain("unexpected EOF");
     expect(store.list()).toEqual([]);
     const partial = `${store.blobPath(`sha256:${sha256(BIG)}`)}-partial`;

@@ -1,5 +1,6 @@
 // What the store and /api/show say about a GGUF model, from its metadata (Ollama fills the same fields).
 import type { ModelConfigBlob } from "../../store/store.ts";
+import { detectThinkingTags } from "../tools/thinking.ts";
 import { readGguf, type GgufFile, type GgufValue } from "./file.ts";
 
 // llama.cpp's LLAMA_FTYPE_MOSTLY_* names (general.file_type)
@@ -28,7 +29,7 @@ export function ggufConfigBlob(fileOrPath: GgufFile | string): ModelConfigBlob {
   const template = typeof md["tokenizer.chat_template"] === "string" ? (md["tokenizer.chat_template"] as string) : "";
   const capabilities = ["completion"];
   if (/tools|tool_call/.test(template)) capabilities.push("tools");
-  if (/<think>/.test(template)) capabilities.push("thinking");
+  if (detectThinkingTags(template)) capabilities.push("thinking");
   return {
     model_format: "gguf",
     model_family: arch,

@@ -119,6 +119,17 @@ function tokenBytes(tokenizer: Tokenizer, kind: "spm" | "bpe"): TokenBytes {
 }
 
 /**
+ * The bytes a token id stands for, as the streaming detokenizer decodes them (constrained decoding matches
+ * them against a grammar); null for a decoder that is not byte-based ("naive").
+ */
+export function tokenByteTable(tokenizer: Tokenizer): ((id: number) => Uint8Array) | null {
+  const kind = detokenizerKind(tokenizer.json.decoder);
+  if (kind === "naive") return null;
+  const table = tokenBytes(tokenizer, kind === "bpe" ? "bpe" : "spm");
+  return (id) => table.get(id);
+}
+
+/**
  * mlx-lm's SPMStreamingDetokenizer and BPEStreamingDetokenizer, which differ only in how a token
  * becomes bytes and in BPE's wait after a lone space token (the next token may be one that the
  * tokenizer's cleanup would join to it). Pending bytes are held while they end in an incomplete

@@ -1,0 +1,221 @@
+// Constrained decoding: the OutputConstraint of a request, compiled against the model's vocabulary into a
+// per-step token mask and a matcher the sampled token advances.
+//
+// Own implementation rather than @mlc-ai/web-xgrammar: that package is an Emscripten build for browsers
+// (its runtime aborts the process on a grammar it rejects, which would kill the runner; its .wasm must be
+// found on disk at run time, which `bun build --compile` does not bundle), and it needs the vocabulary
+// re-encoded in its own format. JSON and a JSON-Schema subset are a small pushdown language; a TypeScript
+// matcher over the byte vocabulary we already decode (detokenizer.ts), with masks cached by matcher state,
+// costs nothing per step once a state has been seen.
+//
+// Masks are cached by the state's key: a schema has few distinct states (a free string is one state however
+// long it gets), so after the first request or the first few tokens nearly every step is a lookup.
+import { array, type MxArray } from "../../ffi/index.ts";
+import type { Tokenizer } from "../../formats/tokenizer/tokenizer.ts";
+import type { OutputConstraint } from "../protocol.ts";
+import { Config, Matcher, plainTextRoom } from "./matcher.ts";
+import { SchemaProgram } from "./schema.ts";
+import { byteVocab, type ByteVocab, type SortedTokens } from "./vocab.ts";
+
+/** What the token loop needs from a constraint. */
+export interface TokenConstraint {
+  /** (1, vocabSize) bool: the tokens allowed next. Created in the caller's scope. */
+  mask(vocabSize: number): MxArray;
+  /** Consume a sampled token. */
+  advance(token: number): void;
+  /** Nothing but the end can follow: generation stops ("stop") without sampling again. */
+  readonly finished: boolean;
+}
+
+const utf8 = new TextEncoder();
+const MAX_PROGRAMS = 8;
+const MAX_MASKS = 512;
+
+interface MaskEntry {
+  allowed: Uint8Array;
+  /** allowed tokens (EOS included) */
+  count: number;
+}
+
+/** One constraint compiled for one vocabulary; shared by every request that sends the same spec. */
+export class CompiledConstraint {
+  readonly matcher: Matcher;
+  readonly start: Config[];
+  private readonly masks = new Map<string, MaskEntry>();
+
+  constructor(readonly vocab: ByteVocab, spec: OutputConstraint) {
+    const root = spec.kind === "json" ? { type: "object" } : spec.schema;
+    const program = new SchemaProgram(root);
+    this.matcher = new Matcher(program);
+    const node = program.compile(root);
+    let top = new Config({ t: "end" }, null);
+    if (spec.kind === "tool_call" && spec.suffix) top = literalFrame(program, spec.suffix, top);
+    top = new Config({ t: "value", node, ws: 0 }, top);
+    if (spec.kind === "tool_call" && spec.prefix) top = literalFrame(program, spec.prefix, top);
+    this.start = [top];
+  }
+
+  /** The configurations after consuming bytes (empty: the bytes leave the language). */
+  advance(configs: readonly Config[], bytes: Uint8Array): Config[] {
+    let cur = configs as Config[];
+    for (const b of bytes) {
+      const next: Config[] = [];
+      for (const c of cur) this.matcher.step(c, b, next);
+      cur = dedupe(next);
+      if (cur.length === 0) break;
+    }
+    return cur;
+  }
+
+  maskFor(configs: readonly Config[]): MaskEntry {
+    const key = configs.map((c) => c.key).sort().join("|");
+    let entry = this.masks.get(key);
+    if (entry) {
+      // Refresh its place: the Map's order is the eviction order.
+      this.masks.delete(key);
+      this.masks.set(key, entry);
+      return entry;
+    }
+    entry = this.computeMask(configs);
+    if (this.masks.size >= MAX_MASKS) this.masks.delete(this.masks.keys().next().value!);
+    this.masks.set(key, entry);
+    return entry;
+  }
+
+  private computeMask(configs: readonly Config[]): MaskEntry {
+    const v = this.vocab;
+    let allowed: Uint8Array;
+    const room = configs.length > 0 ? Math.min(...configs.map(plainTextRoom)) : -1;
+    if (room >= 0) {
+      // Inside strings between characters: plain-text tokens that fit are allowed without a walk (most of
+      // the vocabulary); only tokens with quotes, escapes or partial characters are matched byte by byte.
+      const most = configs.length === 1 ? room : Math.max(...configs.map(plainTextRoom));
+      if (most === Infinity) allowed = v.plain.slice();
+      else {
+        allowed = new Uint8Array(v.size);
+        for (let id = 0; id < v.size; id++) if (v.plain[id] && v.plainChars[id]! <= most) allowed[id] = 1;
+      }
+      this.walk(configs, v.notPlain, allowed);
+    } else {
+      allowed = new Uint8Array(v.size);
+      this.walk(configs, v.all, allowed);
+    }
+    if (configs.some((c) => this.matcher.accepts(c))) for (const id of v.eos) allowed[id] = 1;
+    let count = 0;
+    for (let i = 0; i < allowed.length; i++) count += allowed[i]!;
+    return { allowed, count };
+  }
+
+  /** Marks every token of `list` whose bytes the configurations accept. */
+  private walk(start: readonly Config[], list: SortedTokens, allowed: Uint8Array): void {
+    const states: Config[][] = new Array(list.maxLength + 1);
+    states[0] = start as Config[];
+    let dead = Infinity; // the prefix length at which the last walked token died
+    for (let i = 0; i < list.ids.length; i++) {
+      const shared = list.shared[i]!;
+      if (shared >= dead) continue; // under the same dead prefix
+      dead = Infinity;
+      const from = list.offsets[i]!;
+      const length = list.offsets[i + 1]! - from;
+      let d = shared;
+      for (; d < length; d++) {
+        const next: Config[] = [];
+        const b = list.bytes[from + d]!;
+        for (const c of states[d]!) this.matcher.step(c, b, next);
+        if (next.length === 0) break;
+        states[d + 1] = next.length > 1 ? dedupe(next) : next;
+      }
+      if (d === length) allowed[list.ids[i]!] = 1;
+      else dead = d + 1;
+    }
+  }
+}
+
+function literalFrame(program: SchemaProgram, text: string, up: Config): Config {
+  return new Config({ t: "literal", trie: program.literal([utf8.encode(text)]), at: 0 }, up);
+}
+
+function dedupe(configs: Config[]): Config[] {
+  if (configs.length < 2) return configs;
+  const seen = new Map<string, Config>();
+  for (const c of configs) if (!seen.has(c.key)) seen.set(c.key, c);
+  return [...seen.values()];
+}
+
+const compiled = new WeakMap<Tokenizer, Map<string, CompiledConstraint>>();
+
+/** The compiled constraint for this tokenizer and spec, reused across requests (the last few specs). */
+export function compileConstraint(tokenizer: Tokenizer, spec: OutputConstraint): CompiledConstraint {
+  let perTokenizer = compiled.get(tokenizer);
+  if (!perTokenizer) compiled.set(tokenizer, (perTokenizer = new Map()));
+  const key = JSON.stringify(spec);
+  let c = perTokenizer.get(key);
+  if (c) {
+    perTokenizer.delete(key);
+  } else {
+    c = new CompiledConstraint(byteVocab(tokenizer), spec);
+    if (perTokenizer.size >= MAX_PROGRAMS) perTokenizer.delete(perTokenizer.keys().next().value!);
+  }
+  perTokenizer.set(key, c);
+  return c;
+}
+
+/** One request's matcher state over a compiled constraint. */
+export class ConstraintState implements TokenConstraint {
+  private configs: Config[];
+  private entry: MaskEntry;
+
+  constructor(private readonly c: CompiledConstraint) {
+    this.configs = c.start;
+    this.entry = c.maskFor(this.configs);
+  }
+
+  get finished(): boolean {
+    // Only EOS left (or nothing at all): the output is complete.
+    const onlyEnd = this.configs.every((c) => c.f.t === "end");
+    return onlyEnd || this.entry.count === 0;
+  }
+
+  /** False once a token left the language (never, when tokens come from the mask). */
+  get alive(): boolean {
+    return this.configs.length > 0;
+  }
+
+  /** Whether the text so far is a complete value of the language. */
+  get accepting(): boolean {
+    return this.configs.some((c) => this.c.matcher.accepts(c));
+  }
+
+  allowed(): Uint8Array {
+    return this.entry.allowed;
+  }
+
+  mask(vocabSize: number): MxArray {
+    const allowed = this.entry.allowed;
+    if (allowed.length === vocabSize) return array(allowed, [1, vocabSize], "bool");
+    // Padded embeddings (more rows than tokens) are never allowed; a shorter head only sees its ids.
+    const fitted = new Uint8Array(vocabSize);
+    fitted.set(allowed.subarray(0, vocabSize));
+    return array(fitted, [1, vocabSize], "bool");
+  }
+
+  advance(token: number): void {
+    if (this.c.vocab.eos.includes(token)) {
+      this.configs = this.configs.filter((c) => this.c.matcher.accepts(c)).map(() => new Config({ t: "end" }, null));
+    } else {
+      this.configs = this.c.advance(this.configs, this.c.vocab.bytesOf(token));
+    }
+    this.entry = this.c.maskFor(this.configs);
+  }
+
+  /** Feed text (tests and tool-call checks). */
+  advanceText(text: string): boolean {
+    this.configs = this.c.advance(this.configs, utf8.encode(text));
+    this.entry = this.c.maskFor(this.configs);
+    return this.configs.length > 0;
+  }
+}
+
+export function createConstraint(tokenizer: Tokenizer, spec: OutputConstraint): ConstraintState {
+  return new ConstraintState(compileConstraint(tokenizer, spec));
+}

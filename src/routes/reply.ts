@@ -1,0 +1,112 @@
+// A model's reply as the API shows it: generated text split into thinking, content and tool calls, streamed.
+// Thinking is split off first (tool calls inside a thought are the model musing, not calling), then the
+// content is read for calls in the model family's syntax. Each call gets Ollama's `call_` id when complete.
+import { toolCallId } from "../api/ids.ts";
+import { createToolCallParser, type ToolCallParser, type ToolFormat } from "../formats/tools/parser.ts";
+import { ThinkingSplitter, type ThinkingTags } from "../formats/tools/thinking.ts";
+import type { ChatResponse, Logprob, ToolCall } from "../schemas/index.ts";
+import type { InferenceEvent } from "./inference.ts";
+
+export interface ReplyParts {
+  thinking: string;
+  content: string;
+  toolCalls: ToolCall[];
+}
+
+export interface ReplyOptions {
+  /** Parse tool calls in this syntax (tools were offered and tool_choice is not "none"). */
+  toolFormat?: ToolFormat;
+  /** Split thinking off with these tags (the model thinks and thinking is on). */
+  thinkingTags?: ThinkingTags;
+  /** The rendered prompt already opened the thinking block (the reply starts inside it). */
+  startInThinking?: boolean;
+}
+
+export class ReplyParser {
+  private readonly thinking: ThinkingSplitter | undefined;
+  private readonly tools: ToolCallParser | undefined;
+
+  constructor(options: ReplyOptions) {
+    if (options.thinkingTags) this.thinking = new ThinkingSplitter(options.thinkingTags, options.startInThinking ?? false);
+    if (options.toolFormat) this.tools = createToolCallParser(options.toolFormat);
+  }
+
+  push(text: string): ReplyParts {
+    const split = this.thinking ? this.thinking.push(text) : { thinking: "", content: text };
+    return this.readContent(split.thinking, split.content, false);
+  }
+
+  /** End of generation: everything held is released (an unfinished call as content). */
+  flush(): ReplyParts {
+    const split = this.thinking ? this.thinking.flush() : { thinking: "", content: "" };
+    return this.readContent(split.thinking, split.content, true);
+  }
+
+  private readContent(thinking: string, content: string, final: boolean): ReplyParts {
+    if (!this.tools) return { thinking, content, toolCalls: [] };
+    const parsed = this.tools.push(content);
+    if (final) {
+      const rest = this.tools.flush();
+      parsed.content += rest.content;
+      parsed.toolCalls.push(...rest.toolCalls);
+    }
+    const toolCalls = parsed.toolCalls.map((call) => ({ id: toolCallId(), function: call.function }));
+    return { thinking, content: parsed.content, toolCalls };
+  }
+}
+
+function isEmpty(parts: ReplyParts): boolean {
+  return parts.thinking === "" && parts.content === "" && parts.toolCalls.length === 0;
+}
+
+export type ReplyEvent =
+  | { type: "parts"; parts: ReplyParts; logprobs?: Logprob[] }
+  | Extract<InferenceEvent, { type: "done" }>;
+
+/**
+ * Inference events read through the parser. Text held back (a possible tag) yields nothing, and its logprobs ride
+ * on the next parts that go out; what the parser holds at the end is released just before the done event.
+ */
+export async function* readReply(events: AsyncIterable<InferenceEvent>, parser: ReplyParser): AsyncGenerator<ReplyEvent> {
+  let pending: Logprob[] = [];
+  const out = (parts: ReplyParts): ReplyEvent => {
+    const event: ReplyEvent = { type: "parts", parts };
+    if (pending.length > 0) event.logprobs = pending;
+    pending = [];
+    return event;
+  };
+  for await (const event of events) {
+    if (event.type === "delta") {
+      if (event.logprobs) pending.push(...event.logprobs);
+      const parts = parser.push(event.text);
+      if (!isEmpty(parts)) yield out(parts);
+    } else {
+      const parts = parser.flush();
+      if (!isEmpty(parts) || pending.length > 0) yield out(parts);
+      yield event;
+    }
+  }
+}
+
+/** Native chat chunks: one per released piece (content, thinking, whole tool calls), then the done chunk with "". */
+export async function* chatReplyChunks(
+  events: AsyncIterable<InferenceEvent>,
+  parser: ReplyParser,
+  model: string,
+  now: () => string,
+): AsyncGenerator<ChatResponse> {
+  for await (const event of readReply(events, parser)) {
+    if (event.type === "parts") {
+      const { thinking, content, toolCalls } = event.parts;
+      const message: ChatResponse["message"] = { role: "assistant", content };
+      if (thinking) message.thinking = thinking;
+      if (toolCalls.length > 0) message.tool_calls = toolCalls;
+      const chunk: ChatResponse = { model, created_at: now(), message, done: false };
+      if (event.logprobs) chunk.logprobs = event.logprobs;
+      yield chunk;
+    } else {
+      const message = { role: "assistant", content: "" };
+      yield { model, created_at: now(), message, done: true, done_reason: event.doneReason, ...event.metrics };
+    }
+  }
+}
