@@ -1,7 +1,7 @@
 // The HTTP server: Elysia route plugins composed in one place, errors mapped to Ollama's bodies in one onError
 // (OpenAI's envelope on /v1). Bodies are read as JSON whatever their content type, as Ollama's handlers do.
 import { Elysia } from "elysia";
-import { errorBody, messageFor, openAIErrorBody, statusFor, validationFailure, InvalidRequestError, MESSAGES, OllamaError } from "./api/index.ts";
+import { errorBody, messageFor, openAIErrorBody, statusFor, validationFailure, validationMessage, InvalidRequestError, MESSAGES, OllamaError } from "./api/index.ts";
 import { readBodyText } from "./api/body.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Store } from "./store/store.ts";
@@ -62,12 +62,21 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
   // Order as Ollama's: CORS first (so a preflight is answered before the Host check), then the Host check.
   // No server-wide body limit (Bun's 128 MiB default would refuse model-sized blob uploads with an empty 413);
   // JSON bodies have their own (src/api/body.ts).
-  return new Elysia({ serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER } })
+  // filled in below: the routes, to find a request's body schema
+  const registered: { routes: () => readonly { path: string; method: string; hooks: { body?: unknown } }[] } = { routes: () => [] };
+  const app = new Elysia({ serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER } })
     .use(corsGuard(env))
     .use(allowedHostsGuard(bindHost))
     .onParse({ as: "global" }, async ({ request }) => {
       if (new URL(request.url).pathname.startsWith("/api/blobs/")) return request.body ?? null;
       return parseJsonBody(request);
+    })
+    .onTransform({ as: "global" }, ({ request, route }) => {
+      // before validation, which would see `{}`: Go fails to decode [1] or 42 into any request struct
+      if (!nonObjectBodies.has(request)) return;
+      const schema = registered.routes().find((r) => r.path === route && r.method === request.method)?.hooks.body;
+      const message = schema ? validationMessage(schema, nonObjectBodies.get(request)) : null;
+      if (message) throw new InvalidRequestError(message);
     })
     .onError({ as: "global" }, ({ code, error, request }) => {
       if (code === "NOT_FOUND") {
@@ -78,7 +87,7 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
       if (code === "VALIDATION") {
         const failure = (error.value === undefined || error.value === null) && error.type === "body"
           ? { status: 400, message: MESSAGES.missingBody }
-          : (validationFailure(error.validator, nonObjectBodies.has(request) ? nonObjectBodies.get(request) : error.value) ?? { status: 400, message: "invalid request" });
+          : (validationFailure(error.validator, error.value) ?? { status: 400, message: "invalid request" });
         ({ status, message } = failure);
       } else if (code === "PARSE") {
         const cause = (error as { cause?: unknown }).cause;
@@ -103,4 +112,6 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
     .use(pullRoutes(context))
     .use(pushRoutes(context))
     .use(openAIRoutes(context));
+  registered.routes = () => app.routes;
+  return app;
 }

@@ -36,11 +36,12 @@ const t0 = performance.now();
 const lm: LoadedModel = format === "gguf" ? loadGgufModel("bench", path, { dequantize }) : await loadMlxModel("bench", path, { dequantize });
 const loadS = (performance.now() - t0) / 1000;
 
+// The engine's own prefill chunking (generate.ts), as a runner uses it: what a user of ollmlx gets.
 async function once(text: string, maxTokens = nGen): Promise<Sample> {
   const start = performance.now();
   const tokens = lm.tokenizer.encodePrompt(text);
   let first = 0;
-  const run = complete(lm, tokens, { ...GREEDY, maxTokens, numCtx: 1 << 20, stop: [], prefillStepSize: 2048 }, { cancelled: () => false, yieldToLoop: async () => {} });
+  const run = complete(lm, tokens, { ...GREEDY, maxTokens, numCtx: 1 << 20, stop: [] }, { cancelled: () => false, yieldToLoop: async () => {} });
   while (true) {
     const r = await run.next();
     if (r.done) {

@@ -97,7 +97,9 @@ function nsToMs(ns: bigint): number {
 export function parseKeepAlive(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "number") {
-    if (value < 0) return Infinity;
+    // Beyond int64 nanoseconds (~292 years), Go's float-to-int conversion gives MinInt64 on amd64: negative, so
+    // forever. Without this, expires_at would fall outside what a Date holds and /api/ps would fail.
+    if (value < 0 || value * 1e9 >= Number(MAX_INT64)) return Infinity;
     // time.Duration(t * float64(time.Second)): truncated to whole nanoseconds
     return Math.trunc(value * 1e9) / 1e6;
   }

@@ -37,8 +37,8 @@ export interface GenerateOptions extends SamplerOptions {
   logprobs?: boolean;
   /**
    * Constrained decoding: disallowed tokens are masked before sampling. Each step's mask depends on the
-   * token before, so a constrained loop reads every token back before building the next step (no look-ahead);
-   * an unconstrained loop is unchanged.
+   * token before, so a constrained loop queues the next forward pass ahead (as the unconstrained loop queues
+   * the whole step) but masks and samples only once that token is read and the constraint has advanced.
    */
   constraint?: TokenConstraint;
 }
@@ -101,15 +101,20 @@ export async function* generateTokens(
     return b!;
   };
 
-  const step = (input: MxArray): Step => {
+  /** The next token's logits (after the penalties) from `input`, built before the token before it is known. */
+  const logitsOf = (input: MxArray): MxArray => {
+    const L = input.shape[0]!;
+    const logits = model.forward(reshape(input, [1, L]), caches);
+    const V = logits.shape[2]!;
+    const last = reshape(slice(logits, [0, L - 1, 0], [1, L, V]), [1, V]);
+    return history ? applyPenalties(last, history, opts) : last;
+  };
+
+  /** Masks (under a constraint) and samples the next token; the penalties' history takes it (lazily). */
+  const sampleFrom = (last: MxArray): Step => {
     const s = scope(() => {
-      const L = input.shape[0]!;
-      const logits = model.forward(reshape(input, [1, L]), caches);
-      const V = logits.shape[2]!;
-      let last = reshape(slice(logits, [0, L - 1, 0], [1, L, V]), [1, V]);
-      if (history) last = applyPenalties(last, history, opts);
-      if (constraint) last = where(constraint.mask(V), last, -Infinity);
-      const lp = logprobsOf(last);
+      const allowed = constraint?.mask(last.shape[1]!);
+      const lp = logprobsOf(allowed ? where(allowed, last, -Infinity) : last);
       const token = sample(lp, opts, nextKey());
       return { token, logprobs: wantLogprobs ? lp : null };
     });
@@ -125,6 +130,15 @@ export async function* generateTokens(
     return { token: persist(s.token), logprobs: s.logprobs ? persist(s.logprobs) : null };
   };
 
+  const step = (input: MxArray): Step => {
+    const last = persist(scope(() => logitsOf(input)));
+    try {
+      return sampleFrom(last);
+    } finally {
+      last.free(); // the sampled graph holds what it needs
+    }
+  };
+
   const freeStep = (s: Step | null) => {
     s?.token.free();
     s?.logprobs?.free();
@@ -132,6 +146,8 @@ export async function* generateTokens(
 
   let current: Step | null = null;
   let next: Step | null = null;
+  // Under a constraint: the next forward pass, queued while the token it follows is read and the mask built.
+  let ahead: MxArray | null = null;
   try {
     // Prefill all but the last prompt token, in chunks.
     const chunk = opts.prefillStepSize ?? 512;
@@ -157,9 +173,15 @@ export async function* generateTokens(
 
     const budget = opts.maxTokens < 0 ? Infinity : opts.maxTokens;
     while (true) {
-      if (!constraint && generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
-        next = step(current.token);
-        asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+      if (generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
+        if (constraint) {
+          // The mask needs this token, the forward pass does not: only masking and sampling wait for it.
+          ahead = persist(scope(() => logitsOf(current!.token)));
+          asyncEval(ahead);
+        } else {
+          next = step(current.token);
+          asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+        }
       }
       const token = current.token.item();
       if (generated === 0) promptNs = (performance.now() - t0) * 1e6;
@@ -175,8 +197,10 @@ export async function* generateTokens(
           finish = "stop";
           break;
         }
-        if (generated < budget && prompt.length + generated < opts.numCtx) {
-          next = step(current.token);
+        if (ahead) {
+          next = sampleFrom(ahead);
+          ahead.free();
+          ahead = null;
           asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
         }
       }
@@ -198,6 +222,7 @@ export async function* generateTokens(
   } finally {
     freeStep(current);
     freeStep(next);
+    ahead?.free();
     for (const h of held) h.free();
     history?.free();
     key?.free();

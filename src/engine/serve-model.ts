@@ -7,7 +7,7 @@ import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
-import { createConstraint } from "./constrain/constraint.ts";
+import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
 
 let loaded: LoadedModel | null = null;
@@ -57,6 +57,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
   if (!lm) throw new RequestError("no model is loaded in this runner");
   const o = params.options;
   let tokens: number[];
+  let promptText: string;
   // /api/generate `context`: as Ollama, the earlier tokens are detokenized and the text precedes the new prompt.
   const before = params.context?.length ? contextText(lm, params.context) : "";
   if (params.messages) {
@@ -67,15 +68,18 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
     });
     // A rendered template carries its own special tokens (BOS included).
     tokens = lm.tokenizer.encode(text, { addSpecialTokens: false });
+    promptText = text;
   } else {
-    tokens = lm.tokenizer.encodePrompt(before + (params.prompt ?? ""));
+    promptText = before + (params.prompt ?? "");
+    tokens = lm.tokenizer.encodePrompt(promptText);
   }
   if (tokens.length === 0) throw new RequestError("the prompt is empty after tokenization");
   const contextIds = params.returnContext ? [...tokens] : undefined;
   tokens = fitToContext(tokens, o.num_ctx, o.num_keep, 1);
   let constraint;
   try {
-    constraint = params.constraint ? createConstraint(lm.tokenizer, params.constraint) : undefined;
+    const thinkingOn = params.templateKwargs?.enable_thinking === true;
+    constraint = params.constraint ? requestConstraint(lm.tokenizer, params.constraint, promptText, thinkingOn) : undefined;
   } catch (e) {
     if (e instanceof ConstraintError) throw new RequestError(`invalid format: ${e.message}`);
     throw e;

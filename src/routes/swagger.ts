@@ -1,3 +1,6 @@
+// The OpenAPI document and explorer come from @elysiajs/openapi, Elysia's own plugin (not the older
+// @elysiajs/swagger it replaces): it reads the TypeBox schemas the routes already validate with, so /openapi.json is
+// the wire format itself, never a second description to keep in step.
 // The API explorer, offline: @elysiajs/openapi's Swagger UI page loads its script and stylesheet from a CDN by
 // default; these routes serve them from the swagger-ui-dist package instead, so /swagger works with no network.
 // File imports, not a lookup in node_modules: `bun build --compile` embeds them, so the binary needs no node_modules.

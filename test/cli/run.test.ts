@@ -3,14 +3,12 @@
 // local Ollama registry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { AnswerPrinter } from "../../src/cli/run.ts";
-import { MEDIA } from "../../src/store/store.ts";
-import { ROOT } from "../binary/dist.ts";
-import { post } from "../routes/harness.ts";
-import { FakeRegistry, text } from "../store/fake-servers.ts";
+import { post, type TestServer } from "../routes/harness.ts";
+import { FakeRegistry } from "../store/fake-servers.ts";
 import { cli, PtySession, spawnCli } from "./cli.ts";
-import { SHORT, startCliServer, type CliServer } from "./real-server.ts";
+import { SHORT, startCliServer, startEmptyServer, type CliServer } from "./real-server.ts";
+import { wiretap, type Wiretap } from "./wiretap.ts";
 
 let s: CliServer;
 let host: string;
@@ -133,35 +131,47 @@ describe("thinking", () => {
 });
 
 describe("a model that is not here", () => {
+  // `short` published in a local Ollama registry byte for byte (manifest and blobs, read from the first server's
+  // store), pulled by a second real server whose store is empty: every layer is downloaded.
   let registry: FakeRegistry;
-  beforeAll(() => {
+  let empty: TestServer;
+  let emptyTap: Wiretap;
+  beforeAll(async () => {
     registry = new FakeRegistry();
-    const gguf = new Uint8Array(readFileSync(join(ROOT, ".deps/models/smollm2-135m-instruct-q4_1.gguf")));
-    const config = text(JSON.stringify({ model_format: "gguf", model_family: "llama", model_families: ["llama"], model_type: "135M", file_type: "Q4_1" }));
-    registry.publish("library/smol", "latest", config, [
-      { mediaType: MEDIA.model, bytes: gguf },
-      { mediaType: MEDIA.params, bytes: text('{"num_predict":8,"temperature":0}') },
-    ]);
+    const source = s.server.store.get(`${SHORT}:latest`);
+    for (const layer of [source.manifest.config, ...source.manifest.layers]) {
+      registry.storage.add(new Uint8Array(readFileSync(s.server.store.blobPath(layer.digest))));
+    }
+    registry.manifests.set("library/short:latest", new Uint8Array(readFileSync(s.server.store.manifestPath(source.name))));
+    empty = await startEmptyServer();
+    emptyTap = wiretap(empty.url);
   });
-  afterAll(() => registry.stop());
+  afterAll(async () => {
+    emptyTap.close();
+    registry.stop();
+    await empty.close();
+  });
 
-  test("is pulled first (progress on stderr), then run; it is listed afterwards", async () => {
-    const name = `${registry.host}/library/smol`;
-    const r = await cli(host, ["run", name, "What is the capital of France?", "--insecure"]);
-    expect(r.stderr).toStartWith("pulling manifest\n");
-    expect(r.stderr).toMatch(/\npulling [0-9a-f]{12}: 100% ▕█+▏ {2}98 MB\n/);
-    expect(r.stderr).toEndWith("verifying sha256 digest\nwriting manifest\nsuccess\n");
+  test("is pulled first (a bar per layer on stderr), then run; it is listed afterwards", async () => {
+    const name = `${registry.host}/library/short`;
+    const r = await cli(emptyTap.url, ["run", name, "hi", "--insecure"]);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("pulling manifest");
+    const layers = s.server.store.get(`${SHORT}:latest`).manifest.layers;
+    for (const layer of layers) expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^pulling ${layer.digest.slice(7, 19)}: 100% ▕█+▏ +\\S+ [KM]?B$`)));
+    expect(lines.slice(-3)).toEqual(["verifying sha256 digest", "writing manifest", "success"]);
     expect(r.code).toBe(0);
-    expect(r.stdout.length).toBeGreaterThan(2);
-    expect(r.stdout).toEndWith("\n\n");
-    const paths = s.tap.requests.map((q) => q.path);
-    expect(paths.lastIndexOf("/api/pull")).toBeLessThan(paths.lastIndexOf("/api/generate"));
-    expect(s.tap.last("/api/pull")).toEqual({ model: name, insecure: true });
-    expect((await cli(host, ["list"])).stdout).toContain(`\n${name}:latest `);
+    // the same model with the same seed: the answer the first server gives
+    expect(r.stdout).toBe(`${await serverAnswer(SHORT, "hi")}\n\n`);
+    const paths = emptyTap.requests.map((q) => q.path);
+    expect(paths.indexOf("/api/pull")).toBeLessThan(paths.indexOf("/api/generate"));
+    expect(emptyTap.last("/api/pull")).toEqual({ model: name, insecure: true });
+    expect(registry.storage.log.length).toBe(layers.length + 1); // every blob and the config came from the registry
+    expect((await cli(emptyTap.url, ["list"])).stdout).toContain(`\n${name}:latest `);
   }, 120_000);
 
   test("one that cannot be pulled: the pull's error as the last line, exit 1", async () => {
-    const r = await cli(host, ["run", `${registry.host}/library/ghost`, "hi", "--insecure"]);
+    const r = await cli(emptyTap.url, ["run", `${registry.host}/library/ghost`, "hi", "--insecure"]);
     expect(r).toEqual({ code: 1, stdout: "", stderr: "pulling manifest\nError: pull model manifest: file does not exist\n" });
   });
 });

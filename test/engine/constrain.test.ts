@@ -1,7 +1,10 @@
 // The constrained-decoding matcher and masks, on text and on real tokenizers' multi-character tokens.
 import { describe, expect, test } from "bun:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { compileConstraint, createConstraint, type ConstraintState } from "../../src/engine/constrain/constraint.ts";
+import { compileConstraint, ConstraintState, createConstraint } from "../../src/engine/constrain/constraint.ts";
+import { requestConstraint, type ThinkingGate } from "../../src/engine/constrain/thinking-gate.ts";
+import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
+import { tinyQwen3Dir } from "../routes/fixtures/tiny-model.ts";
 import { ConstraintError, SchemaProgram } from "../../src/engine/constrain/schema.ts";
 import type { OutputConstraint } from "../../src/engine/protocol.ts";
 import { GEMMA3, ggufTokenizer, PERSON, randomWalk, SMOLLM2 } from "./constrain-fixtures.ts";
@@ -166,5 +169,39 @@ describe("constraint masks over a real vocabulary", () => {
       expect(ended).toBe(true);
       expect({ text, valid: validate(JSON.parse(text)) }).toEqual({ text, valid: true });
     }
+  });
+});
+
+describe("a format on a thinking model", () => {
+  test("the thought is free text; only what follows the close tag is constrained", async () => {
+    const qwen = await Tokenizer.fromFiles(tinyQwen3Dir());
+    const open = qwen.tokenToId("<think>")!;
+    const close = qwen.tokenToId("</think>")!;
+    const word = qwen.encode("hello", { addSpecialTokens: false })[0]!;
+    const brace = qwen.encode("{", { addSpecialTokens: false })[0]!;
+    const gate = requestConstraint(qwen, { kind: "json" }, "<|im_start|>assistant\n", true) as ThinkingGate;
+    expect(gate.allowed()![open]).toBe(1); // the model may open a thought ...
+    expect(gate.allowed()![brace]).toBe(1); // ... or answer at once
+    expect(gate.allowed()![word]).toBe(0);
+    gate.advance(open);
+    expect(gate.allowed()).toBeNull(); // inside the thought anything goes
+    gate.advance(word);
+    gate.advance(close);
+    expect(gate.allowed()![word]).toBe(0);
+    expect(gate.allowed()![brace]).toBe(1);
+    for (const id of qwen.encode('{"a": 1}', { addSpecialTokens: false })) gate.advance(id);
+    expect(gate.finished).toBe(true);
+  });
+
+  test("a prompt that opened the thought starts inside it; thinking off and forced tool calls are not gated", async () => {
+    const qwen = await Tokenizer.fromFiles(tinyQwen3Dir());
+    const word = qwen.encode("hello", { addSpecialTokens: false })[0]!;
+    const opened = requestConstraint(qwen, { kind: "json" }, "<|im_start|>assistant\n<think>\n", false) as ThinkingGate;
+    expect(opened.allowed()).toBeNull();
+    expect(requestConstraint(qwen, { kind: "json" }, "<|im_start|>assistant\n<think>\n\n</think>\n\n", false)).toBeInstanceOf(ConstraintState);
+    const call: OutputConstraint = { kind: "tool_call", prefix: "<tool_call>", schema: { type: "object" }, suffix: "</tool_call>" };
+    const forced = requestConstraint(qwen, call, "<|im_start|>assistant\n<think>\n", true) as ConstraintState;
+    expect(forced).toBeInstanceOf(ConstraintState);
+    expect(forced.allowed()[word]).toBe(0);
   });
 });

@@ -65,7 +65,7 @@ describe("bodies that are not a JSON object", () => {
     });
   }
 
-  for (const [method, path, goType] of [...NATIVE.slice(0, 4), NATIVE[5]!]) {
+  for (const [method, path, goType] of NATIVE) {
     test(`${path}: a JSON array or number is Go's "cannot unmarshal ... into Go value of type api.${goType}"`, async () => {
       for (const [body, kind] of [["[1]", "array"], ["42", "number"], ['"x"', "string"]]) {
         const response = await send(method, path, body);
@@ -161,6 +161,16 @@ describe("keep_alive and think", () => {
       expect(bool.status).toBe(400);
       expect(await errorOf(path, bool)).toBe("Unsupported type: 'bool'");
     }
+  });
+
+  test("a keep_alive past int64 nanoseconds keeps the model forever, and /api/ps still answers (found by fuzzing)", async () => {
+    const load = await post(server.url, "/api/generate", { model: TINY, keep_alive: 1e300 });
+    expect(load.status).toBe(200);
+    const ps = await fetch(server.url + "/api/ps");
+    expect(ps.status).toBe(200);
+    const { models } = (await ps.json()) as { models: { expires_at: string }[] };
+    // forever is now + MaxInt64 ns, as Ollama shows it: some 292 years ahead
+    expect(new Date(models[0]!.expires_at).getUTCFullYear()).toBeGreaterThan(new Date().getUTCFullYear() + 290);
   });
 
   test("an invalid think value is 400 with Ollama's message", async () => {

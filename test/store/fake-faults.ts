@@ -75,7 +75,8 @@ export function serveBytes(req: Request, bytes: Uint8Array, given: Fault | undef
     async pull(controller) {
       if (fault?.slow) await Bun.sleep(fault.slow.delayMs);
       if (fault?.resetAfter !== undefined && pos >= fault.resetAfter) {
-        controller.error(new Error("fake server failed mid-stream"));
+        // erroring the stream makes Bun reset the connection (with no Error, Bun logs no stack trace)
+        controller.error(undefined);
         return;
       }
       if (fault?.stallAfter !== undefined && pos >= fault.stallAfter) {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProgressResponse } from "../../src/store/progress.ts";
 import { Store } from "../../src/store/store.ts";
-import { serveBytes, statusFault, type Fault } from "./fake-faults.ts";
+import { serveBytes, type Fault } from "./fake-faults.ts";
 
 export type { Fault } from "./fake-faults.ts";
 
@@ -95,7 +95,7 @@ export class FakeHub {
   requireToken: string | undefined;
   /** the commit the listing names (a hostile Hub may name anything) */
   commit = "0123456789abcdef0123456789abcdef01234567";
-  /** a fault for the repo listing (/api/models/...): a status answered instead, `times` times */
+  /** a fault for the repo listing (/api/models/...): a status instead, a stall, a reset... (see Fault) */
   apiFault: Fault | undefined;
   private server: ReturnType<typeof Bun.serve>;
 
@@ -125,12 +125,10 @@ export class FakeHub {
       return Response.json({ error: "Invalid credentials in Authorization header" }, { status: 401 });
     }
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
-    const refused = api && statusFault(this.apiFault);
-    if (refused) return refused;
     if (api) {
       const files = this.repos.get(api[1]!);
       if (!files) return Response.json({ error: "Repository not found" }, { status: 401 });
-      return Response.json({
+      const listing = JSON.stringify({
         id: api[1],
         sha: this.commit,
         siblings: files.map((f) => ({
@@ -140,6 +138,8 @@ export class FakeHub {
           ...(f.lfs ? { lfs: { size: f.bytes.length, sha256: f.listedSha256 ?? sha256(f.bytes), pointerSize: 134 } } : {}),
         })),
       });
+      if (this.apiFault) return serveBytes(req, text(listing), this.apiFault, () => {});
+      return new Response(listing, { headers: { "content-type": "application/json" } });
     }
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     const file = resolve && this.repos.get(resolve[1]!)?.find((f) => f.name === resolve[3]);

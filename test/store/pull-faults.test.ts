@@ -193,6 +193,15 @@ describe("a break in the network is resumed within the pull (OLLMLX_PULL_RETRIES
     }
   });
 
+  test("a listing whose connection stalls once, and weights whose connection breaks at once, are fetched again", async () => {
+    hub.apiFault = { stallAfter: 10, times: 1 };
+    hub.cdn.faults.set(sha256(WEIGHTS), { resetAfter: 0, times: 1 });
+    const { error } = await drain(pullModel(store, REPO, { env: { ...env, OLLMLX_PULL_RETRIES: "1" } }));
+    expect(error).toBeUndefined();
+    expect(hub.log.filter((r) => r.path.startsWith("/api/models/")).length).toBe(2);
+    expect(store.list().map((m) => m.display)).toEqual([`${REPO}:latest`]);
+  });
+
   test("a break that persists fails after the retries, keeping what arrived for the next pull", async () => {
     // every response is cut after 50 000 bytes: each attempt gets a little further, then the retries run out
     hub.cdn.faults.set(sha256(WEIGHTS), { dropAfter: 50_000, times: 10 });

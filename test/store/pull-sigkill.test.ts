@@ -67,8 +67,8 @@ async function tagNames(host: string): Promise<string[]> {
 describe("SIGKILL during a pull", () => {
   test("the model is not listed after a restart, and the next pull resumes from the bytes on disk", async () => {
     const host = `127.0.0.1:${freePort()}`;
-    // slow enough (about 2 s for 3 MB) to be killed in the middle
-    hub.cdn.faults.set(sha256(WEIGHTS), { slow: { chunk: 16_384, delayMs: 10 } });
+    // slow enough (about 4 s for 3 MB) to be killed in the middle even on a loaded machine
+    hub.cdn.faults.set(sha256(WEIGHTS), { slow: { chunk: 16_384, delayMs: 20 } });
     const first = await startServe(host);
     const res = await fetch(`http://${host}/api/pull`, { method: "POST", body: JSON.stringify({ model: MODEL }) });
     expect(res.status).toBe(200);

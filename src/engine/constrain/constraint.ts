@@ -19,8 +19,8 @@ import { byteVocab, type ByteVocab, type SortedTokens } from "./vocab.ts";
 
 /** What the token loop needs from a constraint. */
 export interface TokenConstraint {
-  /** (1, vocabSize) bool: the tokens allowed next. Created in the caller's scope. */
-  mask(vocabSize: number): MxArray;
+  /** (1, vocabSize) bool: the tokens allowed next, or null when any is. Created in the caller's scope. */
+  mask(vocabSize: number): MxArray | null;
   /** Consume a sampled token. */
   advance(token: number): void;
   /** Nothing but the end can follow: generation stops ("stop") without sampling again. */
@@ -29,7 +29,9 @@ export interface TokenConstraint {
 
 const utf8 = new TextEncoder();
 const MAX_PROGRAMS = 8;
+/** Mask cache per compiled constraint: at most 512 states, and at most 32 MB of masks (a 262k vocabulary: 128). */
 const MAX_MASKS = 512;
+const MASK_BYTES = 32 << 20;
 
 interface MaskEntry {
   allowed: Uint8Array;
@@ -77,7 +79,7 @@ export class CompiledConstraint {
       return entry;
     }
     entry = this.computeMask(configs);
-    if (this.masks.size >= MAX_MASKS) this.masks.delete(this.masks.keys().next().value!);
+    if (this.masks.size >= Math.min(MAX_MASKS, Math.floor(MASK_BYTES / this.vocab.size))) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(key, entry);
     return entry;
   }

@@ -1,0 +1,96 @@
+// Thinking before a format, as Ollama does for thinking models (server/routes.go runs the thought unconstrained,
+// then constrains the answer): a thought is free text, and only what follows its close tag must be JSON. Here
+// it is one pass: the gate lets the model open a thought at the start (or starts inside one when the prompt
+// opened it), passes every token until the close tag, then hands over to the constraint.
+import { array, type MxArray } from "../../ffi/index.ts";
+import { detectThinkingTags, promptOpensThinking, type ThinkingTags } from "../../formats/tools/thinking.ts";
+import type { Tokenizer } from "../../formats/tokenizer/tokenizer.ts";
+import type { OutputConstraint } from "../protocol.ts";
+import { createConstraint, type ConstraintState, type TokenConstraint } from "./constraint.ts";
+import { byteVocab } from "./vocab.ts";
+
+type Phase = "start" | "thinking" | "constrained";
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+export class ThinkingGate implements TokenConstraint {
+  private phase: Phase;
+  private thought = new Uint8Array(0);
+  private readonly openId: number | undefined;
+
+  constructor(
+    private readonly inner: ConstraintState,
+    private readonly tokenizer: Tokenizer,
+    private readonly tags: ThinkingTags,
+    startInThinking: boolean,
+  ) {
+    this.phase = startInThinking ? "thinking" : "start";
+    // Only an open tag that is one token can be offered next to the format's first tokens.
+    const ids = tokenizer.encode(tags.open, { addSpecialTokens: false });
+    this.openId = ids.length === 1 ? ids[0] : undefined;
+  }
+
+  get finished(): boolean {
+    return this.phase === "constrained" && this.inner.finished;
+  }
+
+  /** The tokens allowed next (indexed by id), or null while thinking: any token. */
+  allowed(): Uint8Array | null {
+    if (this.phase === "thinking") return null;
+    if (this.phase === "constrained" || this.openId === undefined) return this.inner.allowed();
+    const allowed = this.inner.allowed().slice();
+    allowed[this.openId] = 1;
+    return allowed;
+  }
+
+  mask(vocabSize: number): MxArray | null {
+    if (this.phase === "constrained") return this.inner.mask(vocabSize);
+    const allowed = this.allowed();
+    if (!allowed) return null;
+    const fitted = new Uint8Array(vocabSize);
+    fitted.set(allowed.subarray(0, vocabSize));
+    return array(fitted, [1, vocabSize], "bool");
+  }
+
+  advance(token: number): void {
+    if (this.phase === "start") {
+      if (token === this.openId) this.phase = "thinking";
+      else {
+        this.phase = "constrained";
+        this.inner.advance(token);
+      }
+      return;
+    }
+    if (this.phase === "constrained") return this.inner.advance(token);
+    const bytes = byteVocab(this.tokenizer).bytesOf(token);
+    const joined = new Uint8Array(this.thought.length + bytes.length);
+    joined.set(this.thought);
+    joined.set(bytes, this.thought.length);
+    this.thought = joined;
+    const text = utf8.decode(joined);
+    const end = text.indexOf(this.tags.close);
+    if (end < 0) {
+      // Only the tail can still hold the start of a close tag: a long thought is not re-decoded every token.
+      this.thought = joined.slice(-64);
+      return;
+    }
+    this.phase = "constrained";
+    // Text after the close tag in the same token starts the answer; the blank line models put there is skipped.
+    const rest = text.slice(end + this.tags.close.length).trimStart();
+    if (rest) this.inner.advanceText(rest);
+  }
+}
+
+/**
+ * The token constraint of one request. A format on a model that thinks (the request turned thinking on, or the
+ * prompt left a thought open) is gated behind the thought; a forced tool call closes any open thought in its
+ * own prefix (routes/tool-choice.ts), so it is never gated.
+ */
+export function requestConstraint(tokenizer: Tokenizer, spec: OutputConstraint, prompt: string, thinkingOn: boolean): TokenConstraint {
+  const state = createConstraint(tokenizer, spec);
+  if (spec.kind === "tool_call" || !tokenizer.chatTemplate) return state;
+  const tags = detectThinkingTags(tokenizer.chatTemplate);
+  if (!tags) return state;
+  const opened = promptOpensThinking(prompt, tags);
+  return opened || thinkingOn ? new ThinkingGate(state, tokenizer, tags, opened) : state;
+}
