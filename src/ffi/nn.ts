@@ -1,4 +1,5 @@
 // Matmul, quantization, the fused helpers (linear, embedding, swiglu) and mlx::fast (norms, rope, sdpa).
+import { ptr, read } from "bun:ffi";
 import { MxArray, wrap } from "./array.ts";
 import { type Dtype, dtypeCode } from "./dtype.ts";
 import { checkStatus } from "./errors.ts";
@@ -47,7 +48,9 @@ export function addmm(c: MxArray, a: MxArray, b: MxArray, alpha = 1, beta = 1): 
 export function quantize(w: MxArray, opts: QuantOptions = {}): Quantized {
   const out = new Int32Array(3);
   checkStatus(sym.mlxs_quantize(w.handle, opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), out), "quantize");
-  const [wq = 0, scales = 0, biases = 0] = out;
+  // Read through the pointer, not the typed array: JIT-compiled code may see stale contents (array.ts).
+  const at = ptr(out);
+  const [wq, scales, biases] = [read.i32(at, 0), read.i32(at, 4), read.i32(at, 8)];
   return { wq: new MxArray(wq), scales: new MxArray(scales), ...(biases ? { biases: new MxArray(biases) } : {}) };
 }
 

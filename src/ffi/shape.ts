@@ -1,4 +1,5 @@
 // Shapes, slicing, joining, gathering and dtype changes.
+import { ptr, read } from "bun:ffi";
 import { MxArray, handles, wrap } from "./array.ts";
 import { shapeArg } from "./creation.ts";
 import { type Dtype, dtypeCode } from "./dtype.ts";
@@ -83,7 +84,9 @@ export function split(a: MxArray, sections: number | readonly number[], axis = 0
       ? sym.mlxs_split_equal(a.handle, sections, axis, out, out.length)
       : sym.mlxs_split(a.handle, shapeArg(sections), sections.length, axis, out, out.length);
   checkStatus(n, "split");
-  return Array.from(out.subarray(0, n), (h) => new MxArray(h));
+  // Read through the pointer, not the typed array: JIT-compiled code may see stale contents (array.ts).
+  const at = ptr(out);
+  return Array.from({ length: n }, (_, i) => new MxArray(read.i32(at, 4 * i)));
 }
 
 // Along `axis`, or over the flattened array when axis is undefined.
