@@ -39,7 +39,7 @@ const peerDir = join(import.meta.dir, "llama-cpp");
 
 if (!existsSync(join(peerDir, "node_modules/node-llama-cpp"))) {
   console.error("installing the llama.cpp peer (node-llama-cpp) into bench/llama-cpp ...");
-  const r = Bun.spawnSync(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: peerDir, stdout: "inherit", stderr: "inherit" });
+  const r = Bun.spawnSync(["bash", join(peerDir, "install.sh")], { cwd: peerDir, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error("npm install of node-llama-cpp failed");
 }
 

@@ -98,7 +98,7 @@ async function server(system: SystemId, m: BenchModel, start: () => Promise<Runn
 }
 
 try {
-  if (wanted.has("llama.cpp")) ensureLlamaCpp();
+  if (wanted.has("llama.cpp")) ensureLlamaCpp(device === "cuda");
   for (const m of models) ensureMlx4bit(m, python, oracle);
   const bun = process.execPath;
   const common = [promptsFile, String(gen), String(reps), String(budgetS)];

@@ -129,14 +129,14 @@ fi
 
 # 4d. The benchmark suite (bench/run.ts, test/bench/smoke.test.ts): matplotlib draws its chart (bench/chart.py;
 #     keep the version in step with PLOT_PYTHONPATH in bench/lib/models.ts), and the llama.cpp peer is
-#     node-llama-cpp's prebuilt binaries, pinned in bench/llama-cpp/package.json (several hundred MB, git-ignored).
+#     node-llama-cpp and this machine's prebuilt binary (bench/llama-cpp/install.sh, ~85 MB, git-ignored).
 if [ "$WANT_ORACLE" = 1 ]; then
   PLOT="$DEPS/plot-matplotlib-3.11.2"
   if [ ! -f "$PLOT/.complete" ]; then say "matplotlib -> .deps/ (benchmark charts)"; fi
   pip_target "$PLOT" "matplotlib==3.11.2"
   if [ ! -d "$ROOT/bench/llama-cpp/node_modules/node-llama-cpp" ]; then
     say "node-llama-cpp -> bench/llama-cpp/ (the benchmark's llama.cpp peer)"
-    (cd "$ROOT/bench/llama-cpp" && npm install --no-audit --no-fund --loglevel=error) || die "could not install node-llama-cpp"
+    bash "$ROOT/bench/llama-cpp/install.sh" || die "could not install node-llama-cpp"
   fi
 fi
 

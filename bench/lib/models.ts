@@ -50,11 +50,15 @@ export function ensureMlx4bit(m: BenchModel, python: string, oracle: string): vo
 /** matplotlib for bench/chart.py, installed by scripts/setup.sh --oracle (keep the version in step with it). */
 export const PLOT_PYTHONPATH = join(ROOT, ".deps", "plot-matplotlib-3.11.2");
 
-/** llama.cpp's peer: node-llama-cpp's prebuilt binaries in bench/llama-cpp/ (setup.sh --oracle, else here). */
-export function ensureLlamaCpp(): void {
+/**
+ * llama.cpp's peer: node-llama-cpp and this machine's prebuilt binary in bench/llama-cpp/ (install.sh; setup.sh
+ * --oracle runs it, else here). With `cuda`, also its CUDA build.
+ */
+export function ensureLlamaCpp(cuda = false): void {
   const dir = join(BENCH_DIR, "llama-cpp");
-  if (existsSync(join(dir, "node_modules/node-llama-cpp"))) return;
+  const modules = join(dir, "node_modules");
+  if (existsSync(join(modules, "node-llama-cpp")) && (!cuda || existsSync(join(modules, "@node-llama-cpp/linux-x64-cuda")))) return;
   console.error("bench: installing the llama.cpp peer (node-llama-cpp) into bench/llama-cpp ...");
-  const r = Bun.spawnSync(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error("npm install of node-llama-cpp failed");
+  const r = Bun.spawnSync(["bash", join(dir, "install.sh"), ...(cuda ? ["--cuda"] : [])], { cwd: dir, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error("installing node-llama-cpp failed (bench/llama-cpp/install.sh)");
 }
