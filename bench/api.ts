@@ -75,7 +75,7 @@ app.listen({ hostname: "127.0.0.1", port: 0 });
 const url = `http://127.0.0.1:${app.server!.port}`;
 const options = { ...{ temperature: 0, top_k: 0, top_p: 1, repeat_penalty: 1 }, num_predict: nGen, num_ctx: NUM_CTX, seed: 0 };
 
-async function throughApi(): Promise<Sample & { runnerTps: number }> {
+async function throughApi(): Promise<Sample & { runnerTps: number; runnerTtftMs: number; serverMs: number }> {
   const t0 = performance.now();
   const res = await fetch(`${url}/api/generate`, {
     method: "POST",
@@ -100,7 +100,11 @@ async function throughApi(): Promise<Sample & { runnerTps: number }> {
   // A token whose text is still pending (part of a character) sends no chunk: count tokens from the runner.
   const seen = sample(t0, times);
   const genTps = times.length > 1 ? (final.eval_count! - 1) / ((times.at(-1)! - times[0]!) / 1000) : 0;
-  return { ...seen, genTps, tokens: final.eval_count!, runnerTps: final.eval_count! / (final.eval_duration! / 1e9) };
+  // The runner's own time to first token (its generate loop, from the tokenized prompt) and the server's time
+  // outside the runner's loop (route, scheduler, IPC, tokenization: total - prompt_eval - eval).
+  const runnerTtftMs = final.prompt_eval_duration! / 1e6;
+  const serverMs = (final.total_duration! - final.prompt_eval_duration! - final.eval_duration!) / 1e6;
+  return { ...seen, genTps, tokens: final.eval_count!, runnerTps: final.eval_count! / (final.eval_duration! / 1e9), runnerTtftMs, serverMs };
 }
 
 try {
@@ -108,7 +112,7 @@ try {
   await fetch(`${url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "bench", keep_alive: "10m" }) });
   await throughApi();
   await inProcess();
-  const api: (Sample & { runnerTps: number })[] = [];
+  const api: Awaited<ReturnType<typeof throughApi>>[] = [];
   const local: Sample[] = [];
   for (let i = 0; i < runs; i++) {
     api.push(await throughApi());
@@ -121,7 +125,12 @@ try {
   console.log(`tokens per run: api ${api.map((s) => s.tokens).join("/")}, in-process ${local.map((s) => s.tokens).join("/")}`);
   console.log(`in-process : TTFT ${l.ttft.toFixed(1)} ms, generation ${l.tps.toFixed(1)} tok/s`);
   console.log(`HTTP API   : TTFT ${a.ttft.toFixed(1)} ms, generation ${a.tps.toFixed(1)} tok/s (client-side; runner reports ${a.runner.toFixed(1)} tok/s)`);
-  console.log(`API added time to first token: ${(a.ttft - l.ttft).toFixed(1)} ms`);
+  console.log(`API added time to first token: ${(a.ttft - l.ttft).toFixed(1)} ms (client TTFT through HTTP - in-process TTFT)`);
+  const path = median(api.map((s) => s.ttftMs - s.runnerTtftMs));
+  const server = median(api.map((s) => s.serverMs));
+  const runnerTtft = median(api.map((s) => s.runnerTtftMs));
+  console.log(`  of which the request path: ${path.toFixed(1)} ms (client TTFT - the runner's own prompt_eval_duration; server-side ${server.toFixed(1)} ms)`);
+  console.log(`  and the runner's prefill vs in-process: ${(runnerTtft - l.ttft).toFixed(1)} ms (runner prompt_eval ${runnerTtft.toFixed(1)} ms)`);
   console.log(`API generation slowdown: ${((1 - a.tps / l.tps) * 100).toFixed(1)} %`);
 } finally {
   await app.stop(true);
