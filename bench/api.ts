@@ -10,17 +10,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { complete, loadGgufModel } from "../src/engine/completion.ts";
 import { GREEDY } from "../src/engine/sampler.ts";
-import { optimizedBlas, runnerEnv, shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
+import { shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
 import { ggufConfigBlob } from "../src/formats/gguf/model-info.ts";
 import { Scheduler, schedulerOptionsFromEnv } from "../src/scheduler/scheduler.ts";
 import { createApp } from "../src/server.ts";
 import { Store } from "../src/store/store.ts";
+import { reexecWithRunnerBlas } from "./lib/blas.ts";
 
-// Runners preload an optimized BLAS (src/engine/cpu-backend.ts); so does the in-process side, by re-running itself.
-if (!process.env.OLLMLX_BLAS_PRELOADED && optimizedBlas()) {
-  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdout: "inherit", stderr: "inherit" });
-  process.exit(r.exitCode ?? 1);
-}
+reexecWithRunnerBlas();
 
 const { values } = parseArgs({
   options: {

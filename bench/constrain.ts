@@ -8,14 +8,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { complete, loadGgufModel, type LoadedModel } from "../src/engine/completion.ts";
 import { createConstraint, type TokenConstraint } from "../src/engine/constrain/constraint.ts";
-import { optimizedBlas, runnerEnv, shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
+import { shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
 import { applyChatTemplate } from "../src/formats/tokenizer/chat-template.ts";
+import { reexecWithRunnerBlas } from "./lib/blas.ts";
 
-// Runners preload an optimized BLAS (src/engine/cpu-backend.ts); so does the benchmark, by re-running itself.
-if (!process.env.OLLMLX_BLAS_PRELOADED && optimizedBlas()) {
-  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdout: "inherit", stderr: "inherit" });
-  process.exit(r.exitCode ?? 1);
-}
+reexecWithRunnerBlas();
 
 const { values } = parseArgs({
   options: {

@@ -9,14 +9,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { complete, loadGgufModel } from "../src/engine/completion.ts";
 import { GREEDY } from "../src/engine/sampler.ts";
-import { optimizedBlas, runnerEnv, shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
+import { shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
 import { statSync } from "node:fs";
+import { reexecWithRunnerBlas } from "./lib/blas.ts";
 
-// Runners preload an optimized BLAS (src/engine/cpu-backend.ts); so does the benchmark, by re-running itself.
-if (!process.env.OLLMLX_BLAS_PRELOADED && optimizedBlas()) {
-  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdout: "inherit", stderr: "inherit" });
-  process.exit(r.exitCode ?? 1);
-}
+reexecWithRunnerBlas();
 
 const { values } = parseArgs({
   options: {

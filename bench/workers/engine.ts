@@ -7,18 +7,15 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "../../src/engine/completion.ts";
-import { optimizedBlas, runnerEnv, shouldDequantizeOnCpu } from "../../src/engine/cpu-backend.ts";
+import { shouldDequantizeOnCpu } from "../../src/engine/cpu-backend.ts";
 import { GREEDY } from "../../src/engine/sampler.ts";
 import { device, memory } from "../../src/ffi/index.ts";
 import { peakRssMiB } from "../lib/proc.ts";
 import type { Sample, WorkerReport } from "../lib/types.ts";
 import { tagged, type Workload } from "../lib/workloads.ts";
+import { reexecWithRunnerBlas } from "../lib/blas.ts";
 
-// Runners preload an optimized BLAS (cpu-backend.ts); so does this worker, by re-running itself.
-if (!process.env.OLLMLX_BLAS_PRELOADED && optimizedBlas()) {
-  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdout: "inherit", stderr: "inherit" });
-  process.exit(r.exitCode ?? 1);
-}
+reexecWithRunnerBlas();
 
 const [path, format, promptsFile, genArg, repsArg, budgetArg] = process.argv.slice(2);
 if (!path || (format !== "mlx" && format !== "gguf") || !promptsFile) throw new Error("usage: engine.ts MODEL mlx|gguf PROMPTS_JSON GEN REPS");

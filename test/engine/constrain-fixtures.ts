@@ -6,6 +6,7 @@ import { tokenizerFromGguf } from "../../src/formats/tokenizer/from-gguf.ts";
 import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
 import type { ConstraintState } from "../../src/engine/constrain/constraint.ts";
 import { createDetokenizer } from "../../src/formats/tokenizer/detokenizer.ts";
+import { rng } from "../fixtures/rng.ts";
 
 const MODELS = join(import.meta.dir, "../../.deps/models");
 export const SMOLLM2 = join(MODELS, "smollm2-135m-instruct-q4_1.gguf");
@@ -40,18 +41,6 @@ export function ggufTokenizer(path: string): Tokenizer {
     loaded.set(path, (tok = Tokenizer.fromObjects(g.json, g.config, g.extras)));
   }
   return tok;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
