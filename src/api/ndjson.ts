@@ -112,3 +112,18 @@ export function sseResponse<T>(source: AsyncIterable<T>, options: StreamOptions 
     errorResponse: openAIErrorResponse,
   }, options);
 }
+
+/**
+ * The progress of pull, push and create: NDJSON objects as they come, or with `stream: false` only the last one
+ * (Ollama's behaviour); an error thrown before the end is then the response's error.
+ */
+export async function progressResponse<T extends { status: string }>(
+  progress: AsyncIterable<T>,
+  stream: boolean | null | undefined,
+  signal: AbortSignal,
+): Promise<Response> {
+  if (stream !== false) return ndjsonResponse(progress, { signal });
+  let last: { status: string } = { status: "" };
+  for await (const p of progress) last = p;
+  return Response.json(last);
+}

@@ -1,7 +1,7 @@
 // What every route plugin needs: the model store and the scheduler that owns the runners.
 import { InvalidRequestError, MESSAGES, ModelNotFoundError } from "../api/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
-import { InvalidModelNameError } from "../store/names.ts";
+import { InvalidModelNameError, parseModelName } from "../store/names.ts";
 import { ModelNotInStoreError, type Store, type StoredModel } from "../store/store.ts";
 
 export interface AppContext {
@@ -23,6 +23,16 @@ export function findModel(
     return store.get(name);
   } catch (error) {
     if (error instanceof ModelNotInStoreError) throw notFound(name);
+    if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
+    throw error;
+  }
+}
+
+/** A name a pull or push can go to: 400 "invalid model name" otherwise (as Ollama). */
+export function checkModelName(model: string): void {
+  try {
+    parseModelName(model);
+  } catch (error) {
     if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
     throw error;
   }

@@ -6,7 +6,7 @@ import { GgufError } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
-import { ndjsonResponse } from "../api/ndjson.ts";
+import { progressResponse } from "../api/ndjson.ts";
 import { CreateRequest, ErrorResponse, ProgressResponse } from "../schemas/index.ts";
 import { InvalidModelNameError, parseModelName, type ModelName } from "../store/names.ts";
 import { MEDIA, type Layer, type ModelConfigBlob } from "../store/store.ts";
@@ -136,10 +136,7 @@ export function createRoutes(app: AppContext) {
     "/api/create",
     async ({ body, request }) => {
       const progress = createProgress(app, body);
-      if (body.stream !== false) return ndjsonResponse(progress, { signal: request.signal });
-      let last: ProgressResponse = { status: "" };
-      for await (const p of progress) last = p;
-      return Response.json(last);
+      return progressResponse(progress, body.stream, request.signal);
     },
     {
       body: CreateRequest,

@@ -2,29 +2,19 @@
 // only the last object. The request's signal is the pull's: a client that goes away stops the downloads, leaving
 // their partial files for the next pull to resume; the model is listed only once its manifest is written.
 import { Elysia } from "elysia";
-import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
-import { ndjsonResponse } from "../api/ndjson.ts";
+import { progressResponse } from "../api/ndjson.ts";
 import { ErrorResponse, ProgressResponse, PullRequest } from "../schemas/index.ts";
-import { InvalidModelNameError, parseModelName } from "../store/names.ts";
 import { pullModel, type PullOptions } from "../store/pull.ts";
-import type { AppContext } from "./context.ts";
+import { checkModelName, type AppContext } from "./context.ts";
 
 export function pullRoutes(app: Pick<AppContext, "store">, options: Pick<PullOptions, "env"> = {}) {
   return new Elysia({ name: "pull" }).post(
     "/api/pull",
     async ({ body, request }) => {
       const model = body.model || body.name || "";
-      try {
-        parseModelName(model);
-      } catch (error) {
-        if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
-        throw error;
-      }
+      checkModelName(model);
       const progress = pullModel(app.store, model, { insecure: body.insecure ?? false, signal: request.signal, env: options.env });
-      if (body.stream !== false) return ndjsonResponse(progress, { signal: request.signal });
-      let last: ProgressResponse = { status: "" };
-      for await (const p of progress) last = p;
-      return Response.json(last);
+      return progressResponse(progress, body.stream, request.signal);
     },
     {
       body: PullRequest,

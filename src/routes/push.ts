@@ -4,11 +4,10 @@
 // away stops the uploads.
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
-import { ndjsonResponse } from "../api/ndjson.ts";
+import { progressResponse } from "../api/ndjson.ts";
 import { ErrorResponse, ProgressResponse, PushRequest } from "../schemas/index.ts";
-import { InvalidModelNameError, parseModelName } from "../store/names.ts";
 import { pushModel } from "../store/push.ts";
-import type { AppContext } from "./context.ts";
+import { checkModelName, type AppContext } from "./context.ts";
 
 export function pushRoutes(app: Pick<AppContext, "store">) {
   return new Elysia({ name: "push" }).post(
@@ -16,17 +15,9 @@ export function pushRoutes(app: Pick<AppContext, "store">) {
     async ({ body, request }) => {
       const model = body.model || body.name || "";
       if (!model) throw new InvalidRequestError(MESSAGES.modelRequired);
-      try {
-        parseModelName(model);
-      } catch (error) {
-        if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
-        throw error;
-      }
+      checkModelName(model);
       const progress = pushModel(app.store, model, { insecure: body.insecure ?? false, signal: request.signal });
-      if (body.stream !== false) return ndjsonResponse(progress, { signal: request.signal });
-      let last: ProgressResponse = { status: "" };
-      for await (const p of progress) last = p;
-      return Response.json(last);
+      return progressResponse(progress, body.stream, request.signal);
     },
     {
       body: PushRequest,

@@ -1,12 +1,6 @@
 // What the CLI tests talk to: the real server (test/routes/harness.ts: real runner processes, real MLX, the tiny
 // random-weight qwen3 as tiny:latest) behind a wiretap that records what the CLI sent, plus models made from tiny
 // with /api/create, as a user would with a Modelfile; and a real server over an empty store, for pulls.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Scheduler, schedulerOptionsFromEnv } from "../../src/scheduler/scheduler.ts";
-import { createApp } from "../../src/server.ts";
-import { Store } from "../../src/store/store.ts";
 import { post, startServer, type TestServer } from "../routes/harness.ts";
 import { wiretap, type Wiretap } from "./wiretap.ts";
 
@@ -48,20 +42,6 @@ export async function startCliServer(): Promise<CliServer> {
 }
 
 /** A real server over an empty store (nothing to run until something is pulled or created). */
-export async function startEmptyServer(): Promise<TestServer> {
-  const root = mkdtempSync(join(tmpdir(), "ollmlx-cli-empty-store-"));
-  const store = new Store(root);
-  const scheduler = new Scheduler(store, schedulerOptionsFromEnv({}));
-  const app = createApp({ store, scheduler });
-  app.listen({ hostname: "127.0.0.1", port: 0 });
-  return {
-    url: `http://127.0.0.1:${app.server!.port}`,
-    store,
-    scheduler,
-    async close() {
-      await app.stop(true);
-      await scheduler.shutdown();
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
+export function startEmptyServer(): Promise<TestServer> {
+  return startServer({}, { empty: true });
 }

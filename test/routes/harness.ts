@@ -17,10 +17,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: Partial<SchedulerOptions> = {}): Promise<TestServer> {
+/** `empty`: a store with nothing in it (nothing to run until something is pulled or created). */
+export async function startServer(options: Partial<SchedulerOptions> = {}, { empty = false } = {}): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), "ollmlx-routes-store-"));
   const store = new Store(root);
-  await store.importMlxDir(TINY, tinyQwen3Dir(), TINY_CONFIG);
+  if (!empty) await store.importMlxDir(TINY, tinyQwen3Dir(), TINY_CONFIG);
   const scheduler = new Scheduler(store, { ...schedulerOptionsFromEnv({}), ...options });
   const app = createApp({ store, scheduler });
   app.listen({ hostname: "127.0.0.1", port: 0 });

@@ -281,7 +281,7 @@ describe("POST /api/push", () => {
     const client = new AbortController();
     const res = await fetch(`http://127.0.0.1:${server.port}/api/push`, { method: "POST", body: JSON.stringify({ model: name, insecure: true }), signal: client.signal });
     expect(res.status).toBe(200);
-    for (let i = 0; i < 500 && !registry.log.some((e) => e.method === "PATCH"); i++) await Bun.sleep(20);
+    for (let i = 0; i < 1500 && !registry.log.some((e) => e.method === "PATCH"); i++) await Bun.sleep(20);
     client.abort();
     await Bun.sleep(300);
     release();
