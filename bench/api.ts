@@ -1,29 +1,33 @@
 #!/usr/bin/env bun
-// What the HTTP API costs: time to first token and generation tokens/s through /api/generate (streamed, a real
-// server and runner process) vs the engine called in-process, same GGUF, same prompt, greedy, same run.
-//   bun bench/api.ts [--model PATH] [--gen 64] [--runs 3]
-// Both sides are timed the same way, on the client: TTFT from the request (or the tokenizer call) to the first
-// token with text; generation tokens/s over the tokens after the first, from the first to the last one seen.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+// What the HTTP API costs: time to first token and generation tokens/s through /api/generate (streamed, from a
+// real `ollmlx serve` process and its runner) vs the engine called in-process, same GGUF, same prompt, greedy,
+// same run.
+//   bun bench/api.ts [--model PATH] [--gen 32] [--runs 16]
+//
+// Three processes besides the server: this one is the HTTP client and holds no model, as a real client does; the
+// in-process side runs in a worker (this file with --engine-worker) that loads the model once and runs the engine
+// on request. The client must not hold a model: a process with a big heap collects garbage on helper threads
+// whenever it allocates (fetch, JSON), and on 2 cores those take CPU from the server and the runner.
+//
+// Both sides run the very same token loop (src/engine/generate.ts), and both report how long that loop took to its
+// first token (the runner as prompt_eval_duration). An 8-token prefill on a 2-core CPU varies by tens of ms from
+// one run to the next, far more than the API's cost; so besides the end-to-end TTFT difference, the bench reports
+// what each side spends outside the loop (client TTFT minus the loop's own time to first token). Through HTTP that
+// is the request, routing, the scheduler, IPC to the runner and back, tokenization and the first chunk's way back;
+// in-process it is the same tokenization and detokenization. The difference is what the API adds, without the
+// prefill's noise.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { complete, loadGgufModel } from "../src/engine/completion.ts";
-import { GREEDY } from "../src/engine/sampler.ts";
-import { shouldDequantizeOnCpu } from "../src/engine/cpu-backend.ts";
 import { ggufConfigBlob } from "../src/formats/gguf/model-info.ts";
-import { Scheduler, schedulerOptionsFromEnv } from "../src/scheduler/scheduler.ts";
-import { createApp } from "../src/server.ts";
-import { Store } from "../src/store/store.ts";
-import { reexecWithRunnerBlas } from "./lib/blas.ts";
-
-reexecWithRunnerBlas();
+import { startOllmlxServe } from "./lib/servers.ts";
+import { percentile } from "./lib/stats.ts";
+import { rateAfterFirst, type TtftSample } from "./lib/ttft.ts";
 
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: join(import.meta.dir, "../.deps/models/smollm2-135m-instruct-q4_1.gguf") },
-    gen: { type: "string", default: "64" },
-    runs: { type: "string", default: "3" },
+    gen: { type: "string", default: "32" },
+    runs: { type: "string", default: "16" },
   },
 });
 const file = values.model!;
@@ -32,49 +36,49 @@ const runs = Number(values.runs);
 const NUM_CTX = 4096;
 const PROMPT = "The history of the printing press begins in";
 
-interface Sample {
-  ttftMs: number;
-  genTps: number;
-  tokens: number;
+/** The in-process side: a worker that has loaded the model and runs `n` completions when asked. */
+async function startEngineWorker(): Promise<{ run(n: number): Promise<TtftSample[]>; stop(): Promise<void> }> {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "workers/api-engine.ts"), file, String(nGen), String(NUM_CTX), PROMPT], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const lines = (async function* () {
+    let buffered = "";
+    for await (const text of proc.stdout.pipeThrough(new TextDecoderStream())) {
+      buffered += text;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        yield buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+      }
+    }
+  })();
+  const next = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`the engine worker exited (${await proc.exited})`);
+    return r.value;
+  };
+  if ((await next()) !== "ready") throw new Error("the engine worker did not start");
+  return {
+    async run(n) {
+      proc.stdin.write(`${n}\n`);
+      await proc.stdin.flush();
+      return JSON.parse(await next()) as TtftSample[];
+    },
+    async stop() {
+      proc.stdin.end();
+      await proc.exited;
+    },
+  };
 }
 
-/** Client-side rate over the tokens after the first (the first one's latency is TTFT). */
-function sample(t0: number, tokenTimes: number[]): Sample {
-  const first = tokenTimes[0]!;
-  const last = tokenTimes.at(-1)!;
-  return { ttftMs: first - t0, genTps: tokenTimes.length > 1 ? (tokenTimes.length - 1) / ((last - first) / 1000) : 0, tokens: tokenTimes.length };
-}
+const server = await startOllmlxServe((store) => store.importGguf("bench:latest", file, ggufConfigBlob(file)), process.env);
+const options = { temperature: 0, top_k: 0, top_p: 1, repeat_penalty: 1, num_predict: nGen, num_ctx: NUM_CTX, seed: 0 };
 
-// In-process: the same load options a runner would pick on this machine (serve-model.ts: weight bytes * 2).
-const dequantize = shouldDequantizeOnCpu(statSync(file).size * 2, "cpu");
-const lm = loadGgufModel("bench", file, { dequantize });
-
-async function inProcess(): Promise<Sample> {
+async function throughApi(): Promise<TtftSample> {
   const t0 = performance.now();
-  const tokens = lm.tokenizer.encodePrompt(PROMPT);
-  const times: number[] = [];
-  const run = complete(lm, tokens, { ...GREEDY, maxTokens: nGen, numCtx: NUM_CTX, stop: [] }, { cancelled: () => false, yieldToLoop: async () => {} });
-  while (true) {
-    const r = await run.next();
-    if (r.done) break;
-    if (r.value.token >= 0) times.push(performance.now());
-  }
-  return sample(t0, times);
-}
-
-// Through HTTP: a real server over a temporary store holding the same file.
-const root = mkdtempSync(join(tmpdir(), "ollmlx-bench-api-"));
-const store = new Store(root);
-await store.importGguf("bench:latest", file, ggufConfigBlob(file));
-const scheduler = new Scheduler(store, schedulerOptionsFromEnv({}));
-const app = createApp({ store, scheduler }, { bindHost: "127.0.0.1" });
-app.listen({ hostname: "127.0.0.1", port: 0 });
-const url = `http://127.0.0.1:${app.server!.port}`;
-const options = { ...{ temperature: 0, top_k: 0, top_p: 1, repeat_penalty: 1 }, num_predict: nGen, num_ctx: NUM_CTX, seed: 0 };
-
-async function throughApi(): Promise<Sample & { runnerTps: number; runnerTtftMs: number; serverMs: number }> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/api/generate`, {
+  const res = await fetch(`${server.url}/api/generate`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model: "bench", prompt: PROMPT, raw: true, stream: true, options }),
@@ -95,43 +99,50 @@ async function throughApi(): Promise<Sample & { runnerTps: number; runnerTtftMs:
     }
   }
   // A token whose text is still pending (part of a character) sends no chunk: count tokens from the runner.
-  const seen = sample(t0, times);
-  const genTps = times.length > 1 ? (final.eval_count! - 1) / ((times.at(-1)! - times[0]!) / 1000) : 0;
-  // The runner's own time to first token (its generate loop, from the tokenized prompt) and the server's time
-  // outside the runner's loop (route, scheduler, IPC, tokenization: total - prompt_eval - eval).
-  const runnerTtftMs = final.prompt_eval_duration! / 1e6;
-  const serverMs = (final.total_duration! - final.prompt_eval_duration! - final.eval_duration!) / 1e6;
-  return { ...seen, genTps, tokens: final.eval_count!, runnerTps: final.eval_count! / (final.eval_duration! / 1e9), runnerTtftMs, serverMs };
+  return { ttftMs: times[0]! - t0, loopTtftMs: final.prompt_eval_duration! / 1e6, genTps: rateAfterFirst(times, final.eval_count!), tokens: final.eval_count! };
 }
 
+const median = (xs: number[]) => percentile(xs, 0.5);
+const engine = await startEngineWorker();
+
 try {
-  // Warm up: load the model into its runner, and run each side once.
-  await fetch(`${url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "bench", keep_alive: "10m" }) });
-  await throughApi();
-  await inProcess();
-  const api: Awaited<ReturnType<typeof throughApi>>[] = [];
-  const local: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    api.push(await throughApi());
-    local.push(await inProcess());
+  // Warm up: load the model into its runner and run a few requests (JIT, MLX's buffer cache, BLAS threads);
+  // the engine worker warmed itself up.
+  await fetch(`${server.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "bench" }) });
+  for (let i = 0; i < 3; i++) await throughApi();
+  const api: TtftSample[] = [];
+  const local: TtftSample[] = [];
+  // Each side runs its requests back to back, as a busy server sees them, in blocks ordered API, in-process,
+  // in-process, API so that a drift in the machine's speed hits both alike. Interleaving single runs would not do:
+  // BLAS worker threads spin for a while after their last matmul (OpenBLAS's THREAD_TIMEOUT, which the engine
+  // needs: with a short one it generates 15% slower), and one side's spinning threads would take the 2 cores
+  // from the other side's first steps.
+  const block = Math.max(1, Math.ceil(runs / 2));
+  for (const side of ["api", "local", "local", "api"] as const) {
+    if (side === "local") local.push(...(await engine.run(block)));
+    else for (let i = 0; i < block; i++) api.push(await throughApi());
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const a = { ttft: median(api.map((s) => s.ttftMs)), tps: median(api.map((s) => s.genTps)), runner: median(api.map((s) => s.runnerTps)) };
-  const l = { ttft: median(local.map((s) => s.ttftMs)), tps: median(local.map((s) => s.genTps)) };
-  console.log(`model ${file} (dequantize=${dequantize}, BLAS ${process.env.OLLMLX_BLAS_PRELOADED ?? "none"}), raw prompt, greedy, num_predict ${nGen}, median of ${runs}`);
-  console.log(`tokens per run: api ${api.map((s) => s.tokens).join("/")}, in-process ${local.map((s) => s.tokens).join("/")}`);
-  console.log(`in-process : TTFT ${l.ttft.toFixed(1)} ms, generation ${l.tps.toFixed(1)} tok/s`);
-  console.log(`HTTP API   : TTFT ${a.ttft.toFixed(1)} ms, generation ${a.tps.toFixed(1)} tok/s (client-side; runner reports ${a.runner.toFixed(1)} tok/s)`);
-  console.log(`API added time to first token: ${(a.ttft - l.ttft).toFixed(1)} ms (client TTFT through HTTP - in-process TTFT)`);
-  const path = median(api.map((s) => s.ttftMs - s.runnerTtftMs));
-  const server = median(api.map((s) => s.serverMs));
-  const runnerTtft = median(api.map((s) => s.runnerTtftMs));
-  console.log(`  of which the request path: ${path.toFixed(1)} ms (client TTFT - the runner's own prompt_eval_duration; server-side ${server.toFixed(1)} ms)`);
-  console.log(`  and the runner's prefill vs in-process: ${(runnerTtft - l.ttft).toFixed(1)} ms (runner prompt_eval ${runnerTtft.toFixed(1)} ms)`);
-  console.log(`API generation slowdown: ${((1 - a.tps / l.tps) * 100).toFixed(1)} %`);
+  const outside = (s: TtftSample) => s.ttftMs - s.loopTtftMs;
+  const diff = (f: (s: TtftSample) => number) => median(api.map(f)) - median(local.map(f));
+  const added = diff(outside);
+  const slowdown = (1 - median(api.map((s) => s.genTps)) / median(local.map((s) => s.genTps))) * 100;
+  console.log(`model ${file}, raw prompt "${PROMPT}", greedy, num_predict ${nGen}`);
+  console.log(`${api.length} runs each side, median (interquartile range); tokens per run: api ${[...new Set(api.map((s) => s.tokens))].join("/")}, in-process ${[...new Set(local.map((s) => s.tokens))].join("/")}`);
+  console.log("");
+  const cell = (xs: TtftSample[], f: (s: TtftSample) => number, digits = 1) => {
+    const v = xs.map(f);
+    return `${median(v).toFixed(digits)} (${percentile(v, 0.25).toFixed(digits)}…${percentile(v, 0.75).toFixed(digits)})`;
+  };
+  console.log("| | in-process | through HTTP | HTTP − in-process |");
+  console.log("|---|---|---|---|");
+  console.log(`| TTFT, ms | ${cell(local, (s) => s.ttftMs)} | ${cell(api, (s) => s.ttftMs)} | ${diff((s) => s.ttftMs).toFixed(1)} |`);
+  console.log(`| the token loop's own first token, ms | ${cell(local, (s) => s.loopTtftMs)} | ${cell(api, (s) => s.loopTtftMs)} | ${diff((s) => s.loopTtftMs).toFixed(1)} |`);
+  console.log(`| TTFT outside the token loop, ms | ${cell(local, outside, 2)} | ${cell(api, outside, 2)} | **${added.toFixed(2)}** |`);
+  console.log(`| generation, tok/s | ${cell(local, (s) => s.genTps)} | ${cell(api, (s) => s.genTps)} | ${slowdown.toFixed(1)} % slower |`);
+  console.log("");
+  console.log(`API added time to first token: ${added.toFixed(2)} ms outside the token loop (end to end: ${diff((s) => s.ttftMs).toFixed(1)} ms)`);
+  console.log(`API generation slowdown: ${slowdown.toFixed(1)} %`);
 } finally {
-  await app.stop(true);
-  await scheduler.shutdown();
-  lm[Symbol.dispose]();
-  rmSync(root, { recursive: true, force: true });
+  await engine.stop();
+  await server.stop();
 }

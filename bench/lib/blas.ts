@@ -6,6 +6,6 @@ import { optimizedBlas, runnerEnv } from "../../src/engine/cpu-backend.ts";
 /** Re-runs this script with the runners' BLAS preloaded and exits with its status; returns once it is preloaded. */
 export function reexecWithRunnerBlas(): void {
   if (process.env.OLLMLX_BLAS_PRELOADED || !optimizedBlas()) return;
-  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdout: "inherit", stderr: "inherit" });
+  const r = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], { env: runnerEnv(), stdin: "inherit", stdout: "inherit", stderr: "inherit" });
   process.exit(r.exitCode ?? 1);
 }

@@ -10,11 +10,7 @@ import { ollamaClient, openaiClient, type Server } from "./clients.ts";
 import { ROOT } from "./models.ts";
 import { peakRssMiB, processTree } from "./proc.ts";
 
-export interface RunningServer extends Server {
-  /** peak RSS of the busiest process in the server's tree (for ollmlx: its runner), MiB */
-  peakRssMiB(): number;
-  stop(): Promise<void>;
-}
+export interface RunningServer extends Server, ServerProcess {}
 
 async function waitReady(url: string, proc: Bun.Subprocess, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -30,14 +26,19 @@ async function waitReady(url: string, proc: Bun.Subprocess, timeoutMs: number): 
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
-function running(server: Server, proc: Bun.Subprocess, cleanup: () => void): RunningServer {
+/** What a server process gives the bench besides its API: its memory high-water mark, and a clean stop. */
+interface ServerProcess {
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+function running(proc: Bun.Subprocess, cleanup: () => void): ServerProcess {
   let peak = 0;
   const sampleRss = () => {
     for (const pid of processTree(proc.pid)) peak = Math.max(peak, peakRssMiB(pid) || 0);
     return peak;
   };
   return {
-    ...server,
     peakRssMiB: sampleRss,
     async stop() {
       sampleRss();
@@ -61,9 +62,18 @@ function safeKill(pid: number): void {
 }
 
 export async function startOllmlx(modelDir: string, numCtx: number, env: Record<string, string | undefined>): Promise<RunningServer> {
-  const store = mkdtempSync(join(tmpdir(), "ollmlx-bench-store-"));
   const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as Record<string, unknown>;
-  await new Store(store).importMlxDir("bench:latest", modelDir, mlxConfigBlob(config));
+  const serve = await startOllmlxServe((store) => store.importMlxDir("bench:latest", modelDir, mlxConfigBlob(config)), env);
+  return { ...serve, ...ollamaClient(serve.url, "bench", numCtx) };
+}
+
+/** `ollmlx serve` over a temporary store that `fill` puts the model(s) into; the caller talks HTTP to `url`. */
+export async function startOllmlxServe(
+  fill: (store: Store) => Promise<unknown>,
+  env: Record<string, string | undefined>,
+): Promise<ServerProcess & { url: string }> {
+  const store = mkdtempSync(join(tmpdir(), "ollmlx-bench-store-"));
+  await fill(new Store(store));
   const host = `127.0.0.1:${freePort()}`;
   const proc = Bun.spawn([process.execPath, join(ROOT, "src/index.ts"), "serve"], {
     env: { ...env, OLLAMA_HOST: host, OLLMLX_MODELS: store, OLLAMA_KEEP_ALIVE: "1h" },
@@ -72,7 +82,7 @@ export async function startOllmlx(modelDir: string, numCtx: number, env: Record<
   });
   const url = `http://${host}`;
   await waitReady(`${url}/api/version`, proc, 30_000);
-  return running(ollamaClient(url, "bench", numCtx), proc, () => rmSync(store, { recursive: true, force: true }));
+  return { url, ...running(proc, () => rmSync(store, { recursive: true, force: true })) };
 }
 
 export async function startMlxLmServer(modelDir: string, python: string, env: Record<string, string | undefined>): Promise<RunningServer> {
@@ -84,5 +94,5 @@ export async function startMlxLmServer(modelDir: string, python: string, env: Re
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/health`, proc, 120_000);
-  return running(openaiClient(url), proc, () => {});
+  return { ...openaiClient(url), ...running(proc, () => {}) };
 }

@@ -182,18 +182,34 @@ export class Store {
     return removed;
   }
 
+  /**
+   * Models read so far, by manifest path, with the manifest file's identity when read. Every request looks its
+   * model up; a manifest is replaced (rename) or removed, never edited in place, so one stat tells a fresh entry.
+   */
+  private readonly models = new Map<string, { stamp: string; model: StoredModel }>();
+
   private readModel(name: ModelName, path: string): StoredModel | null {
     try {
-      const raw = readFileSync(path);
-      const manifest = JSON.parse(raw.toString("utf8")) as Manifest;
-      const config = JSON.parse(readFileSync(this.blobPath(manifest.config.digest), "utf8")) as ModelConfigBlob;
+      const st = statSync(path, { bigint: true });
+      const stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
+      const known = this.models.get(path);
+      const model = known?.stamp === stamp ? known.model : this.parseModel(name, path, new Date(Number(st.mtimeMs)));
       // A model whose blobs are not all present is not installed (an interrupted pull or a pruned blob).
-      for (const l of manifest.layers) if (!this.hasBlob(l.digest)) return null;
-      const size = manifest.config.size + manifest.layers.reduce((s, l) => s + l.size, 0);
-      return { name, display: displayName(name), manifest, digest: sha256Hex(raw), size, modifiedAt: statSync(path).mtime, config };
+      if (!model.manifest.layers.every((l) => this.hasBlob(l.digest))) return null;
+      this.models.set(path, { stamp, model });
+      return model;
     } catch {
+      this.models.delete(path);
       return null;
     }
+  }
+
+  private parseModel(name: ModelName, path: string, modifiedAt: Date): StoredModel {
+    const raw = readFileSync(path);
+    const manifest = JSON.parse(raw.toString("utf8")) as Manifest;
+    const config = JSON.parse(readFileSync(this.blobPath(manifest.config.digest), "utf8")) as ModelConfigBlob;
+    const size = manifest.config.size + manifest.layers.reduce((s, l) => s + l.size, 0);
+    return Object.freeze({ name, display: displayName(name), manifest, digest: sha256Hex(raw), size, modifiedAt, config });
   }
 
   /** Finds a model by name, case-insensitively like Ollama. */

@@ -13,6 +13,7 @@ import {
   elapsedNs,
   errorBody,
   monotonicNs,
+  nowEpochNs,
   openAIErrorBody,
   rfc3339Nano,
   statusFor,
@@ -34,6 +35,21 @@ describe("created_at is Go's RFC3339Nano in UTC", () => {
     const now = createdAt();
     expect(now).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
     expect(Math.abs(unixSeconds(now) - Date.now() / 1000)).toBeLessThan(2);
+  });
+  test("created_at agrees with rfc3339Nano of the clock and never goes backwards across calls", () => {
+    const epochNs = (s: string) => {
+      const [, whole, fraction = ""] = /^(.*?)(?:\.(\d+))?Z$/.exec(s)!;
+      return BigInt(Date.parse(`${whole}Z`)) * 1_000_000n + BigInt(fraction.padEnd(9, "0"));
+    };
+    let last = 0n;
+    for (let i = 0; i < 2000; i++) {
+      const before = nowEpochNs();
+      const at = epochNs(createdAt());
+      expect(at >= last).toBe(true);
+      expect(at - before).toBeLessThan(1_000_000n); // within a millisecond of the BigInt reading just before
+      expect(at - before).toBeGreaterThan(-1_000n); // the same clock: not earlier, but for rounding
+      last = at;
+    }
   });
   test("durations are integer nanoseconds", () => {
     const start = monotonicNs();
