@@ -3,11 +3,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { parseModelName } from "../../src/store/names.ts";
-import { MEDIA, ModelNotInStoreError } from "../../src/store/store.ts";
+import { MEDIA, ModelNotInStoreError, type ModelConfigBlob } from "../../src/store/store.ts";
 import { tempStore } from "./fake-servers.ts";
 
 let store: ReturnType<typeof tempStore>;
-const config = { model_format: "gguf", model_family: "llama", model_families: ["llama"], model_type: "1M", file_type: "F32" } as const;
+const config: ModelConfigBlob = { model_format: "gguf", model_family: "llama", model_families: ["llama"], model_type: "1M", file_type: "F32" };
 
 beforeEach(() => {
   store = tempStore();
