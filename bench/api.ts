@@ -2,7 +2,7 @@
 // What the HTTP API costs: time to first token and generation tokens/s through /api/generate (streamed, from a
 // real `ollmlx serve` process and its runner) vs the engine called in-process, same GGUF, same prompt, greedy,
 // same run.
-//   bun bench/api.ts [--model PATH] [--gen 32] [--runs 16]
+//   bun bench/api.ts [--model PATH] [--gen 32] [--runs 24]
 //
 // Three processes besides the server: this one is the HTTP client and holds no model, as a real client does; the
 // in-process side runs in a worker (this file with --engine-worker) that loads the model once and runs the engine
@@ -27,7 +27,7 @@ const { values } = parseArgs({
   options: {
     model: { type: "string", default: join(import.meta.dir, "../.deps/models/smollm2-135m-instruct-q4_1.gguf") },
     gen: { type: "string", default: "32" },
-    runs: { type: "string", default: "16" },
+    runs: { type: "string", default: "24" },
   },
 });
 const file = values.model!;
