@@ -15,7 +15,7 @@ import type {
   ToolCall,
 } from "../schemas/index.ts";
 import { goDynamicType } from "../schemas/go-json.ts";
-import { InvalidRequestError } from "./errors.ts";
+import { InvalidRequestError, MESSAGES } from "./errors.ts";
 
 const invalidFormat = () => new InvalidRequestError("invalid message format");
 
@@ -202,6 +202,7 @@ function stopOption(stop: unknown, strict: boolean): string[] | undefined {
 export function fromChatCompletionRequest(request: ChatCompletionRequest): ChatRequest {
   const messages = request.messages ?? [];
   if (messages.length === 0) throw new InvalidRequestError("[] is too short - 'messages'");
+  if (!request.model) throw new InvalidRequestError(MESSAGES.modelRequired);
   const converted = messages.flatMap((message) => fromOpenAIMessage(message, messages));
 
   const options: Record<string, unknown> = {};
@@ -259,7 +260,7 @@ export function fromCompletionRequest(request: CompletionRequest): GenerateReque
 
   const topLogprobs = request.logprobs ?? 0;
   const generate: GenerateRequest = {
-    model: request.model,
+    model: request.model ?? "",
     prompt: request.prompt ?? "",
     options,
     stream: request.stream ?? false,
@@ -284,7 +285,7 @@ export function fromEmbeddingRequest(request: OpenAIEmbeddingRequest): EmbedRequ
   let input: string | string[] | undefined | null = request.input;
   if (input === "") input = [""];
   if (input == null || (Array.isArray(input) && input.length === 0)) throw new InvalidRequestError("invalid input");
-  const embed: EmbedRequest = { model: request.model, input };
+  const embed: EmbedRequest = { model: request.model ?? "", input };
   if (request.dimensions) embed.dimensions = request.dimensions;
   return embed;
 }

@@ -7,10 +7,10 @@ export const metaRoutes = new Elysia({ name: "meta" })
     detail: { summary: "Heartbeat", tags: ["meta"] },
   })
   .head("/", () => new Response(null, { headers: { "content-type": "text/plain; charset=utf-8" } }), {
-    detail: { hide: true },
+    detail: { summary: "Heartbeat, headers only", tags: ["meta"] },
   })
   .get("/api/version", () => ({ version: VERSION }), {
     response: t.Object({ version: t.String() }),
     detail: { summary: "The server's version", tags: ["meta"] },
   })
-  .head("/api/version", () => new Response(null), { detail: { hide: true } });
+  .head("/api/version", () => new Response(null), { detail: { summary: "The server's version, headers only", tags: ["meta"] } });

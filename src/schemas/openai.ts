@@ -56,9 +56,11 @@ export const ResponseFormat = t.Object({
 /** stop: one string or a list (non-string items are dropped for chat, rejected for completions). */
 const Stop = Omittable(t.Union([t.String(), t.Array(t.Unknown())]));
 
+// `model` may be left out, as Go's decoder allows: Ollama checks `messages` first ("[] is too short"), then the native
+// handler answers "model is required" (chat) or "model '' not found" (generate, embed).
 export const ChatCompletionRequest = t.Object(
   {
-    model: t.String(),
+    model: Omittable(t.String()),
     messages: Omittable(t.Array(OpenAIMessage), { description: "must not be empty" }),
     stream: Omittable(t.Boolean()),
     stream_options: Omittable(StreamOptions),
@@ -152,7 +154,7 @@ export const ChatCompletionChunk = t.Object(
 
 export const CompletionRequest = t.Object(
   {
-    model: t.String(),
+    model: Omittable(t.String()),
     prompt: Omittable(t.String({ description: "a single string (lists of prompts are not supported)" })),
     suffix: Omittable(t.String()),
     max_tokens: Omittable(Int()),
@@ -215,7 +217,7 @@ export const ModelList = t.Object(
 
 export const OpenAIEmbeddingRequest = t.Object(
   {
-    model: t.String(),
+    model: Omittable(t.String()),
     input: t.Union([t.String(), t.Array(t.String())], { error: "invalid input" }),
     dimensions: Omittable(Int()),
     encoding_format: Omittable(t.String({ description: '"float" (default) or "base64" (little-endian float32)' })),

@@ -124,6 +124,23 @@ describe("missing, empty and unknown models", () => {
     }
   });
 
+  test("on /v1 a missing model is checked after the middleware's own checks, then as the native route does", async () => {
+    const user = [{ role: "user", content: "x" }];
+    const cases: [string, unknown, number, string][] = [
+      ["/v1/chat/completions", {}, 400, "[] is too short - 'messages'"],
+      ["/v1/chat/completions", { messages: user }, 400, "model is required"],
+      ["/v1/chat/completions", { model: null, messages: user }, 400, "model is required"],
+      ["/v1/completions", {}, 404, "model '' not found"],
+      ["/v1/embeddings", {}, 400, "invalid input"],
+      ["/v1/embeddings", { input: "x" }, 404, "model '' not found"],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const response = await send("POST", path, JSON.stringify(body));
+      expect([path, body, response.status]).toEqual([path, body, status]);
+      expect(await errorOf(path, response)).toBe(message);
+    }
+  });
+
   test("an unknown model is 404 with each route's wording", async () => {
     const cases: [string, string, unknown, string][] = [
       ["POST", "/api/generate", { model: "ghost", prompt: "x" }, "model 'ghost' not found"],

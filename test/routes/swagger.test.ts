@@ -9,6 +9,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const ROUTES: [string, string, boolean][] = [
+  ["get", "/", false],
+  ["head", "/", false],
   ["post", "/api/generate", true],
   ["post", "/api/chat", true],
   ["post", "/api/embed", true],
@@ -22,6 +24,9 @@ const ROUTES: [string, string, boolean][] = [
   ["post", "/api/blobs/{digest}", false],
   ["head", "/api/blobs/{digest}", false],
   ["get", "/api/version", false],
+  ["head", "/api/version", false],
+  ["post", "/api/pull", true],
+  ["post", "/api/push", true],
   ["post", "/v1/chat/completions", true],
   ["post", "/v1/completions", true],
   ["get", "/v1/models", false],

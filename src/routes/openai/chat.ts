@@ -2,7 +2,6 @@
 import { Elysia } from "elysia";
 import { chatCompletionId } from "../../api/ids.ts";
 import { chatCompletionChunks, fromChatCompletionRequest, toChatCompletion } from "../../api/openai.ts";
-import { InvalidRequestError } from "../../api/errors.ts";
 import { sseResponse } from "../../api/ndjson.ts";
 import { ChatCompletion, ChatCompletionRequest, OpenAIError } from "../../schemas/index.ts";
 import { aggregateChat } from "../aggregate.ts";
@@ -13,7 +12,6 @@ export function openAIChatRoutes(app: AppContext) {
   return new Elysia({ name: "openai-chat" }).post(
     "/v1/chat/completions",
     async ({ body, request }) => {
-      if (!body.messages || body.messages.length === 0) throw new InvalidRequestError("[] is too short - 'messages'");
       const chat = fromChatCompletionRequest(body);
       const id = chatCompletionId();
       const chunks = chatChunks(app, { ...chat, stream: true }, request.signal);
