@@ -1,17 +1,19 @@
-// POST /api/chat: the next assistant message of a conversation (server/routes.go ChatHandler). The runner renders
-// the model's chat template; the reply is read back into thinking, content and tool calls (reply.ts).
+// POST /api/chat: the next assistant message of a conversation (server/routes.go ChatHandler). A model with a Go
+// TEMPLATE layer has it rendered here, as Ollama does (go-prompt.ts); otherwise the runner renders the model's Jinja
+// chat template. The reply is read back into thinking, content and tool calls (reply.ts).
 import { Elysia } from "elysia";
 import { CapabilityError, InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { normalizeRoles } from "../api/messages.ts";
 import { ndjsonResponse } from "../api/ndjson.ts";
 import { createdAt, monotonicNs } from "../api/time.ts";
 import type { OutputConstraint } from "../engine/protocol.ts";
-import { stripThinking, type ThinkingTags } from "../formats/tools/thinking.ts";
+import { promptOpensThinking, stripThinking, type ThinkingTags } from "../formats/tools/thinking.ts";
 import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { ChatRequest, ChatResponse, ErrorResponse, type Message } from "../schemas/index.ts";
 import { aggregateChat } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
+import { chooseGoTemplate, renderGoPrompt } from "./go-prompt.ts";
 import { ReplyParser, chatReplyChunks } from "./reply.ts";
 import { chatTemplateSource, promptStartsInThinking, thinkingEnabled, thinkingTagsOf, toolFormatOf } from "./reply-format.ts";
 import { allowedTools, checkToolMessages, checkTools, forcedCallConstraint, forcesCall } from "./tool-choice.ts";
@@ -73,7 +75,12 @@ export async function* chatChunks(
   const system = prepared.layers.system;
   if (system && requested[0]?.role !== "system") messages.unshift({ role: "system", content: system });
 
-  const startInThinking = thinking && promptStartsInThinking(source, messages, offered, prepared.templateKwargs, tags);
+  // A Go template renders here and the runner gets the text; the runner's Jinja rendering is replayed instead.
+  const goTemplate = chooseGoTemplate(undefined, prepared.layers);
+  const rendered = goTemplate ? renderGoPrompt(goTemplate, { messages, tools: offered, think: body.think }) : undefined;
+  const startInThinking =
+    thinking &&
+    (rendered !== undefined ? promptOpensThinking(rendered, tags) : promptStartsInThinking(source, messages, offered, prepared.templateKwargs, tags));
   const toolFormat = offered.length > 0 ? toolFormatOf(source) : undefined;
   let constraint: OutputConstraint | undefined;
   if (toolFormat && forcesCall(choice)) {
@@ -81,7 +88,8 @@ export async function* chatChunks(
     // A prompt that opened a thought gets it closed first, so the forced call is content, not thinking.
     constraint = forcedCallConstraint(toolFormat, callable, startInThinking ? `${tags.close}\n\n` : "");
   }
-  const input = { messages, ...(offered.length > 0 ? { tools: offered } : {}), ...(constraint ? { constraint } : {}) };
+  const prompted = rendered !== undefined ? { prompt: rendered } : { messages, ...(offered.length > 0 ? { tools: offered } : {}) };
+  const input = { ...prompted, ...(constraint ? { constraint } : {}) };
   const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
   yield* chatReplyChunks(infer(app, prepared, input, signal, startNs), parser, body.model, createdAt);
 }

@@ -102,6 +102,44 @@ describe("a model's TEMPLATE layer", () => {
   });
 });
 
+describe("/api/chat with a model's TEMPLATE layer", () => {
+  async function chat(model: string, messages: unknown[], extra: Record<string, unknown> = {}) {
+    const r = await post(server.url, "/api/chat", { model, messages, stream: false, options: greedy, ...extra });
+    return { status: r.status, json: (await r.json()) as { prompt_eval_count: number; message: { content: string }; error?: string } };
+  }
+
+  test("the layer renders the conversation the model receives, not the weights' chat template", async () => {
+    const { status, json } = await chat("tpl-plain", [{ role: "user", content: "ping" }], { think: false });
+    expect(status).toBe(200);
+    expect([json.prompt_eval_count, json.message.content]).toEqual(await rawRun("<ping>"));
+  });
+
+  test("Ollama's chatml template renders a conversation as Qwen3's own Jinja template does", async () => {
+    const messages = [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "What is 2+2?" },
+      { role: "assistant", content: "4" },
+      { role: "user", content: "And 3+3?" },
+    ];
+    const viaGo = await chat("tpl-chatml", messages);
+    expect(viaGo.status).toBe(200);
+    const expected =
+      "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n" +
+      "<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n";
+    expect(viaGo.json.prompt_eval_count).toBe((await rawRun(expected))[0]);
+  });
+
+  test("the Modelfile's SYSTEM reaches the template", async () => {
+    const created = await post(server.url, "/api/create", { model: "tpl-system", from: "tpl-plain", system: "S", stream: false });
+    expect(created.status).toBe(200);
+    const withSystem = "{{ if .System }}[{{ .System }}]{{ end }}<{{ .Prompt }}>";
+    const r = await post(server.url, "/api/create", { model: "tpl-system2", from: "tpl-system", template: withSystem, stream: false });
+    expect(r.status).toBe(200);
+    const { json } = await chat("tpl-system2", [{ role: "user", content: "ping" }], { think: false });
+    expect([json.prompt_eval_count, json.message.content]).toEqual(await rawRun("[S]<ping>"));
+  });
+});
+
 describe("suffix (fill in the middle)", () => {
   test("a model whose TEMPLATE uses .Suffix renders prompt and suffix; one without refuses insert", async () => {
     const template = "{{ if .Suffix }}<PRE>{{ .Prompt }}<SUF>{{ .Suffix }}<MID>{{ else }}{{ .Prompt }}{{ end }}";
