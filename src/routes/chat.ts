@@ -80,7 +80,9 @@ export async function* chatChunks(
   const rendered = goTemplate ? renderGoPrompt(goTemplate, { messages, tools: offered, think: body.think }) : undefined;
   const startInThinking =
     thinking &&
-    (rendered !== undefined ? promptOpensThinking(rendered, tags) : promptStartsInThinking(source, messages, offered, prepared.templateKwargs, tags));
+    (rendered !== undefined
+      ? promptOpensThinking(rendered, tags)
+      : promptStartsInThinking(source, messages, offered, prepared.templateKwargs, tags));
   const toolFormat = offered.length > 0 ? toolFormatOf(source) : undefined;
   let constraint: OutputConstraint | undefined;
   if (toolFormat && forcesCall(choice)) {

@@ -183,8 +183,9 @@ export class Store {
   }
 
   /**
-   * Models read so far, by manifest path, with the manifest file's identity when read. Every request looks its
-   * model up; a manifest is replaced (rename) or removed, never edited in place, so one stat tells a fresh entry.
+   * Models read so far, by manifest path, with the manifest file's identity (inode, size, mtime) when read. Every
+   * request looks its model up; a manifest is only ever written whole (renamed into place, or rewritten by a copy),
+   * so one stat tells whether the entry is still what is on disk.
    */
   private readonly models = new Map<string, { stamp: string; model: StoredModel }>();
 
