@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ggufConfigBlob } from "../src/formats/gguf/model-info.ts";
+import { lines } from "./lib/clients.ts";
 import { startOllmlxServe } from "./lib/servers.ts";
 import { percentile } from "./lib/stats.ts";
 import { rateAfterFirst, type TtftSample } from "./lib/ttft.ts";
@@ -43,19 +44,9 @@ async function startEngineWorker(): Promise<{ run(n: number): Promise<TtftSample
     stdout: "pipe",
     stderr: "inherit",
   });
-  const lines = (async function* () {
-    let buffered = "";
-    for await (const text of proc.stdout.pipeThrough(new TextDecoderStream())) {
-      buffered += text;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        yield buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-      }
-    }
-  })();
+  const output = lines(new Response(proc.stdout));
   const next = async () => {
-    const r = await lines.next();
+    const r = await output.next();
     if (r.done) throw new Error(`the engine worker exited (${await proc.exited})`);
     return r.value;
   };
@@ -86,17 +77,10 @@ async function throughApi(): Promise<TtftSample> {
   if (res.status !== 200) throw new Error(`/api/generate: ${res.status} ${await res.text()}`);
   const times: number[] = [];
   let final: Record<string, number> = {};
-  let buffered = "";
-  const decoder = new TextDecoder();
-  for await (const bytes of res.body!) {
-    buffered += decoder.decode(bytes, { stream: true });
-    const lines = buffered.split("\n");
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      const chunk = JSON.parse(line) as { done: boolean; response: string } & Record<string, number>;
-      if (chunk.done) final = chunk;
-      else times.push(performance.now());
-    }
+  for await (const line of lines(res)) {
+    const chunk = JSON.parse(line) as { done: boolean; response: string } & Record<string, number>;
+    if (chunk.done) final = chunk;
+    else times.push(performance.now());
   }
   // A token whose text is still pending (part of a character) sends no chunk: count tokens from the runner.
   return { ttftMs: times[0]! - t0, loopTtftMs: final.prompt_eval_duration! / 1e6, genTps: rateAfterFirst(times, final.eval_count!), tokens: final.eval_count! };

@@ -15,7 +15,7 @@ function sample(t0: number, first: number, last: number, promptTokens: number, g
 }
 
 /** Lines of a streamed body as they arrive (NDJSON, or SSE's `data:` lines). */
-async function* lines(res: Response): AsyncGenerator<string> {
+export async function* lines(res: Response): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffered = "";
   for await (const bytes of res.body!) {

@@ -28,6 +28,7 @@ async function waitReady(url: string, proc: Bun.Subprocess, timeoutMs: number): 
 
 /** What a server process gives the bench besides its API: its memory high-water mark, and a clean stop. */
 interface ServerProcess {
+  /** peak RSS of the busiest process in the server's tree (for ollmlx: its runner), MiB */
   peakRssMiB(): number;
   stop(): Promise<void>;
 }
