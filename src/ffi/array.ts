@@ -1,16 +1,12 @@
 // MxArray: a JS owner of one shim handle. Free it with `using`, scope(), free() or dispose().
-import { ptr, read } from "bun:ffi";
-
 import { type Dtype, dtypeCode, dtypeOf } from "./dtype.ts";
 import { checkHandle, checkNumber, checkStatus } from "./errors.ts";
 import { sym } from "./lib.ts";
+import { OutBuffer } from "./out.ts";
 
-// Out-parameters are read with read.* from a pointer rather than through the typed array: JIT-compiled
-// callers can see stale typed-array contents after native writes (oven-sh/bun#32054).
-const shapeBuf = new Int32Array(64);
-const shapePtr = ptr(shapeBuf);
-const itemBuf = new Float64Array(1);
-const itemPtr = ptr(itemBuf);
+// Reused by every call: the shim writes into them, out.ts says why they are not plain typed arrays.
+const shapeOut = new OutBuffer(64);
+const itemOut = new OutBuffer(2);
 
 export class MxArray implements Disposable {
   readonly handle: number;
@@ -25,10 +21,10 @@ export class MxArray implements Disposable {
   }
 
   get shape(): number[] {
-    const nd = checkStatus(sym.mlxs_shape(this.handle, shapePtr, shapeBuf.length), "shape");
-    if (nd > shapeBuf.length) throw new RangeError(`array has ${nd} dimensions, more than ${shapeBuf.length}`);
+    const nd = checkStatus(sym.mlxs_shape(this.handle, shapeOut.ptr, shapeOut.slots), "shape");
+    if (nd > shapeOut.slots) throw new RangeError(`array has ${nd} dimensions, more than ${shapeOut.slots}`);
     const out = new Array<number>(nd);
-    for (let i = 0; i < nd; i++) out[i] = read.i32(shapePtr, 4 * i);
+    for (let i = 0; i < nd; i++) out[i] = shapeOut.i32(i);
     return out;
   }
 
@@ -51,8 +47,8 @@ export class MxArray implements Disposable {
 
   /** Evaluates and returns the single element as a number (bool → 0/1, bf16/f16 widened). */
   item(): number {
-    checkStatus(sym.mlxs_item(this.handle, itemPtr), "item");
-    return read.f64(itemPtr, 0);
+    checkStatus(sym.mlxs_item(this.handle, itemOut.ptr), "item");
+    return itemOut.f64(0);
   }
 
   /** Evaluates and copies out the raw bytes of the array's own dtype (row-major). */

@@ -1,9 +1,9 @@
 // Matmul, quantization, the fused helpers (linear, embedding, swiglu) and mlx::fast (norms, rope, sdpa).
-import { ptr, read } from "bun:ffi";
 import { MxArray, wrap } from "./array.ts";
 import { type Dtype, dtypeCode } from "./dtype.ts";
 import { checkStatus } from "./errors.ts";
 import { sym } from "./lib.ts";
+import { OutBuffer } from "./out.ts";
 
 export type QuantMode = "affine" | "mxfp4" | "mxfp8" | "nvfp4";
 const QUANT_MODES: readonly QuantMode[] = ["affine", "mxfp4", "mxfp8", "nvfp4"];
@@ -44,13 +44,13 @@ export function addmm(c: MxArray, a: MxArray, b: MxArray, alpha = 1, beta = 1): 
   return wrap(sym.mlxs_addmm(c.handle, a.handle, b.handle, alpha, beta), "addmm");
 }
 
+// The shim writes the three handles of quantize() here (out.ts says why it is not a plain typed array).
+const quantizeOut = new OutBuffer(3);
+
 /** Quantizes w along its last axis. */
 export function quantize(w: MxArray, opts: QuantOptions = {}): Quantized {
-  const out = new Int32Array(3);
-  checkStatus(sym.mlxs_quantize(w.handle, opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), out), "quantize");
-  // Read through the pointer, not the typed array: JIT-compiled code may see stale contents (array.ts).
-  const at = ptr(out);
-  const [wq, scales, biases] = [read.i32(at, 0), read.i32(at, 4), read.i32(at, 8)];
+  checkStatus(sym.mlxs_quantize(w.handle, opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode), quantizeOut.ptr), "quantize");
+  const [wq, scales, biases] = [quantizeOut.i32(0), quantizeOut.i32(1), quantizeOut.i32(2)];
   return { wq: new MxArray(wq), scales: new MxArray(scales), ...(biases ? { biases: new MxArray(biases) } : {}) };
 }
 

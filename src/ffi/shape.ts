@@ -1,10 +1,10 @@
 // Shapes, slicing, joining, gathering and dtype changes.
-import { ptr, read } from "bun:ffi";
 import { MxArray, handles, wrap } from "./array.ts";
 import { shapeArg } from "./creation.ts";
 import { type Dtype, dtypeCode } from "./dtype.ts";
 import { checkStatus } from "./errors.ts";
 import { sym } from "./lib.ts";
+import { OutBuffer } from "./out.ts";
 import { type Axes, axesArg } from "./math.ts";
 
 export function reshape(a: MxArray, shape: readonly number[]): MxArray {
@@ -78,15 +78,13 @@ export function stack(arrays: readonly MxArray[], axis = 0): MxArray {
 /** Splits into `sections` equal parts, or at the given indices. */
 export function split(a: MxArray, sections: number | readonly number[], axis = 0): MxArray[] {
   const cap = typeof sections === "number" ? sections : sections.length + 1;
-  const out = new Int32Array(Math.max(cap, 1));
+  const out = new OutBuffer(Math.max(cap, 1));
   const n =
     typeof sections === "number"
-      ? sym.mlxs_split_equal(a.handle, sections, axis, out, out.length)
-      : sym.mlxs_split(a.handle, shapeArg(sections), sections.length, axis, out, out.length);
+      ? sym.mlxs_split_equal(a.handle, sections, axis, out.ptr, out.slots)
+      : sym.mlxs_split(a.handle, shapeArg(sections), sections.length, axis, out.ptr, out.slots);
   checkStatus(n, "split");
-  // Read through the pointer, not the typed array: JIT-compiled code may see stale contents (array.ts).
-  const at = ptr(out);
-  return Array.from({ length: n }, (_, i) => new MxArray(read.i32(at, 4 * i)));
+  return Array.from({ length: n }, (_, i) => new MxArray(out.i32(i)));
 }
 
 // Along `axis`, or over the flattened array when axis is undefined.

@@ -1,0 +1,67 @@
+// A runner under many short generations with cancels (issue 20): it must never crash, and its MLX handle count
+// must come back to the same number after every kind of request.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { RunnerEvent, SamplingParams } from "../../src/engine/protocol.ts";
+import { Runner } from "../../src/scheduler/runner-process.ts";
+
+const SMOLLM2 = join(import.meta.dir, "../../.deps/models/smollm2-135m-instruct-q4_1.gguf");
+const runner = new Runner();
+afterAll(() => runner.stop());
+
+const options = (o: Partial<SamplingParams>): SamplingParams => ({
+  temperature: 0,
+  top_k: 40,
+  top_p: 0.9,
+  min_p: 0,
+  repeat_penalty: 1.1,
+  repeat_last_n: 64,
+  presence_penalty: 0,
+  frequency_penalty: 0,
+  seed: -1,
+  num_predict: 8,
+  num_ctx: 512,
+  num_keep: 4,
+  stop: [],
+  ...o,
+});
+
+test("40 short generations, a third cancelled after their first token: one runner process, handles flat", async () => {
+  const proc = await runner.process();
+  const loaded = await proc.call({ op: "load", model: { name: "smollm2", format: "gguf", path: SMOLLM2 } });
+  expect(loaded.type).toBe("loaded");
+  const handles = async (): Promise<number> => {
+    const s = await proc.call({ op: "stats" });
+    if (s.type !== "stats") throw new Error("expected stats");
+    return s.stats.liveHandles;
+  };
+  const run = async (i: number): Promise<RunnerEvent | undefined> => {
+    const call = proc.request({
+      op: "generate",
+      params: {
+        ...(i % 2 === 0 ? { prompt: `Count to ${i}:` } : { messages: [{ role: "user", content: `Say ${i} words about the sea.` }] }),
+        options: options({ num_predict: i % 3 === 1 ? 64 : 1 + (i % 6), temperature: i % 3 === 0 ? 0 : 0.8, seed: i, stop: i % 5 === 0 ? ["."] : [] }),
+      },
+    });
+    let last: RunnerEvent | undefined;
+    for await (const e of call.events) {
+      if (e.type === "token" && i % 3 === 1) call.cancel();
+      last = e;
+    }
+    return last;
+  };
+
+  await run(0);
+  const warm = await handles();
+  const reasons = new Map<string, number>();
+  for (let i = 1; i <= 40; i++) {
+    const last = await run(i);
+    const reason = last?.type === "done" ? String(last.reason) : `ended with ${last?.type}`;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  expect(proc.alive).toBe(true);
+  expect(runner.pid).toBe(proc.pid);
+  expect(await handles()).toBe(warm);
+  expect(reasons.get("cancelled")).toBeGreaterThanOrEqual(10);
+  expect([...reasons.keys()].every((r) => ["cancelled", "length", "stop"].includes(r))).toBe(true);
+}, 240_000);
