@@ -39,10 +39,16 @@ export function toOpenAIToolCalls(calls: readonly ToolCall[] | undefined): OpenA
   }));
 }
 
-function usageOf(response: { prompt_eval_count?: number; eval_count?: number }): Usage {
+function usageOf(response: { prompt_eval_count?: number; prompt_eval_cached_count?: number; eval_count?: number }): Usage {
   const prompt = response.prompt_eval_count ?? 0;
   const completion = response.eval_count ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const cached = response.prompt_eval_cached_count;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(cached ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+  };
 }
 
 /** A non-streamed chat response; "stop" becomes "tool_calls" when the model called tools. */

@@ -22,6 +22,7 @@ import {
 import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import type { LayerCache } from "../models/layers/kv-cache.ts";
+import type { PrefixCache } from "./prefix-cache.ts";
 import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplerOptions {
@@ -41,6 +42,8 @@ export interface GenerateOptions extends SamplerOptions {
    * the whole step) but masks and samples only once that token is read and the constraint has advanced.
    */
   constraint?: TokenConstraint;
+  /** Where the KV state comes from and goes back to: a cached prefix is not prefilled again (prefix-cache.ts). */
+  prefixCache?: PrefixCache;
 }
 
 export interface TokenEvent {
@@ -53,6 +56,8 @@ export type FinishReason = "stop" | "length" | "cancelled";
 
 export interface GenerationStats {
   promptTokens: number;
+  /** prompt tokens whose KV state came from the prefix cache (not prefilled; not in promptNs) */
+  cachedTokens: number;
   promptNs: number;
   generatedTokens: number;
   generateNs: number;
@@ -80,7 +85,11 @@ export async function* generateTokens(
   ctl: LoopControl,
 ): AsyncGenerator<TokenEvent, GenerationStats> {
   if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
-  const caches: LayerCache[] = model.makeCache();
+  const hit = opts.prefixCache?.take(prompt, () => model.makeCache()) ?? { caches: model.makeCache(), reused: 0 };
+  const caches: LayerCache[] = hit.caches;
+  // What the caches hold, in order: the prompt, then every token read back (each was fed to the step after it).
+  const sequence = [...prompt];
+  let failed = false;
   const penalize = penaltiesActive(opts);
   const constraint = opts.constraint;
   const wantLogprobs = opts.logprobs === true || (opts.topLogprobs ?? 0) > 0;
@@ -151,7 +160,7 @@ export async function* generateTokens(
   try {
     // Prefill all but the last prompt token, in chunks.
     const chunk = opts.prefillStepSize ?? 512;
-    let pos = 0;
+    let pos = hit.reused;
     while (prompt.length - pos > 1) {
       const n = Math.min(chunk, prompt.length - 1 - pos);
       scope(() => {
@@ -184,6 +193,7 @@ export async function* generateTokens(
         }
       }
       const token = current.token.item();
+      sequence.push(token);
       if (generated === 0) promptNs = (performance.now() - t0) * 1e6;
       if (opts.eosTokenIds.has(token)) {
         finish = "stop";
@@ -219,6 +229,9 @@ export async function* generateTokens(
       }
     }
     return stats();
+  } catch (err) {
+    failed = true; // an update may have stopped halfway: these caches are not kept
+    throw err;
   } finally {
     freeStep(current);
     freeStep(next);
@@ -226,7 +239,8 @@ export async function* generateTokens(
     for (const h of held) h.free();
     history?.free();
     key?.free();
-    for (const c of caches) c[Symbol.dispose]();
+    if (opts.prefixCache && !failed) opts.prefixCache.put(sequence, caches);
+    else for (const c of caches) c[Symbol.dispose]();
     clearCache();
   }
 
@@ -235,6 +249,7 @@ export async function* generateTokens(
     const totalNs = (now - t0) * 1e6;
     return {
       promptTokens: prompt.length,
+      cachedTokens: hit.reused,
       promptNs: promptNs || totalNs,
       generatedTokens: generated,
       generateNs: promptNs ? totalNs - promptNs : 0,

@@ -72,6 +72,8 @@ export interface SamplingParams {
 
 export interface GenerationSummary {
   promptTokens: number;
+  /** of promptTokens, those whose KV state came from the runner's prefix cache (not prefilled again) */
+  cachedTokens?: number;
   promptNs: number;
   generatedTokens: number;
   generateNs: number;
@@ -90,6 +92,8 @@ export interface RunnerStats {
   model: string | null;
   /** MLX's default device in the runner */
   device: "cpu" | "gpu";
+  /** the prefix cache of the loaded model: entries, the bytes their KV buffers hold (part of activeMemory), its cap */
+  prefixCache: { entries: number; bytes: number; capBytes: number; handles: number } | null;
 }
 
 export type RunnerEvent =

@@ -6,7 +6,7 @@
 // (or a stats request) sent meanwhile is read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
-import { generate, loadModel, loadedModelName } from "./serve-model.ts";
+import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
 
 export interface JobContext {
   /** True once the server cancelled this request. */
@@ -43,6 +43,7 @@ export async function runRunner(): Promise<void> {
       liveHandles: ffi.liveCount(),
       model: loadedModelName(),
       device: ffi.device.defaultDevice(),
+      prefixCache: prefixCacheStats(),
     },
   });
 

@@ -9,8 +9,16 @@ import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
+import { PrefixCache, prefixCacheBytes, type PrefixCacheStats } from "./prefix-cache.ts";
 
 let loaded: LoadedModel | null = null;
+// The KV state of recent requests to the loaded model (prefix-cache.ts); made with the model, lives as long.
+let prefixCache: PrefixCache | null = null;
+
+/** What the prefix cache holds now (for stats). */
+export function prefixCacheStats(): PrefixCacheStats | null {
+  return prefixCache?.stats ?? null;
+}
 
 function weightBytes(spec: ModelSpec): number {
   if (spec.format === "gguf") return statSync(spec.path).size;
@@ -34,6 +42,7 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
   // A 4-bit weight is half a byte per parameter on disk, a float32 one four: bytes × 2 over-estimates params.
   const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
   loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize }) : await loadMlxModel(spec.name, spec.path, { dequantize });
+  prefixCache = new PrefixCache(prefixCacheBytes());
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
 }
 
@@ -103,6 +112,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
       logprobs: o.logprobs,
       topLogprobs: o.top_logprobs,
       constraint,
+      prefixCache: prefixCache ?? undefined,
     },
     ctx,
   );
@@ -117,6 +127,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
         reason,
         summary: {
           promptTokens: s.promptTokens,
+          cachedTokens: s.cachedTokens,
           promptNs: Math.round(s.promptNs),
           generatedTokens: s.generatedTokens,
           generateNs: Math.round(s.generateNs),

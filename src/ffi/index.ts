@@ -10,7 +10,7 @@ export { MxArray, type NestedList } from "./array.ts";
 export { type Dtype, DTYPES, itemsize, isFloating } from "./dtype.ts";
 export { MlxError } from "./errors.ts";
 export { shimCandidates } from "./lib.ts";
-export { scope, persist, liveCount } from "./scope.ts";
+export { scope, persist, retain, liveCount } from "./scope.ts";
 export { type TypedArray, array, fromBytes, scalar, zeros, ones, full, arange, tri } from "./creation.ts";
 export * from "./math.ts";
 export { variance as var } from "./math.ts";

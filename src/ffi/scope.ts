@@ -1,6 +1,6 @@
 // scope(): every array created inside fn is freed when fn returns, except the ones it returns.
 import { MxArray } from "./array.ts";
-import { checkStatus } from "./errors.ts";
+import { checkHandle, checkStatus } from "./errors.ts";
 import { sym } from "./lib.ts";
 
 const EMPTY = new Int32Array(0);
@@ -51,6 +51,16 @@ export function scope<T>(fn: () => T): T {
 export function persist<T extends MxArray>(a: T): T {
   checkStatus(sym.mlxs_detach(a.handle), "detach");
   return a;
+}
+
+/**
+ * A second handle to the same array (MLX arrays are values: neither handle ever sees the other's updates), owned
+ * by the caller outside any scope. What a cache keeps when it hands a copy of itself to someone else.
+ */
+export function retain(a: MxArray): MxArray {
+  const h = checkHandle(sym.mlxs_retain(a.handle), "retain");
+  checkStatus(sym.mlxs_detach(h), "detach");
+  return new MxArray(h);
 }
 
 /** Handles alive on this thread: a leak check for tests. */

@@ -16,6 +16,8 @@ export interface Metrics {
   total_duration: number;
   load_duration: number;
   prompt_eval_count: number;
+  /** of prompt_eval_count, the tokens read from the prefix cache (Ollama's omitempty PromptEvalCachedCount) */
+  prompt_eval_cached_count?: number;
   prompt_eval_duration: number;
   eval_count: number;
   eval_duration: number;
@@ -150,6 +152,7 @@ export async function* infer(
             total_duration: elapsedNs(startNs),
             load_duration: lease.loadDurationNs,
             prompt_eval_count: s?.promptTokens ?? 0,
+            ...(s?.cachedTokens ? { prompt_eval_cached_count: s.cachedTokens } : {}),
             prompt_eval_duration: s?.promptNs ?? 0,
             eval_count: s?.generatedTokens ?? 0,
             eval_duration: s?.generateNs ?? 0,

@@ -148,6 +148,7 @@ export const metricsFields = {
   total_duration: t.Optional(Int({ description: "nanoseconds" })),
   load_duration: t.Optional(Int({ description: "nanoseconds" })),
   prompt_eval_count: t.Optional(Int()),
+  prompt_eval_cached_count: t.Optional(Int({ description: "of prompt_eval_count, the tokens read from the prefix cache" })),
   prompt_eval_duration: t.Optional(Int({ description: "nanoseconds" })),
   eval_count: t.Optional(Int()),
   eval_duration: t.Optional(Int({ description: "nanoseconds" })),

@@ -88,6 +88,7 @@ export const Usage = t.Object({
   prompt_tokens: Int(),
   completion_tokens: Int(),
   total_tokens: Int(),
+  prompt_tokens_details: t.Optional(t.Object({ cached_tokens: Int({ description: "prompt tokens read from the prefix cache" }) })),
 });
 
 export const ChoiceLogprobs = t.Object({ content: t.Union([t.Array(Logprob), t.Null()]) });

@@ -10,6 +10,7 @@ import {
   logicalAnd,
   add,
   persist,
+  retain,
   slice,
   sliceUpdate,
   zeros,
@@ -26,6 +27,14 @@ export interface LayerCache extends Disposable {
   makeMask(n: number, windowSize?: number): AttentionMask;
   /** The arrays to evaluate after a prefill chunk. */
   state(): MxArray[];
+  /** Bytes its buffers hold (allocated ahead in steps, so at least what `offset` positions take). */
+  readonly nbytes: number;
+  /** Whether the last n positions can be dropped exactly (a ring buffer that has wrapped no longer has them all). */
+  canTrim(n: number): boolean;
+  /** Drops the last n positions: the next update writes where they were. */
+  trim(n: number): void;
+  /** A cache over the same buffers, owned separately; an update to either copies, it never shows in the other. */
+  clone(): LayerCache;
 }
 
 /** mlx-lm's create_causal_mask: query i (at offset+i) sees key j iff j <= offset+i (and within the window). */
@@ -55,6 +64,7 @@ abstract class BufferedCache implements LayerCache {
   protected values: MxArray | null = null;
   offset = 0;
 
+  protected abstract empty(): BufferedCache;
   abstract update(keys: MxArray, values: MxArray): [MxArray, MxArray];
   abstract makeMask(n: number, windowSize?: number): AttentionMask;
 
@@ -70,6 +80,31 @@ abstract class BufferedCache implements LayerCache {
     return this.keys && this.values ? [this.keys, this.values] : [];
   }
 
+  get nbytes(): number {
+    return (this.keys?.nbytes ?? 0) + (this.values?.nbytes ?? 0);
+  }
+
+  canTrim(n: number): boolean {
+    return n <= this.offset;
+  }
+
+  trim(n: number): void {
+    if (!this.canTrim(n)) throw new Error(`cannot trim ${n} of ${this.offset} cached positions`);
+    this.offset -= n;
+  }
+
+  clone(): LayerCache {
+    const c = this.empty();
+    c.copyFrom(this);
+    return c;
+  }
+
+  protected copyFrom(other: BufferedCache): void {
+    this.keys = other.keys ? retain(other.keys) : null;
+    this.values = other.values ? retain(other.values) : null;
+    this.offset = other.offset;
+  }
+
   [Symbol.dispose](): void {
     this.keys?.free();
     this.values?.free();
@@ -79,6 +114,10 @@ abstract class BufferedCache implements LayerCache {
 
 export class KVCache extends BufferedCache {
   static readonly step = 256;
+
+  protected empty(): BufferedCache {
+    return new KVCache();
+  }
 
   update(k: MxArray, v: MxArray): [MxArray, MxArray] {
     const prev = this.offset;
@@ -127,7 +166,26 @@ export class RotatingKVCache extends BufferedCache {
     super();
   }
 
-  private trim(trimSize: number, v: MxArray, append?: MxArray): MxArray {
+  protected empty(): BufferedCache {
+    return new RotatingKVCache(this.maxSize, this.keep);
+  }
+
+  protected override copyFrom(other: BufferedCache): void {
+    super.copyFrom(other);
+    this.idx = (other as RotatingKVCache).idx;
+  }
+
+  // As mlx-lm's RotatingKVCache.is_trimmable: exact only while nothing has been overwritten (offset < maxSize).
+  override canTrim(n: number): boolean {
+    return n <= this.offset && this.offset < this.maxSize;
+  }
+
+  override trim(n: number): void {
+    super.trim(n);
+    this.idx -= n;
+  }
+
+  private trimFront(trimSize: number, v: MxArray, append?: MxArray): MxArray {
     const parts: MxArray[] = [];
     if (trimSize > 0) {
       parts.push(seqSlice(v, 0, this.keep), seqSlice(v, trimSize + this.keep, v.shape[2]!));
@@ -155,8 +213,8 @@ export class RotatingKVCache extends BufferedCache {
       this.idx = ordK.shape[2]!;
       // Up to maxSize + L - 1 positions stay, so every new query sees a full window.
       const trimSize = this.idx - this.maxSize + 1;
-      this.keys = replace(this.keys, this.trim(trimSize, ordK, k));
-      this.values = replace(this.values, this.trim(trimSize, ordV, v));
+      this.keys = replace(this.keys, this.trimFront(trimSize, ordK, k));
+      this.values = replace(this.values, this.trimFront(trimSize, ordV, v));
     }
     this.offset += k.shape[2]!;
     this.idx = this.keys.shape[2]!;
@@ -181,8 +239,8 @@ export class RotatingKVCache extends BufferedCache {
     }
     const trimSize = this.keys.shape[2]! - this.maxSize;
     if (trimSize > 0) {
-      this.keys = replace(this.keys, this.trim(trimSize, this.keys));
-      this.values = replace(this.values!, this.trim(trimSize, this.values!));
+      this.keys = replace(this.keys, this.trimFront(trimSize, this.keys));
+      this.values = replace(this.values!, this.trimFront(trimSize, this.values!));
       this.idx = this.maxSize;
     }
     if (this.idx === this.maxSize) this.idx = this.keep;
