@@ -30,6 +30,7 @@ export async function runRunner(): Promise<void> {
   const cancelled = new Set<number>();
   const queue: RunnerRequest[] = [];
   let busy = false;
+  let running: number | undefined; // the request execute() is on
 
   const stats = (id: number): RunnerEvent => ({
     type: "stats",
@@ -48,6 +49,7 @@ export async function runRunner(): Promise<void> {
   });
 
   async function execute(req: RunnerRequest): Promise<void> {
+    running = req.id;
     const ctx: JobContext = {
       cancelled: () => cancelled.has(req.id),
       emit: send,
@@ -73,6 +75,7 @@ export async function runRunner(): Promise<void> {
       send({ type: "error", id: req.id, message, kind });
     } finally {
       cancelled.delete(req.id);
+      running = undefined;
     }
   }
 
@@ -91,7 +94,7 @@ export async function runRunner(): Promise<void> {
         if (waiting >= 0) {
           queue.splice(waiting, 1);
           send({ type: "done", id: req.target, reason: "cancelled" });
-        } else cancelled.add(req.target);
+        } else if (running === req.target) cancelled.add(req.target); // a late cancel of a finished job is moot
         return;
       }
       case "stats":

@@ -136,7 +136,7 @@ export async function* infer(
     if (prepared.templateKwargs) params.templateKwargs = prepared.templateKwargs;
     if (prepared.constraint && !params.constraint) params.constraint = prepared.constraint;
     const wantTop = (prepared.options.top_logprobs ?? 0) > 0;
-    for await (const event of lease.generate(params)) {
+    for await (const event of lease.generate(params, signal)) {
       if (event.type === "token") {
         const logprobs = logprobOf(event, wantTop);
         if (event.text === "" && !logprobs) continue; // bytes of a character still pending

@@ -112,11 +112,14 @@ export class RunnerProcess {
     const queue = new AsyncQueue<RunnerEvent>();
     this.inflight.set(id, queue);
     this.proc.send({ ...body, id } as RunnerRequest);
+    let cancelSent = false; // once: a second cancel could reach the runner after the request ended
     return {
       id,
       events: queue,
       cancel: () => {
-        if (!this.dead && this.inflight.has(id)) this.proc.send({ op: "cancel", id: this.nextId++, target: id });
+        if (cancelSent || this.dead || !this.inflight.has(id)) return;
+        cancelSent = true;
+        this.proc.send({ op: "cancel", id: this.nextId++, target: id });
       },
     };
   }

@@ -42,8 +42,11 @@ export interface Lease {
   readonly contextLength: number;
   /** ns this request spent being scheduled and waiting for the model to load */
   readonly loadDurationNs: number;
-  /** Runs one generation; returning early (client gone) cancels it in the runner. */
-  generate(params: GenerateParams): AsyncGenerator<RunnerEvent>;
+  /**
+   * Runs one generation; returning early or `signal` aborting (client gone) cancels it in the runner. The signal
+   * matters where nothing reads the events as they come (stream:false) and during a long prefill.
+   */
+  generate(params: GenerateParams, signal?: AbortSignal): AsyncGenerator<RunnerEvent>;
   release(): void;
 }
 
@@ -180,11 +183,15 @@ export class Scheduler {
       model: entry.model,
       contextLength: entry.contextLength,
       loadDurationNs,
-      async *generate(params: GenerateParams): AsyncGenerator<RunnerEvent> {
+      async *generate(params: GenerateParams, signal?: AbortSignal): AsyncGenerator<RunnerEvent> {
         const proc = entry.process;
         if (!proc) throw new Error(`${entry.model.display} is not loaded`);
+        signal?.throwIfAborted();
         const call = proc.request({ op: "generate", params });
         let finished = false;
+        // The runner answers a cancel with its "cancelled" done event, which ends the loop below.
+        const cancel = () => call.cancel();
+        signal?.addEventListener("abort", cancel, { once: true });
         try {
           for await (const event of call.events) {
             if (isTerminal(event)) finished = true;
@@ -192,6 +199,7 @@ export class Scheduler {
           }
           finished = true;
         } finally {
+          signal?.removeEventListener("abort", cancel);
           // The consumer stopped early (client disconnected): stop the generation in the runner.
           if (!finished) call.cancel();
         }

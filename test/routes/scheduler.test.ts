@@ -99,6 +99,24 @@ describe("scheduler", () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
+  for (const path of ["/api/generate", "/api/chat", "/v1/chat/completions"] as const) {
+    test(`a client that hangs up on a stream:false request stops its generation too (${path})`, async () => {
+      // Nothing reads the events of a non-streaming request as they come: only the request's signal can stop it.
+      server = await startServer();
+      const gone = new AbortController();
+      const long = { model: TINY, prompt: "go on", messages: [{ role: "user", content: "go on" }], stream: false };
+      const body = path === "/v1/chat/completions" ? { ...long, max_tokens: 100_000, seed: 1 } : { ...long, options: { num_predict: 100_000, seed: 1 } };
+      const hungUp = post(server.url, path, body, { signal: gone.signal }).catch((e: Error) => e.name);
+      await Bun.sleep(1_500); // loaded and generating
+      gone.abort();
+      expect(await hungUp).toBe("AbortError");
+      const t0 = performance.now();
+      const r = await new Ollama({ host: server.url }).generate({ model: TINY, prompt: "next", options: { num_predict: 3 } });
+      expect(r.eval_count).toBe(3);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+    });
+  }
+
   test("a request waits while another runs on the same model; a queued request whose client left is dropped", async () => {
     server = await startServer();
     const long = await startLongGeneration(server.url);
