@@ -11,6 +11,16 @@ export function peakRssMiB(pid: number | "self"): number {
   }
 }
 
+/** Resident set (VmRSS) of a live process now, in MiB; NaN when it cannot be read. */
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** The process and all its descendants (Linux /proc), e.g. `ollmlx serve` and its runner processes. */
 export function processTree(pid: number): number[] {
   const out = [pid];

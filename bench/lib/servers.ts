@@ -28,6 +28,8 @@ async function waitReady(url: string, proc: Bun.Subprocess, timeoutMs: number): 
 
 /** What a server process gives the bench besides its API: its memory high-water mark, and a clean stop. */
 interface ServerProcess {
+  /** the server's process id (its runners are its children) */
+  pid: number;
   /** peak RSS of the busiest process in the server's tree (for ollmlx: its runner), MiB */
   peakRssMiB(): number;
   stop(): Promise<void>;
@@ -40,6 +42,7 @@ function running(proc: Bun.Subprocess, cleanup: () => void): ServerProcess {
     return peak;
   };
   return {
+    pid: proc.pid,
     peakRssMiB: sampleRss,
     async stop() {
       sampleRss();

@@ -26,10 +26,14 @@ import type { PrefixCache } from "./prefix-cache.ts";
 import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplerOptions {
-  /** -1: until EOS or the context is full */
+  /** -1 (or more than 10 × numCtx): 10 × numCtx, as Ollama caps it */
   maxTokens: number;
-  /** context length: prompt + generated never exceeds it */
+  /** context length: the caches never hold more; a full context shifts (`shift`) or ends the generation */
   numCtx: number;
+  /** tokens a context shift keeps at the start (Ollama's num_keep; -1: the whole prompt); default 4 */
+  numKeep?: number;
+  /** false: a full context ends the generation ("length") instead of shifting; default true */
+  shift?: boolean;
   eosTokenIds: ReadonlySet<number>;
   seed?: number;
   prefillStepSize?: number;
@@ -86,9 +90,9 @@ export async function* generateTokens(
 ): AsyncGenerator<TokenEvent, GenerationStats> {
   if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
   const hit = opts.prefixCache?.take(prompt, () => model.makeCache()) ?? { caches: model.makeCache(), reused: 0 };
-  const caches: LayerCache[] = hit.caches;
+  let caches: LayerCache[] = hit.caches;
   // What the caches hold, in order: the prompt, then every token read back (each was fed to the step after it).
-  const sequence = [...prompt];
+  let sequence = [...prompt];
   let failed = false;
   const penalize = penaltiesActive(opts);
   const constraint = opts.constraint;
@@ -153,36 +157,62 @@ export async function* generateTokens(
     s?.logprobs?.free();
   };
 
+  /** Feeds tokens[from..to) to the caches in chunks; false when cancelled meanwhile. */
+  const prefill = async (tokens: readonly number[], from: number, to: number): Promise<boolean> => {
+    const chunk = opts.prefillStepSize ?? 512;
+    for (let pos = from; pos < to; ) {
+      const n = Math.min(chunk, to - pos);
+      scope(() => {
+        model.forward(array(tokens.slice(pos, pos + n), [1, n], "int32"), caches);
+        evalArrays(...caches.flatMap((c) => c.state()));
+      });
+      pos += n;
+      clearCache();
+      await ctl.yieldToLoop();
+      if (ctl.cancelled()) return false;
+    }
+    return true;
+  };
+
+  // Ollama's context shift (runner/ollamarunner/cache.go ShiftCacheSlot): keep the first numKeep tokens, drop
+  // the oldest of the rest so that half of what is not kept is free. Caches cannot drop positions in the middle
+  // exactly (keys carry their RoPE positions; a ring buffer has overwritten some), so the kept tokens are
+  // prefilled again into fresh caches, as Ollama does for caches that cannot shift: what follows is exactly what
+  // a cold prompt of the kept tokens gives, and the caches can still go to the prefix cache under `sequence`.
+  const numKeep = Math.min(opts.numKeep === undefined ? 4 : opts.numKeep < 0 ? prompt.length : opts.numKeep, opts.numCtx - 1);
+  const shiftContext = async (): Promise<boolean> => {
+    const targetFree = Math.max(1, Math.floor((opts.numCtx - numKeep) / 2));
+    const discard = Math.max(1, targetFree - (opts.numCtx - sequence.length));
+    sequence = [...sequence.slice(0, numKeep), ...sequence.slice(numKeep + discard)];
+    for (const c of caches) c[Symbol.dispose]();
+    caches = model.makeCache();
+    return prefill(sequence, 0, sequence.length);
+  };
+  /** Room in the caches for one more token: true, after shifting the context if it is full; false when it ends here. */
+  const makeRoom = async (): Promise<boolean> => {
+    if (sequence.length < opts.numCtx) return true;
+    return opts.shift !== false && shiftContext();
+  };
+
   let current: Step | null = null;
   let next: Step | null = null;
   // Under a constraint: the next forward pass, queued while the token it follows is read and the mask built.
   let ahead: MxArray | null = null;
   try {
     // Prefill all but the last prompt token, in chunks.
-    const chunk = opts.prefillStepSize ?? 512;
-    let pos = hit.reused;
-    while (prompt.length - pos > 1) {
-      const n = Math.min(chunk, prompt.length - 1 - pos);
-      scope(() => {
-        model.forward(array(prompt.slice(pos, pos + n), [1, n], "int32"), caches);
-        evalArrays(...caches.flatMap((c) => c.state()));
-      });
-      pos += n;
-      clearCache();
-      await ctl.yieldToLoop();
-      if (ctl.cancelled()) {
-        finish = "cancelled";
-        return stats();
-      }
+    if (!(await prefill(prompt, hit.reused, prompt.length - 1))) {
+      finish = "cancelled";
+      return stats();
     }
     const lastInput = array([prompt[prompt.length - 1]!], [1], "int32");
     held.push(lastInput);
     current = step(lastInput);
     asyncEval(current.token, ...(current.logprobs ? [current.logprobs] : []));
 
-    const budget = opts.maxTokens < 0 ? Infinity : opts.maxTokens;
+    const cap = 10 * opts.numCtx;
+    const budget = opts.maxTokens < 0 || opts.maxTokens > cap ? cap : opts.maxTokens;
     while (true) {
-      if (generated + 1 < budget && prompt.length + generated + 1 < opts.numCtx) {
+      if (generated + 1 < budget && (await makeRoom())) {
         if (constraint) {
           // The mask needs this token, the forward pass does not: only masking and sampling wait for it.
           ahead = persist(scope(() => logitsOf(current!.token)));
@@ -219,7 +249,7 @@ export async function* generateTokens(
       next = null;
       if (generated % CLEAR_EVERY === 0) clearCache();
       if (!current) {
-        finish = "length";
+        finish = ctl.cancelled() ? "cancelled" : "length"; // a cancel can come during a context shift's prefill
         break;
       }
       await ctl.yieldToLoop();

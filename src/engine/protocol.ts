@@ -35,6 +35,10 @@ export interface GenerateParams {
   templateKwargs?: Record<string, unknown>;
   /** constrained decoding: only tokens that keep the output a valid prefix of this language are sampled */
   constraint?: OutputConstraint;
+  /** false: a prompt longer than num_ctx is an error instead of being cut (Ollama's `truncate`, default true) */
+  truncate?: boolean;
+  /** false: generation that fills the context ends ("length") instead of shifting it (Ollama's `shift`, default true) */
+  shift?: boolean;
   options: SamplingParams;
 }
 
@@ -61,7 +65,7 @@ export interface SamplingParams {
   frequency_penalty: number;
   /** -1: random */
   seed: number;
-  /** -1: unlimited (up to the context) */
+  /** -1: unlimited (as Ollama: at most 10 × num_ctx, the context shifting as it fills) */
   num_predict: number;
   num_ctx: number;
   num_keep: number;
@@ -103,7 +107,7 @@ export type RunnerEvent =
   | { type: "loaded"; id: number; loadDurationNs: number; contextLength: number }
   | { type: "stats"; id: number; stats: RunnerStats }
   | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }
-  | { type: "error"; id: number; message: string; kind: "mlx" | "request" | "internal" };
+  | { type: "error"; id: number; message: string; kind: "mlx" | "request" | "internal"; /** the HTTP status it means, when not 500 */ status?: number };
 
 export type DoneReason = "stop" | "length" | "cancelled" | "ok";
 

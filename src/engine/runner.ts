@@ -18,6 +18,10 @@ export interface JobContext {
 
 export class RequestError extends Error {
   override name = "RequestError";
+  /** the HTTP status the server answers with (default 500, as Ollama answers a runner's errors) */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
 }
 
 export async function runRunner(): Promise<void> {
@@ -72,7 +76,8 @@ export async function runRunner(): Promise<void> {
     } catch (err) {
       const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
       const message = err instanceof Error ? err.message : String(err);
-      send({ type: "error", id: req.id, message, kind });
+      const status = err instanceof RequestError ? err.status : undefined;
+      send({ type: "error", id: req.id, message, kind, ...(status ? { status } : {}) });
     } finally {
       cancelled.delete(req.id);
       running = undefined;

@@ -7,6 +7,7 @@ import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
+import { MESSAGES } from "../api/errors.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
 import { PrefixCache, prefixCacheBytes, type PrefixCacheStats } from "./prefix-cache.ts";
@@ -47,10 +48,10 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
 }
 
 /** Ollama keeps the first num_keep tokens and the most recent ones when a prompt overflows the context. */
-export function fitToContext(tokens: number[], numCtx: number, numKeep: number, reserve: number): number[] {
-  const limit = Math.max(1, numCtx - reserve);
+export function fitToContext(tokens: number[], numCtx: number, numKeep: number): number[] {
+  const limit = Math.max(1, numCtx);
   if (tokens.length <= limit) return tokens;
-  const keep = Math.min(Math.max(0, numKeep), limit - 1);
+  const keep = Math.min(numKeep < 0 ? tokens.length : numKeep, limit - 1);
   return [...tokens.slice(0, keep), ...tokens.slice(tokens.length - (limit - keep))];
 }
 
@@ -84,7 +85,10 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
   }
   if (tokens.length === 0) throw new RequestError("the prompt is empty after tokenization");
   const contextIds = params.returnContext ? [...tokens] : undefined;
-  tokens = fitToContext(tokens, o.num_ctx, o.num_keep, 1);
+  // As Ollama's runner: a prompt longer than the context is cut to it (keeping num_keep), or refused with truncate
+  // false; generation then makes room by shifting the context.
+  if (params.truncate === false && tokens.length > o.num_ctx) throw new RequestError(MESSAGES.inputTooLong, 400);
+  tokens = fitToContext(tokens, o.num_ctx, o.num_keep);
   let constraint;
   try {
     const thinkingOn = params.templateKwargs?.enable_thinking === true;
@@ -108,6 +112,8 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
       seed: o.seed >= 0 ? o.seed : undefined,
       maxTokens: o.num_predict,
       numCtx: o.num_ctx,
+      numKeep: o.num_keep,
+      shift: params.shift,
       stop: o.stop,
       logprobs: o.logprobs,
       topLogprobs: o.top_logprobs,

@@ -35,6 +35,8 @@ export interface CommonFields {
   think?: Think | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;
+  truncate?: boolean | null;
+  shift?: boolean | null;
 }
 
 /** A request checked against what this server and the model can do; everything that can fail before loading. */
@@ -47,6 +49,8 @@ export interface Prepared {
   templateKwargs: Record<string, unknown> | undefined;
   /** from `format`: enforced by constrained decoding */
   constraint: OutputConstraint | undefined;
+  /** what a full context does: Ollama's `truncate` and `shift`, only when set to false (both default true) */
+  context: Pick<GenerateParams, "truncate" | "shift">;
 }
 
 export function prepare(model: StoredModel, app: AppContext, body: CommonFields): Prepared {
@@ -71,7 +75,8 @@ export function prepare(model: StoredModel, app: AppContext, body: CommonFields)
   } else if (think !== undefined && think !== null && think !== false) {
     throw CapabilityError.quoted(model.display, "thinking");
   }
-  return { model, layers, capabilities, options, keepAliveMs, templateKwargs, constraint };
+  const context = { ...(body.truncate === false ? { truncate: false } : {}), ...(body.shift === false ? { shift: false } : {}) };
+  return { model, layers, capabilities, options, keepAliveMs, templateKwargs, constraint, context };
 }
 
 function samplingParams(o: ModelOptions, logprobs: boolean, topLogprobs: number): SamplingParams {
@@ -132,7 +137,7 @@ export async function* infer(
 ): AsyncGenerator<InferenceEvent> {
   const lease = await app.scheduler.acquire(prepared.model, { keepAliveMs: prepared.keepAliveMs, signal });
   try {
-    const params: GenerateParams = { ...input, options: prepared.options };
+    const params: GenerateParams = { ...input, ...prepared.context, options: prepared.options };
     if (prepared.templateKwargs) params.templateKwargs = prepared.templateKwargs;
     if (prepared.constraint && !params.constraint) params.constraint = prepared.constraint;
     const wantTop = (prepared.options.top_logprobs ?? 0) > 0;

@@ -4,6 +4,7 @@
 import type { Subprocess } from "bun";
 import type { RunnerEvent, RunnerRequest } from "../engine/protocol.ts";
 import { isTerminal } from "../engine/protocol.ts";
+import { OllamaError } from "../api/errors.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { runnerEnv } from "../engine/cpu-backend.ts";
 
@@ -13,10 +14,10 @@ export class RunnerCrashedError extends Error {
 }
 
 /** The runner answered a request with an error event; the runner itself keeps serving. */
-export class RunnerRequestError extends Error {
+export class RunnerRequestError extends OllamaError {
   override name = "RunnerRequestError";
-  constructor(message: string, readonly kind: "mlx" | "request" | "internal") {
-    super(message);
+  constructor(message: string, readonly kind: "mlx" | "request" | "internal", status = 500) {
+    super(status, message);
   }
 }
 
@@ -95,7 +96,7 @@ export class RunnerProcess {
     if (!q) return; // a late event for a request whose consumer already went away
     if (event.type === "error") {
       this.inflight.delete(event.id);
-      q.fail(new RunnerRequestError(event.message, event.kind));
+      q.fail(new RunnerRequestError(event.message, event.kind, event.status));
       return;
     }
     q.push(event);

@@ -59,7 +59,7 @@ const DESCRIPTIONS: Record<OptionName, string> = {
   draft_num_predict: "speculative draft length (default 4)",
   num_keep: "tokens kept on context shift (default 4)",
   seed: "sampling seed; -1 is random",
-  num_predict: "max tokens to generate; -1 until the context is full",
+  num_predict: "max tokens to generate; -1: up to 10 × num_ctx, the context shifting as it fills",
   top_k: "default 40",
   top_p: "default 0.9",
   min_p: "default 0.0",

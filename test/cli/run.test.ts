@@ -37,7 +37,7 @@ describe("run, one prompt", () => {
 
   test("output is streamed, and SIGINT mid-answer cancels the request at the server and exits 0", async () => {
     const hangupsBefore = s.tap.hangups.length;
-    // tiny has no num_predict: it would write until its 4096-token context is full (~15 s here)
+    // tiny has no num_predict: it would write 10 × its 4096-token context (minutes here)
     const proc = spawnCli(host, ["run", "tiny", "go"]);
     const reader = proc.stdout.getReader();
     let seen = "";
