@@ -48,11 +48,12 @@ const count = (kind: Kind, f: (t: Tally) => void) => {
   tally.set(kind, t);
 };
 
-async function streamed(url: string, path: string, body: unknown, cancelAfter: number | null): Promise<{ cancelled: boolean; final: Record<string, number> }> {
+async function streamed(url: string, path: string, body: unknown, cancelAfter: number | null): Promise<{ cancelled: boolean; final: Record<string, number>; text: string }> {
   const abort = new AbortController();
   const res = await fetch(url + path, { method: "POST", body: JSON.stringify(body), signal: abort.signal });
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   let chunks = 0;
+  let text = "";
   let final: Record<string, number> = {};
   for await (const line of lines(res)) {
     const data = line.startsWith("data: ") ? line.slice(6) : line;
@@ -60,14 +61,15 @@ async function streamed(url: string, path: string, body: unknown, cancelAfter: n
     const chunk = JSON.parse(data) as Record<string, unknown>;
     if (chunk.error) throw new Error(`${path}: ${JSON.stringify(chunk.error)}`);
     if (chunk.done) final = chunk as Record<string, number>;
+    text += (chunk.message as { content?: string } | undefined)?.content ?? "";
     const usage = chunk.usage as { completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } } | undefined;
     if (usage) final = { eval_count: usage.completion_tokens, prompt_eval_cached_count: usage.prompt_tokens_details?.cached_tokens ?? 0 };
     if (cancelAfter !== null && ++chunks >= cancelAfter) {
       abort.abort();
-      return { cancelled: true, final };
+      return { cancelled: true, final, text };
     }
   }
-  return { cancelled: false, final };
+  return { cancelled: false, final, text };
 }
 
 async function client(url: string, id: number, active: () => boolean, deadline: number): Promise<void> {
@@ -111,9 +113,9 @@ async function client(url: string, id: number, active: () => boolean, deadline: 
             : kind === "generate-stream"
               ? ["/api/generate", { model: "soak", prompt: history.at(-1)!.content, options }]
               : ["/v1/chat/completions", { model: "soak", messages: history, max_tokens: numPredict, stream: true, stream_options: { include_usage: true } }];
-        const { cancelled, final } = await streamed(url, path, body, cancelStream);
+        const { cancelled, final, text } = await streamed(url, path, body, cancelStream);
         if (kind !== "chat-stream" || cancelled) history.pop();
-        else history.push({ role: "assistant", content: "(answered)" });
+        else history.push({ role: "assistant", content: text });
         count(kind, (t) => ((t.requests += 1), (t.cancelled += cancelled ? 1 : 0), (t.tokens += final.eval_count ?? 0), (t.cachedTokens += final.prompt_eval_cached_count ?? 0)));
       }
     } catch (e) {
