@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { device } from "../ffi/index.ts";
 import { shouldDequantizeOnCpu } from "./cpu-backend.ts";
 // The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
-import { applyChatTemplate } from "../formats/tokenizer/chat-template.ts";
+import { applyChatTemplate, type ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
@@ -55,6 +55,30 @@ export function fitToContext(tokens: number[], numCtx: number, numKeep: number):
   return [...tokens.slice(0, keep), ...tokens.slice(tokens.length - (limit - keep))];
 }
 
+/**
+ * A conversation rendered by the model's chat template and tokenized. One longer than num_ctx loses its oldest
+ * messages as Ollama's chatPrompt (server/prompt.go) drops them: the latest messages that fit, with every system
+ * message before them; the last message always stays (what still does not fit is cut by tokens afterwards).
+ * With truncate false nothing is dropped.
+ */
+function renderChat(lm: LoadedModel, before: string, messages: ChatMessage[], params: GenerateParams, numCtx: number): { text: string; tokens: number[] } {
+  const render = (msgs: ChatMessage[]) => {
+    const text = before + applyChatTemplate(lm.tokenizer, msgs, { tools: params.tools as never, addGenerationPrompt: true, kwargs: params.templateKwargs });
+    // A rendered template carries its own special tokens (BOS included).
+    return { text, tokens: lm.tokenizer.encode(text, { addSpecialTokens: false }) };
+  };
+  const whole = render(messages);
+  if (whole.tokens.length <= numCtx || params.truncate === false || messages.length < 2) return whole;
+  const from = (i: number) => [...messages.slice(0, i).filter((m) => m.role === "system"), ...messages.slice(i)];
+  let best = render(from(messages.length - 1));
+  for (let i = messages.length - 2; i > 0; i--) {
+    const candidate = render(from(i));
+    if (candidate.tokens.length > numCtx) break;
+    best = candidate;
+  }
+  return best;
+}
+
 /** The text of a `context` from an earlier response; ids outside the vocabulary are the client's error. */
 function contextText(lm: LoadedModel, ids: number[]): string {
   const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= lm.tokenizer.idLimit);
@@ -71,14 +95,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
   // /api/generate `context`: as Ollama, the earlier tokens are detokenized and the text precedes the new prompt.
   const before = params.context?.length ? contextText(lm, params.context) : "";
   if (params.messages) {
-    const text = before + applyChatTemplate(lm.tokenizer, params.messages, {
-      tools: params.tools as never,
-      addGenerationPrompt: true,
-      kwargs: params.templateKwargs,
-    });
-    // A rendered template carries its own special tokens (BOS included).
-    tokens = lm.tokenizer.encode(text, { addSpecialTokens: false });
-    promptText = text;
+    ({ text: promptText, tokens } = renderChat(lm, before, params.messages, params, o.num_ctx));
   } else {
     promptText = before + (params.prompt ?? "");
     tokens = lm.tokenizer.encodePrompt(promptText);

@@ -30,6 +30,28 @@ describe("context window", () => {
     expect(r.eval_count).toBe(80);
   });
 
+  test("a chat longer than num_ctx loses its oldest messages, keeping the system message, as Ollama's chatPrompt", async () => {
+    const system = { role: "system", content: "You are terse." };
+    const turns = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `turn ${i}: ${"lorem ipsum dolor ".repeat(8)}` }));
+    const messages = [system, ...turns, { role: "user", content: "and now?" }];
+    const options = { num_ctx: 160, temperature: 0, num_predict: 6 };
+    const r = await ollama.chat({ model: TINY, messages, options });
+    // The longest tail of the conversation that fits, with the system message in front: found from outside by
+    // asking with truncate false (Ollama's 400 when it does not fit).
+    let fits = 1;
+    for (let k = 2; k < messages.length - 1; k++) {
+      const body = { model: TINY, messages: [system, ...messages.slice(-k)], stream: false, truncate: false, options: { ...options, num_predict: 1 } };
+      if ((await post(server.url, "/api/chat", body)).status !== 200) break;
+      fits = k;
+    }
+    expect(fits).toBeGreaterThan(1);
+    expect(fits).toBeLessThan(messages.length - 2);
+    const expected = await ollama.chat({ model: TINY, messages: [system, ...messages.slice(-fits)], options });
+    expect(r.prompt_eval_count).toBe(expected.prompt_eval_count);
+    expect(r.prompt_eval_count).toBeLessThanOrEqual(160);
+    expect(r.message.content).toBe(expected.message.content);
+  });
+
   test("shift: false ends the generation when the context fills (done_reason length)", async () => {
     const body = { model: TINY, prompt: "hello", raw: true, stream: false, shift: false, options: { ...small, num_predict: 200 } };
     const r = (await (await post(server.url, "/api/generate", body)).json()) as Record<string, number | string>;
