@@ -15,6 +15,7 @@ import { lines } from "./lib/clients.ts";
 import { processTree, rssMiB } from "./lib/proc.ts";
 import { startOllmlxServe } from "./lib/servers.ts";
 import { rng } from "../test/fixtures/rng.ts";
+import { prefixCacheBytes } from "../src/engine/prefix-cache.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,21 +56,24 @@ async function streamed(url: string, path: string, body: unknown, cancelAfter: n
   let chunks = 0;
   let text = "";
   let final: Record<string, number> = {};
-  for await (const line of lines(res)) {
-    const data = line.startsWith("data: ") ? line.slice(6) : line;
-    if (data === "[DONE]") break;
-    const chunk = JSON.parse(data) as Record<string, unknown>;
-    if (chunk.error) throw new Error(`${path}: ${JSON.stringify(chunk.error)}`);
-    if (chunk.done) final = chunk as Record<string, number>;
-    text += (chunk.message as { content?: string } | undefined)?.content ?? "";
-    const usage = chunk.usage as { completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } } | undefined;
-    if (usage) final = { eval_count: usage.completion_tokens, prompt_eval_cached_count: usage.prompt_tokens_details?.cached_tokens ?? 0 };
-    if (cancelAfter !== null && ++chunks >= cancelAfter) {
-      abort.abort();
-      return { cancelled: true, final, text };
+  try {
+    for await (const line of lines(res)) {
+      const data = line.startsWith("data: ") ? line.slice(6) : line;
+      if (data === "[DONE]") break;
+      const chunk = JSON.parse(data) as Record<string, unknown>;
+      if (chunk.error) throw new Error(`${path}: ${JSON.stringify(chunk.error)}`);
+      if (chunk.done) final = chunk as Record<string, number>;
+      const usage = chunk.usage as { completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } } | undefined;
+      if (usage) final = { eval_count: usage.completion_tokens, prompt_eval_cached_count: usage.prompt_tokens_details?.cached_tokens ?? 0 };
+      text += (chunk.message as { content?: string } | undefined)?.content ?? "";
+      if (cancelAfter !== null && ++chunks >= cancelAfter) abort.abort(); // the client hangs up mid-answer
     }
+  } catch (e) {
+    // Our own hang-up ends the body with an AbortError: a cancel, not an error of the server's.
+    if (abort.signal.aborted && (e as Error).name === "AbortError") return { cancelled: true, final, text };
+    throw e;
   }
-  return { cancelled: false, final, text };
+  return { cancelled: abort.signal.aborted, final, text };
 }
 
 async function client(url: string, id: number, active: () => boolean, deadline: number): Promise<void> {
@@ -173,7 +177,7 @@ const report = [
   ...rows,
   "",
   `${total.requests} requests, ${total.cancelled} cancelled, **${total.errors} errors**, **${runners.size - 1 < 0 ? 0 : runners.size - 1} runner restarts** (runner pids seen: ${[...runners].join(", ")}).`,
-  `Runner RSS: ${first.rssMiB.toFixed(0)} MiB at minute ${first.minute.toFixed(1)}, ${last.rssMiB.toFixed(0)} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB).filter(Number.isFinite)).toFixed(0)}).`,
+  `Runner RSS: the prefix cache may hold up to ${(prefixCacheBytes() / 2 ** 20).toFixed(0)} MiB (OLLMLX_PREFIX_CACHE_BYTES); ${first.rssMiB.toFixed(0)} MiB at minute ${first.minute.toFixed(1)}, ${last.rssMiB.toFixed(0)} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB).filter(Number.isFinite)).toFixed(0)}).`,
   "",
   "| minute | active clients | requests so far | runner RSS, MiB |",
   "|---|---|---|---|",
