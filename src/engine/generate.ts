@@ -21,7 +21,7 @@ import {
 } from "../ffi/index.ts";
 import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
-import type { LayerCache } from "../models/layers/kv-cache.ts";
+import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
 import type { PrefixCache } from "./prefix-cache.ts";
 import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
 
@@ -184,7 +184,7 @@ export async function* generateTokens(
     const targetFree = Math.max(1, Math.floor((opts.numCtx - numKeep) / 2));
     const discard = Math.max(1, targetFree - (opts.numCtx - sequence.length));
     sequence = [...sequence.slice(0, numKeep), ...sequence.slice(numKeep + discard)];
-    for (const c of caches) c[Symbol.dispose]();
+    disposeCaches(caches);
     caches = model.makeCache();
     return prefill(sequence, 0, sequence.length);
   };
@@ -270,7 +270,7 @@ export async function* generateTokens(
     history?.free();
     key?.free();
     if (opts.prefixCache && !failed) opts.prefixCache.put(sequence, caches);
-    else for (const c of caches) c[Symbol.dispose]();
+    else disposeCaches(caches);
     clearCache();
   }
 

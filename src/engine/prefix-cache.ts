@@ -11,7 +11,7 @@
 //  - entries are bounded in bytes (OLLMLX_PREFIX_CACHE_BYTES) and by MLX's memory limit, evicted least recently
 //    used first; storing an entry drops the entries it extends, which it can serve itself by trimming.
 import { eval as evalArrays, memory } from "../ffi/index.ts";
-import type { LayerCache } from "../models/layers/kv-cache.ts";
+import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
 import { totalmem } from "node:os";
 
 interface Entry {
@@ -55,10 +55,6 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return i;
 }
 
-const disposeAll = (caches: LayerCache[]): void => {
-  for (const c of caches) c[Symbol.dispose]();
-};
-
 export class PrefixCache implements Disposable {
   #entries: Entry[] = [];
   #bytes = 0;
@@ -101,19 +97,19 @@ export class PrefixCache implements Disposable {
   put(tokens: readonly number[], caches: LayerCache[]): void {
     const offset = caches[0]?.offset ?? 0;
     if (this.capBytes <= 0 || offset === 0 || offset > tokens.length) {
-      disposeAll(caches);
+      disposeCaches(caches);
       return;
     }
     // The request's last step may still be queued: an entry holds computed buffers, not a pending graph.
     try {
       evalArrays(...caches.flatMap((c) => c.state()));
     } catch (err) {
-      disposeAll(caches);
+      disposeCaches(caches);
       throw err;
     }
     const bytes = caches.reduce((n, c) => n + c.nbytes, 0);
     if (bytes > this.capBytes) {
-      disposeAll(caches);
+      disposeCaches(caches);
       return;
     }
     const held = tokens.slice(0, offset);
@@ -152,6 +148,6 @@ export class PrefixCache implements Disposable {
 
   #evict(e: Entry): void {
     this.#remove(e);
-    disposeAll(e.caches);
+    disposeCaches(e.caches);
   }
 }

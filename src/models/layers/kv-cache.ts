@@ -20,6 +20,11 @@ import {
 /** What sdpa is told: nothing, "causal" (bottom-right aligned), or a boolean array (true = attend). */
 export type AttentionMask = null | "causal" | MxArray;
 
+/** Frees every layer's buffers (a model's caches are disposed together). */
+export function disposeCaches(caches: readonly LayerCache[]): void {
+  for (const c of caches) c[Symbol.dispose]();
+}
+
 export interface LayerCache extends Disposable {
   readonly offset: number;
   /** Appends (B, H, L, D) keys/values; returns everything the new queries attend to. */
