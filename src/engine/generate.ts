@@ -2,7 +2,8 @@
 //  - prefill the prompt in chunks (evaluating the cache after each, then clearing MLX's buffer cache) until
 //    one token remains; that token's forward gives the first logits;
 //  - decode with one step of look-ahead: step n+1 is built and async_eval'ed before token n is read, so the
-//    device runs ahead of the JS side;
+//    device runs ahead of the JS side; each step's forward pass is one row of the runner's decode batch
+//    (decode-batch.ts), shared with the other sequences generating at the same time;
 //  - clear MLX's buffer cache every 256 tokens; free every handle deterministically.
 import {
   asyncEval,
@@ -23,6 +24,7 @@ import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
 import type { PrefixCache } from "./prefix-cache.ts";
+import { DecodeBatch } from "./decode-batch.ts";
 import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplerOptions {
@@ -48,6 +50,8 @@ export interface GenerateOptions extends SamplerOptions {
   constraint?: TokenConstraint;
   /** Where the KV state comes from and goes back to: a cached prefix is not prefilled again (prefix-cache.ts). */
   prefixCache?: PrefixCache;
+  /** The runner's decode batch this sequence joins once its prompt is prefilled; default: a batch of its own. */
+  batch?: DecodeBatch;
 }
 
 export interface TokenEvent {
@@ -81,6 +85,8 @@ interface Step {
 }
 
 const CLEAR_EVERY = 256;
+/** Prefill chunk while other sequences decode: each chunk holds their next step up, so it stays short. */
+const SHARED_PREFILL_CHUNK = 128;
 
 export async function* generateTokens(
   model: CausalLM,
@@ -101,6 +107,8 @@ export async function* generateTokens(
   let history: MxArray | null = penalize ? persist(array(prompt.slice(-window), [Math.min(prompt.length, window)], "int32")) : null;
   let key: MxArray | null = opts.seed !== undefined && opts.seed >= 0 ? persist(random.key(opts.seed)) : null;
   const held: MxArray[] = [];
+  const batch = opts.batch ?? new DecodeBatch(model);
+  let member: ReturnType<DecodeBatch["join"]> | null = null;
   const t0 = performance.now();
   let promptNs = 0;
   let generated = 0;
@@ -115,12 +123,15 @@ export async function* generateTokens(
   };
 
   /** The next token's logits (after the penalties) from `input`, built before the token before it is known. */
-  const logitsOf = (input: MxArray): MxArray => {
-    const L = input.shape[0]!;
-    const logits = model.forward(reshape(input, [1, L]), caches);
-    const V = logits.shape[2]!;
-    const last = reshape(slice(logits, [0, L - 1, 0], [1, L, V]), [1, V]);
-    return history ? applyPenalties(last, history, opts) : last;
+  const logitsOf = async (input: MxArray): Promise<MxArray> => {
+    const row = await member!.step(input, caches);
+    if (!history) return row;
+    const h = history;
+    try {
+      return persist(scope(() => applyPenalties(row, h, opts)));
+    } finally {
+      row.free();
+    }
   };
 
   /** Masks (under a constraint) and samples the next token; the penalties' history takes it (lazily). */
@@ -143,8 +154,8 @@ export async function* generateTokens(
     return { token: persist(s.token), logprobs: s.logprobs ? persist(s.logprobs) : null };
   };
 
-  const step = (input: MxArray): Step => {
-    const last = persist(scope(() => logitsOf(input)));
+  const step = async (input: MxArray): Promise<Step> => {
+    const last = await logitsOf(input);
     try {
       return sampleFrom(last);
     } finally {
@@ -159,8 +170,8 @@ export async function* generateTokens(
 
   /** Feeds tokens[from..to) to the caches in chunks; false when cancelled meanwhile. */
   const prefill = async (tokens: readonly number[], from: number, to: number): Promise<boolean> => {
-    const chunk = opts.prefillStepSize ?? 512;
     for (let pos = from; pos < to; ) {
+      const chunk = opts.prefillStepSize ?? (batch.size > (member ? 1 : 0) ? SHARED_PREFILL_CHUNK : 512);
       const n = Math.min(chunk, to - pos);
       scope(() => {
         model.forward(array(tokens.slice(pos, pos + n), [1, n], "int32"), caches);
@@ -206,7 +217,8 @@ export async function* generateTokens(
     }
     const lastInput = array([prompt[prompt.length - 1]!], [1], "int32");
     held.push(lastInput);
-    current = step(lastInput);
+    member = batch.join();
+    current = await step(lastInput);
     asyncEval(current.token, ...(current.logprobs ? [current.logprobs] : []));
 
     const cap = 10 * opts.numCtx;
@@ -215,10 +227,10 @@ export async function* generateTokens(
       if (generated + 1 < budget && (await makeRoom())) {
         if (constraint) {
           // The mask needs this token, the forward pass does not: only masking and sampling wait for it.
-          ahead = persist(scope(() => logitsOf(current!.token)));
+          ahead = await logitsOf(current.token);
           asyncEval(ahead);
         } else {
-          next = step(current.token);
+          next = await step(current.token);
           asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
         }
       }
@@ -263,6 +275,7 @@ export async function* generateTokens(
     failed = true; // an update may have stopped halfway: these caches are not kept
     throw err;
   } finally {
+    member?.[Symbol.dispose]();
     freeStep(current);
     freeStep(next);
     ahead?.free();

@@ -2,8 +2,11 @@
 // model, it owns MLX on this process's single main thread (MLX >= 0.31 keeps streams, RNG and compile
 // caches per OS thread, so every MLX call of the process stays on this one).
 //
-// Requests run one at a time, in order. Between steps a job yields to the event loop so that a cancel
-// (or a stats request) sent meanwhile is read: a cancel stops a job within one step.
+// Generations run side by side: each starts as it arrives and their decode steps share one batched forward pass
+// (decode-batch.ts); the server bounds how many a runner gets at once (OLLAMA_NUM_PARALLEL). Other requests
+// (load, selftest) run alone, in order: one waits for the generations before it, and the ones after it wait
+// for it. Between steps a job yields to the event loop so that a cancel (or a stats request) sent meanwhile is
+// read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
@@ -34,7 +37,8 @@ export async function runRunner(): Promise<void> {
   const cancelled = new Set<number>();
   const queue: RunnerRequest[] = [];
   let busy = false;
-  let running: number | undefined; // the request execute() is on
+  const running = new Set<number>(); // the requests execute() is on
+  const generations = new Set<Promise<void>>();
 
   const stats = (id: number): RunnerEvent => ({
     type: "stats",
@@ -53,7 +57,7 @@ export async function runRunner(): Promise<void> {
   });
 
   async function execute(req: RunnerRequest): Promise<void> {
-    running = req.id;
+    running.add(req.id);
     const ctx: JobContext = {
       cancelled: () => cancelled.has(req.id),
       emit: send,
@@ -80,14 +84,23 @@ export async function runRunner(): Promise<void> {
       send({ type: "error", id: req.id, message, kind, ...(status ? { status } : {}) });
     } finally {
       cancelled.delete(req.id);
-      running = undefined;
+      running.delete(req.id);
     }
   }
 
   async function drain(): Promise<void> {
     if (busy) return;
     busy = true;
-    while (queue.length > 0) await execute(queue.shift()!);
+    while (queue.length > 0) {
+      const req = queue.shift()!;
+      if (req.op === "generate") {
+        const job = execute(req).finally(() => generations.delete(job));
+        generations.add(job);
+        continue;
+      }
+      while (generations.size > 0) await Promise.all(generations);
+      await execute(req);
+    }
     busy = false;
   }
 
@@ -99,7 +112,7 @@ export async function runRunner(): Promise<void> {
         if (waiting >= 0) {
           queue.splice(waiting, 1);
           send({ type: "done", id: req.target, reason: "cancelled" });
-        } else if (running === req.target) cancelled.add(req.target); // a late cancel of a finished job is moot
+        } else if (running.has(req.target)) cancelled.add(req.target); // a late cancel of a finished job is moot
         return;
       }
       case "stats":

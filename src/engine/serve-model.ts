@@ -11,10 +11,13 @@ import { MESSAGES } from "../api/errors.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
 import { PrefixCache, prefixCacheBytes, type PrefixCacheStats } from "./prefix-cache.ts";
+import { DecodeBatch } from "./decode-batch.ts";
 
 let loaded: LoadedModel | null = null;
 // The KV state of recent requests to the loaded model (prefix-cache.ts); made with the model, lives as long.
 let prefixCache: PrefixCache | null = null;
+// The sequences generating now, stepped together (decode-batch.ts).
+let batch: DecodeBatch | null = null;
 
 /** What the prefix cache holds now (for stats). */
 export function prefixCacheStats(): PrefixCacheStats | null {
@@ -44,6 +47,7 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
   const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
   loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize }) : await loadMlxModel(spec.name, spec.path, { dequantize });
   prefixCache = new PrefixCache(prefixCacheBytes());
+  batch = new DecodeBatch(loaded.model);
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
 }
 
@@ -136,6 +140,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
       topLogprobs: o.top_logprobs,
       constraint,
       prefixCache: prefixCache ?? undefined,
+      batch: batch ?? undefined,
     },
     ctx,
   );

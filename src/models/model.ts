@@ -1,9 +1,8 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
 import { multiply, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
-import type { LayerCache } from "./layers/kv-cache.ts";
+import type { LayerCache, LayerRow } from "./layers/kv-cache.ts";
 import type { RMSNorm } from "./layers/norm.ts";
-import type { AttentionMask } from "./layers/kv-cache.ts";
 import type { Weights } from "./weights.ts";
 
 export interface CausalLM extends Disposable {
@@ -11,14 +10,17 @@ export interface CausalLM extends Disposable {
   readonly vocabSize: number;
   readonly numLayers: number;
   makeCache(): LayerCache[];
-  /** inputs: (B, L) int32 token ids → logits (B, L, vocab). Updates the caches. */
+  /** inputs: (1, L) int32 token ids → logits (1, L, vocab). Updates the caches. */
   forward(inputs: MxArray, caches: LayerCache[]): MxArray;
+  /** A batch of sequences, one row each: inputs (B, L) → logits (B, L, vocab); row b updates caches[b]. */
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][]): MxArray;
 }
 
 export interface Block extends Disposable {
   /** true for sliding-window layers: they get the windowed mask */
   readonly sliding: boolean;
-  forward(x: MxArray, mask: AttentionMask, cache: LayerCache): MxArray;
+  /** rows: each batch row's cache for this layer and its mask */
+  forward(x: MxArray, rows: readonly LayerRow[]): MxArray;
 }
 
 export interface DecoderParts {
@@ -54,17 +56,24 @@ export class DecoderLM implements CausalLM {
   }
 
   forward(inputs: MxArray, caches: LayerCache[]): MxArray {
+    return this.forwardRows(inputs, [caches]);
+  }
+
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][]): MxArray {
     const { embed, blocks, norm, lmHead } = this.p;
+    if (inputs.shape[0] !== caches.length) throw new Error(`${inputs.shape[0]} batch rows but ${caches.length} caches`);
     let h = embed.forward(inputs);
     if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
     const L = inputs.shape[1]!;
     const fullIdx = blocks.findIndex((b) => !b.sliding);
     const swaIdx = blocks.findIndex((b) => b.sliding);
-    const fullMask = fullIdx >= 0 ? caches[fullIdx]!.makeMask(L) : null;
-    const swaMask = swaIdx >= 0 ? caches[swaIdx]!.makeMask(L, this.p.slidingWindow) : null;
+    // Each row's masks come from its own caches (before this step updates them).
+    const fullMasks = caches.map((c) => (fullIdx >= 0 ? c[fullIdx]!.makeMask(L) : null));
+    const swaMasks = caches.map((c) => (swaIdx >= 0 ? c[swaIdx]!.makeMask(L, this.p.slidingWindow) : null));
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;
-      h = b.forward(h, b.sliding ? swaMask : fullMask, caches[i]!);
+      const masks = b.sliding ? swaMasks : fullMasks;
+      h = b.forward(h, caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })));
     }
     h = norm.forward(h);
     return lmHead ? lmHead.forward(h) : embed.asLinear(h);

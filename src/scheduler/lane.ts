@@ -1,4 +1,5 @@
-// One request at a time on a runner, in arrival order. A waiter whose client goes away leaves the line.
+// Up to `slots` requests at a time on a runner (OLLAMA_NUM_PARALLEL: the runner batches their decode steps), the
+// rest waiting in arrival order. A waiter whose client goes away leaves the line.
 import { RequestCanceledError } from "../api/errors.ts";
 
 interface Waiter {
@@ -6,8 +7,17 @@ interface Waiter {
 }
 
 export class Lane {
-  private busy = false;
+  private active = 0;
   private readonly line: Waiter[] = [];
+
+  constructor(readonly slots = 1) {
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`a lane needs at least one slot, not ${slots}`);
+  }
+
+  /** Requests being served now. */
+  get running(): number {
+    return this.active;
+  }
 
   /** Requests waiting for their turn (not counting the one being served). */
   get waiting(): number {
@@ -15,14 +25,14 @@ export class Lane {
   }
 
   get idle(): boolean {
-    return !this.busy && this.line.length === 0;
+    return this.active === 0 && this.line.length === 0;
   }
 
   /** Resolves with the release function when it is this caller's turn; rejects if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(new RequestCanceledError());
-    if (!this.busy) {
-      this.busy = true;
+    if (this.active < this.slots) {
+      this.active++;
       return Promise.resolve(this.releaser());
     }
     return new Promise((resolve, reject) => {
@@ -49,7 +59,7 @@ export class Lane {
       released = true;
       const next = this.line.shift();
       if (next) next.grant();
-      else this.busy = false;
+      else this.active--;
     };
   }
 }

@@ -8,7 +8,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 export class LoadedModel {
   readonly runner: Runner;
-  readonly lane = new Lane();
+  readonly lane: Lane;
   /** Settles when the load finishes; rejects with the load's error. */
   ready!: Promise<void>;
   process: RunnerProcess | null = null;
@@ -26,7 +26,9 @@ export class LoadedModel {
     readonly model: StoredModel,
     keepAliveMs: number,
     runnerCommand?: string[],
+    numParallel = 1,
   ) {
+    this.lane = new Lane(numParallel);
     this.runner = new Runner(runnerCommand);
     this.keepAliveMs = keepAliveMs;
   }

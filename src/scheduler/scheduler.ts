@@ -1,5 +1,5 @@
 // Which models are loaded, and who may use them. One runner process per model, loaded on demand; requests to
-// a model run one at a time in arrival order; idle models unload when their keep_alive runs out, or to make room
+// a model run up to OLLAMA_NUM_PARALLEL at a time (the runner batches them), the rest waiting in arrival order; idle models unload when their keep_alive runs out, or to make room
 // (OLLAMA_MAX_LOADED_MODELS). All MLX work happens in the runners: nothing here blocks the HTTP thread.
 // Reference: Ollama's server/sched.go.
 import { RequestCanceledError, ServerBusyError } from "../api/errors.ts";
@@ -14,6 +14,8 @@ export interface SchedulerOptions {
   maxLoaded: number;
   /** OLLAMA_MAX_QUEUE: requests that may wait at once; more get 503 */
   maxQueue: number;
+  /** OLLAMA_NUM_PARALLEL: requests one model serves at once, their decode steps batched (default 4) */
+  numParallel: number;
   /** OLLAMA_KEEP_ALIVE in ms (Infinity: forever) */
   defaultKeepAliveMs: number;
   /** how to start a runner (tests and compiled binaries differ) */
@@ -31,6 +33,7 @@ export function schedulerOptionsFromEnv(env: Record<string, string | undefined> 
   return {
     maxLoaded: envInt(env.OLLAMA_MAX_LOADED_MODELS, 3),
     maxQueue: envInt(env.OLLAMA_MAX_QUEUE, 512),
+    numParallel: envInt(env.OLLAMA_NUM_PARALLEL, 4),
     defaultKeepAliveMs: defaultKeepAlive(env),
     statsTimeoutMs: 2_000,
   };
@@ -145,7 +148,7 @@ export class Scheduler {
         return existing;
       }
       if (this.models.size < this.options.maxLoaded) {
-        const entry = new LoadedModel(key, model, opts.keepAliveMs ?? this.options.defaultKeepAliveMs, this.options.runnerCommand);
+        const entry = new LoadedModel(key, model, opts.keepAliveMs ?? this.options.defaultKeepAliveMs, this.options.runnerCommand, this.options.numParallel);
         entry.hold();
         this.models.set(key, entry);
         entry.ready = this.load(entry);

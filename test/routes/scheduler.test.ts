@@ -117,8 +117,8 @@ describe("scheduler", () => {
     });
   }
 
-  test("a request waits while another runs on the same model; a queued request whose client left is dropped", async () => {
-    server = await startServer();
+  test("OLLAMA_NUM_PARALLEL=1: a request waits while another runs on the same model; a queued request whose client left is dropped", async () => {
+    server = await startServer({ numParallel: 1 });
     const long = await startLongGeneration(server.url);
     const order: string[] = [];
     const queuedAbort = new AbortController();
@@ -136,7 +136,7 @@ describe("scheduler", () => {
   });
 
   test("OLLAMA_MAX_QUEUE: a request beyond the queue is 503 with Ollama's message", async () => {
-    server = await startServer({ maxQueue: 1 });
+    server = await startServer({ maxQueue: 1, numParallel: 1 });
     const long = await startLongGeneration(server.url);
     const waiting = new AbortController();
     const queued = post(server.url, "/api/generate", { model: TINY, prompt: "q", stream: false }, { signal: waiting.signal }).catch(() => null);
@@ -147,6 +147,24 @@ describe("scheduler", () => {
     waiting.abort();
     await queued;
     long.controller.abort();
+  });
+
+  test("OLLAMA_NUM_PARALLEL=2: a second request runs beside a long one, a third waits for a slot", async () => {
+    server = await startServer({ numParallel: 2 });
+    const long = await startLongGeneration(server.url);
+    const beside = (await (await post(server.url, "/api/generate", { model: TINY, prompt: "beside", stream: false, options: { num_predict: 3 } })).json()) as { eval_count: number };
+    expect(beside.eval_count).toBe(3); // answered while the long one still holds its slot
+    const other = await startLongGeneration(server.url); // both slots taken now
+    let third = false;
+    const waiting = post(server.url, "/api/generate", { model: TINY, prompt: "third", stream: false, options: { num_predict: 2 } }).then(async (r) => {
+      third = true;
+      return (await r.json()) as { eval_count: number };
+    });
+    await Bun.sleep(300);
+    expect(third).toBe(false);
+    long.controller.abort();
+    expect((await waiting).eval_count).toBe(2);
+    other.controller.abort();
   });
 
   test("a model that fails to load answers with the error, and the server keeps serving", async () => {

@@ -1,8 +1,8 @@
 // Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE, optional per-head
 // q/k norms, fused or separate projections.
-import { reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+import { array, concatenate, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
-import type { AttentionMask, LayerCache } from "./kv-cache.ts";
+import type { AttentionMask, LayerCache, LayerRow } from "./kv-cache.ts";
 import { Linear } from "./linear.ts";
 import type { RMSNorm } from "./norm.ts";
 import type { Rope } from "./rope.ts";
@@ -36,9 +36,14 @@ export class Attention implements Disposable {
     return { q: Linear.load(ws, `${path}.q_proj`), k: Linear.load(ws, `${path}.k_proj`), v: Linear.load(ws, `${path}.v_proj`), o };
   }
 
-  forward(x: MxArray, mask: AttentionMask, cache: LayerCache): MxArray {
+  /**
+   * x: (B, L, hidden), one row per sequence of a batch. The projections run on the whole batch (a decode step
+   * reads each weight once for all rows), and so does RoPE, each row at its own position; the cache and sdpa run
+   * per row, since each sequence has its own cache and length.
+   */
+  forward(x: MxArray, rows: readonly LayerRow[]): MxArray {
     const [B, L] = x.shape as [number, number, number];
-    const { nHeads, nKvHeads, headDim, scale } = this.shape;
+    const { nHeads, nKvHeads, headDim } = this.shape;
     const p = this.parts;
     let q: MxArray, k: MxArray, v: MxArray;
     if ("qkv" in p.proj) {
@@ -57,11 +62,33 @@ export class Attention implements Disposable {
     q = transpose(q, [0, 2, 1, 3]);
     k = transpose(k, [0, 2, 1, 3]);
     v = transpose(reshape(v, [B, L, nKvHeads, headDim]), [0, 2, 1, 3]);
-    q = p.rope.apply(q, cache.offset);
-    k = p.rope.apply(k, cache.offset);
-    const [keys, values] = cache.update(k, v);
-    const out = sdpa(q, keys, values, { scale, mask });
+    let out: MxArray;
+    if (rows.length === 1) {
+      const { cache, mask } = rows[0]!;
+      out = this.attend(p.rope.apply(q, cache.offset), p.rope.apply(k, cache.offset), v, cache, mask);
+    } else {
+      const positions = p.rope.perRowOffsets ? array(rows.map((r) => r.cache.offset), [B], "int32") : null;
+      if (positions) {
+        q = p.rope.apply(q, positions);
+        k = p.rope.apply(k, positions);
+      }
+      // One split per array (a single MLX op) rather than a slice per row.
+      const [qs, ks, vs] = [split(q, B, 0), split(k, B, 0), split(v, B, 0)];
+      out = concatenate(
+        rows.map(({ cache, mask }, b) => {
+          const [qb, kb] = positions ? [qs[b]!, ks[b]!] : [p.rope.apply(qs[b]!, cache.offset), p.rope.apply(ks[b]!, cache.offset)];
+          return this.attend(qb, kb, vs[b]!, cache, mask);
+        }),
+        0,
+      );
+    }
     return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+  }
+
+  /** q and k already rotated to their positions. */
+  private attend(q: MxArray, k: MxArray, v: MxArray, cache: LayerCache, mask: AttentionMask): MxArray {
+    const [keys, values] = cache.update(k, v);
+    return sdpa(q, keys, values, { scale: this.shape.scale, mask });
   }
 
   [Symbol.dispose](): void {
@@ -74,3 +101,4 @@ export class Attention implements Disposable {
     p.kNorm?.[Symbol.dispose]();
   }
 }
+

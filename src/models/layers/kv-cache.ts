@@ -20,6 +20,12 @@ import {
 /** What sdpa is told: nothing, "causal" (bottom-right aligned), or a boolean array (true = attend). */
 export type AttentionMask = null | "causal" | MxArray;
 
+/** One batch row as a layer sees it: that sequence's cache for the layer, and the mask its queries get. */
+export interface LayerRow {
+  cache: LayerCache;
+  mask: AttentionMask;
+}
+
 /** Frees every layer's buffers (a model's caches are disposed together). */
 export function disposeCaches(caches: readonly LayerCache[]): void {
   for (const c of caches) c[Symbol.dispose]();

@@ -18,9 +18,16 @@ export class Rope implements Disposable {
     private readonly dynamic: { maxPos: number; factor: number } | null = null,
   ) {}
 
-  apply(x: MxArray, offset: number): MxArray {
+  /** Whether apply takes one offset per batch row (an int32 array (B,)): all but dynamic NTK, whose base depends on it. */
+  get perRowOffsets(): boolean {
+    return this.dynamic === null;
+  }
+
+  /** x (B, H, L, D); its first position is `offset`, or per row offset[b]. */
+  apply(x: MxArray, offset: number | MxArray): MxArray {
     let base = this.base;
     if (this.dynamic && base !== null) {
+      if (typeof offset !== "number") throw new Error("dynamic NTK rope needs one offset for the whole batch");
       const seqLen = Math.max(x.shape[x.ndim - 2]! + offset, this.dynamic.maxPos);
       const f = this.dynamic.factor;
       base = base * ((f * seqLen) / this.dynamic.maxPos - (f - 1)) ** (this.dims / (this.dims - 2));

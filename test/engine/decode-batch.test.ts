@@ -1,0 +1,151 @@
+// Continuous batching (issue 21): sequences that share a runner's decode batch get the tokens they get alone, whoever
+// joins or leaves beside them, for every architecture and cache kind (tiny fixtures) and both real GGUF models.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import * as mx from "../../src/ffi/index.ts";
+import { DecodeBatch } from "../../src/engine/decode-batch.ts";
+import { generateTokens, type GenerateOptions, type GenerationStats } from "../../src/engine/generate.ts";
+import { GREEDY } from "../../src/engine/sampler.ts";
+import { loadGgufModel } from "../../src/engine/completion.ts";
+import { loadModelDir } from "../../src/models/load.ts";
+import { KVCache } from "../../src/models/layers/kv-cache.ts";
+import type { CausalLM } from "../../src/models/model.ts";
+import { listTinyModels } from "../fixtures/tiny-models.ts";
+
+const models = await listTinyModels();
+const MODELS = join(import.meta.dir, "../../.deps/models");
+
+interface Run {
+  prompt: number[];
+  n: number;
+  /** starts once the run before it has produced this many tokens */
+  after?: number;
+  /** cancels itself after this many tokens */
+  cancelAfter?: number;
+  opts?: Partial<GenerateOptions>;
+}
+
+interface Result {
+  tokens: number[];
+  stats: GenerationStats;
+}
+
+async function generate(model: CausalLM, run: Run, batch: DecodeBatch | undefined, onToken: (n: number) => void = () => {}): Promise<Result> {
+  let cancelled = false;
+  const ctl = { cancelled: () => cancelled, yieldToLoop: () => new Promise<void>((r) => setImmediate(r)) };
+  const opts: GenerateOptions = { ...GREEDY, maxTokens: run.n, numCtx: 4096, eosTokenIds: new Set(), batch, ...run.opts };
+  const loop = generateTokens(model, run.prompt, opts, ctl);
+  const tokens: number[] = [];
+  while (true) {
+    const r = await loop.next();
+    if (r.done) return { tokens, stats: r.value };
+    tokens.push(r.value.token);
+    onToken(tokens.length);
+    if (run.cancelAfter !== undefined && tokens.length >= run.cancelAfter) cancelled = true;
+  }
+}
+
+/** The runs side by side on one batch, each starting when the one before it has produced `after` tokens (or ended). */
+async function together(model: CausalLM, runs: Run[]): Promise<{ results: Result[]; batch: DecodeBatch }> {
+  const batch = new DecodeBatch(model);
+  const started: Promise<Result>[] = new Array(runs.length);
+  const launched: Promise<void>[] = runs.map(() => Promise.resolve());
+  const gates = runs.map(() => Promise.withResolvers<void>());
+  gates[0]!.resolve();
+  for (let i = 0; i < runs.length; i++) {
+    launched[i] = gates[i]!.promise.then(() => {
+      const opener = gates[i + 1];
+      const after = runs[i + 1]?.after;
+      if (opener && after === undefined) opener.resolve();
+      started[i] = generate(model, runs[i]!, batch, (n) => {
+        if (opener && after !== undefined && n >= after) opener.resolve();
+      }).finally(() => opener?.resolve());
+    });
+  }
+  await Promise.all(launched);
+  return { results: await Promise.all(started), batch };
+}
+
+function mixedRuns(long: number[]): Run[] {
+  return [
+    { prompt: long.slice(0, 50), n: 24 },
+    { prompt: long.slice(10, 30), n: 12, after: 3 }, // joins mid-stream, leaves early
+    { prompt: long.slice(5, 70), n: 16, after: 2 },
+    { prompt: long.slice(0, 12), n: 20, cancelAfter: 5 }, // cancelled while the others go on
+    { prompt: long.slice(20, 45), n: 10, after: 4 }, // joins after some have left
+  ];
+}
+
+describe("a sequence decodes the same tokens alone and in a batch", () => {
+  for (const m of models) {
+    test(`${m.name}: greedy, with sequences joining, leaving and cancelled mid-stream`, async () => {
+      using model = loadModelDir(m.dir).model;
+      const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+      const runs = mixedRuns(long);
+      const live0 = mx.liveCount();
+      const alone: Result[] = [];
+      for (const r of runs) alone.push(await generate(model, r, undefined));
+      const { results, batch } = await together(model, runs);
+      expect(results.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
+      expect(results[3]!.stats.finishReason).toBe("cancelled");
+      expect(results[0]!.stats.finishReason).toBe("length");
+      // They did share steps: more rows than steps.
+      expect(batch.rows / batch.steps).toBeGreaterThan(1.5);
+      expect(batch.size).toBe(0);
+      expect(mx.liveCount()).toBe(live0);
+    });
+  }
+});
+
+describe("real GGUF models batch too", () => {
+  for (const file of ["smollm2-135m-instruct-q4_1.gguf", "gemma-3-270m-q4_k_m.gguf"]) {
+    test(`${file}: four sequences side by side give their tokens alone`, async () => {
+      using lm = loadGgufModel(file, join(MODELS, file));
+      const prompts = ["The capital of France is", "def fibonacci(n):", "Once upon a time", "1, 2, 3, 4,"];
+      const runs: Run[] = prompts.map((p, i) => ({ prompt: lm.tokenizer.encodePrompt(p), n: 10 - 2 * i, after: i === 0 ? undefined : 2 }));
+      const alone: Result[] = [];
+      for (const r of runs) alone.push(await generate(lm.model, r, undefined));
+      const { results, batch } = await together(lm.model, runs);
+      expect(results.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
+      expect(batch.rows / batch.steps).toBeGreaterThan(1.5);
+    });
+  }
+});
+
+test("seeded sampling is reproducible whatever runs beside it", async () => {
+  const m = models.find((x) => x.name.startsWith("llama"))!;
+  using model = loadModelDir(m.dir).model;
+  const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+  const seeded: Run = { prompt: long.slice(0, 30), n: 20, opts: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 7 } };
+  const alone = await generate(model, seeded, undefined);
+  const { results } = await together(model, [
+    { prompt: long.slice(3, 40), n: 25, opts: { temperature: 0.9, seed: 1 } },
+    { ...seeded, after: 2 },
+    { prompt: long.slice(0, 8), n: 6, after: 1, opts: { temperature: 0.7 } },
+  ]);
+  expect(results[1]!.tokens).toEqual(alone.tokens);
+});
+
+test("a batched forward pass gives each row the logits it gets alone, within float32 rounding", () => {
+  const m = models.find((x) => x.name === "llama-f32") ?? models.find((x) => x.arch === "llama")!;
+  using model = loadModelDir(m.dir).model;
+  const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+  const prompts = [long.slice(0, 9), long.slice(4, 25), long.slice(7, 12)];
+  const prefilled = () =>
+    prompts.map((p) => {
+      const caches = model.makeCache();
+      mx.scope(() => mx.eval(model.forward(mx.array(p, [1, p.length], "int32"), caches)));
+      return caches;
+    });
+  const next = [3, 5, 8];
+  const aloneCaches = prefilled();
+  const alone = aloneCaches.map((c, b) => mx.scope(() => mx.astype(model.forward(mx.array([next[b]!], [1, 1], "int32"), c), "float32").toFloat32()));
+  const batchCaches = prefilled();
+  const rows = mx.scope(() => mx.astype(model.forwardRows(mx.array(next, [3, 1], "int32"), batchCaches), "float32").toFloat32());
+  const V = alone[0]!.length;
+  let worst = 0;
+  for (let b = 0; b < 3; b++) for (let i = 0; i < V; i++) worst = Math.max(worst, Math.abs(rows[b * V + i]! - alone[b]![i]!));
+  expect(worst).toBeLessThan(1e-4);
+  for (const c of [...aloneCaches, ...batchCaches]) for (const l of c) l[Symbol.dispose]();
+  expect(batchCaches[1]![0]).toBeInstanceOf(KVCache);
+});
