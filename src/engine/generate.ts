@@ -5,27 +5,14 @@
 //    device runs ahead of the JS side; each step's forward pass is one row of the runner's decode batch
 //    (decode-batch.ts), shared with the other sequences generating at the same time;
 //  - clear MLX's buffer cache every 256 tokens; free every handle deterministically.
-import {
-  asyncEval,
-  clearCache,
-  concatenate,
-  eval as evalArrays,
-  array,
-  persist,
-  random,
-  reshape,
-  scope,
-  slice,
-  squeeze,
-  where,
-  type MxArray,
-} from "../ffi/index.ts";
+import { asyncEval, clearCache, eval as evalArrays, array, scope, squeeze, type MxArray } from "../ffi/index.ts";
 import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
 import type { PrefixCache } from "./prefix-cache.ts";
 import { DecodeBatch } from "./decode-batch.ts";
-import { applyPenalties, logprobsOf, penaltiesActive, sample, type SamplerOptions } from "./sampler.ts";
+import type { SamplerOptions } from "./sampler.ts";
+import { freeSampled, SequenceSampler, type SampledToken } from "./sequence-sampler.ts";
 
 export interface GenerateOptions extends SamplerOptions {
   /** -1 (or more than 10 × numCtx): 10 × numCtx, as Ollama caps it */
@@ -79,11 +66,6 @@ export interface LoopControl {
   yieldToLoop(): Promise<void>;
 }
 
-interface Step {
-  token: MxArray;
-  logprobs: MxArray | null;
-}
-
 const CLEAR_EVERY = 256;
 /** Prefill chunk while other sequences decode: each chunk holds their next step up, so it stays short. */
 const SHARED_PREFILL_CHUNK = 128;
@@ -100,12 +82,8 @@ export async function* generateTokens(
   // What the caches hold, in order: the prompt, then every token read back (each was fed to the step after it).
   let sequence = [...prompt];
   let failed = false;
-  const penalize = penaltiesActive(opts);
   const constraint = opts.constraint;
-  const wantLogprobs = opts.logprobs === true || (opts.topLogprobs ?? 0) > 0;
-  const window = opts.repeatLastN < 0 ? opts.numCtx : opts.repeatLastN;
-  let history: MxArray | null = penalize ? persist(array(prompt.slice(-window), [Math.min(prompt.length, window)], "int32")) : null;
-  let key: MxArray | null = opts.seed !== undefined && opts.seed >= 0 ? persist(random.key(opts.seed)) : null;
+  const sampler = new SequenceSampler(opts, prompt);
   const held: MxArray[] = [];
   const batch = opts.batch ?? new DecodeBatch(model);
   let member: ReturnType<DecodeBatch["join"]> | null = null;
@@ -114,58 +92,16 @@ export async function* generateTokens(
   let generated = 0;
   let finish: FinishReason = "length";
 
-  const nextKey = (): MxArray | null => {
-    if (!key) return null;
-    const [a, b] = random.splitKeys(key);
-    key.free();
-    key = persist(a!);
-    return b!;
-  };
+  /** The next token's logits (after the penalties) from `input`: this sequence's row of the next batched step. */
+  const logitsOf = async (input: MxArray): Promise<MxArray> => sampler.process(await member!.step(input, caches));
 
-  /** The next token's logits (after the penalties) from `input`, built before the token before it is known. */
-  const logitsOf = async (input: MxArray): Promise<MxArray> => {
-    const row = await member!.step(input, caches);
-    if (!history) return row;
-    const h = history;
-    try {
-      return persist(scope(() => applyPenalties(row, h, opts)));
-    } finally {
-      row.free();
-    }
-  };
-
-  /** Masks (under a constraint) and samples the next token; the penalties' history takes it (lazily). */
-  const sampleFrom = (last: MxArray): Step => {
-    const s = scope(() => {
-      const allowed = constraint?.mask(last.shape[1]!);
-      const lp = logprobsOf(allowed ? where(allowed, last, -Infinity) : last);
-      const token = sample(lp, opts, nextKey());
-      return { token, logprobs: wantLogprobs ? lp : null };
-    });
-    if (history) {
-      const h = history;
-      history = persist(scope(() => {
-        const joined = concatenate([h, s.token], 0);
-        const n = joined.shape[0]!;
-        return n > window ? slice(joined, [n - window], [n]) : joined;
-      }));
-      h.free();
-    }
-    return { token: persist(s.token), logprobs: s.logprobs ? persist(s.logprobs) : null };
-  };
-
-  const step = async (input: MxArray): Promise<Step> => {
+  const step = async (input: MxArray): Promise<SampledToken> => {
     const last = await logitsOf(input);
     try {
-      return sampleFrom(last);
+      return sampler.pick(last);
     } finally {
       last.free(); // the sampled graph holds what it needs
     }
-  };
-
-  const freeStep = (s: Step | null) => {
-    s?.token.free();
-    s?.logprobs?.free();
   };
 
   /** Feeds tokens[from..to) to the caches in chunks; false when cancelled meanwhile. */
@@ -205,8 +141,8 @@ export async function* generateTokens(
     return opts.shift !== false && shiftContext();
   };
 
-  let current: Step | null = null;
-  let next: Step | null = null;
+  let current: SampledToken | null = null;
+  let next: SampledToken | null = null;
   // Under a constraint: the next forward pass, queued while the token it follows is read and the mask built.
   let ahead: MxArray | null = null;
   try {
@@ -250,13 +186,13 @@ export async function* generateTokens(
           break;
         }
         if (ahead) {
-          next = sampleFrom(ahead);
+          next = sampler.pick(ahead);
           ahead.free();
           ahead = null;
           asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
         }
       }
-      freeStep(current);
+      freeSampled(current);
       current = next;
       next = null;
       if (generated % CLEAR_EVERY === 0) clearCache();
@@ -276,12 +212,11 @@ export async function* generateTokens(
     throw err;
   } finally {
     member?.[Symbol.dispose]();
-    freeStep(current);
-    freeStep(next);
+    freeSampled(current);
+    freeSampled(next);
     ahead?.free();
     for (const h of held) h.free();
-    history?.free();
-    key?.free();
+    sampler[Symbol.dispose]();
     if (opts.prefixCache && !failed) opts.prefixCache.put(sequence, caches);
     else disposeCaches(caches);
     clearCache();

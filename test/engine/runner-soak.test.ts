@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { RunnerEvent, SamplingParams } from "../../src/engine/protocol.ts";
-import { Runner } from "../../src/scheduler/runner-process.ts";
+import { Runner, RunnerCrashedError } from "../../src/scheduler/runner-process.ts";
 
 const SMOLLM2 = join(import.meta.dir, "../../.deps/models/smollm2-135m-instruct-q4_1.gguf");
 const runner = new Runner();
@@ -65,4 +65,52 @@ test("40 short generations, a third cancelled after their first token: one runne
   expect(await handles()).toBe(warm);
   expect(reasons.get("cancelled")).toBeGreaterThanOrEqual(10);
   expect([...reasons.keys()].every((r) => ["cancelled", "length", "stop"].includes(r))).toBe(true);
+}, 240_000);
+
+/** The generated token ids of one request, and how it ended. */
+async function tokensOf(call: { events: AsyncIterable<RunnerEvent> }): Promise<{ tokens: number[]; end: RunnerEvent | undefined }> {
+  const tokens: number[] = [];
+  let end: RunnerEvent | undefined;
+  for await (const e of call.events) {
+    if (e.type === "token") tokens.push(e.token);
+    else end = e;
+  }
+  return { tokens, end };
+}
+
+test("four generations sent at once run side by side in one runner and answer what each answers alone", async () => {
+  const proc = await runner.process();
+  await proc.call({ op: "load", model: { name: "smollm2", format: "gguf", path: SMOLLM2 } });
+  const prompts = ["The sky is", "Rust is a language that", "My favourite fruit", "Ten minus three is"];
+  const request = (p: string) => proc.request({ op: "generate", params: { prompt: p, options: options({ num_predict: 12, repeat_penalty: 1 }) } });
+  const alone = [];
+  for (const p of prompts) alone.push(await tokensOf(request(p)));
+  const t0 = performance.now();
+  const firstAlone = await tokensOf(request(prompts[0]!));
+  const aloneMs = performance.now() - t0;
+  const t1 = performance.now();
+  const together = await Promise.all(prompts.map((p) => tokensOf(request(p))));
+  const togetherMs = performance.now() - t1;
+  expect(firstAlone.tokens).toEqual(alone[0]!.tokens);
+  expect(together.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
+  expect(together.every((r) => r.end?.type === "done")).toBe(true);
+  // Side by side, not one after another: four answers take well under four times one (a loose bound, not a benchmark).
+  expect(togetherMs).toBeLessThan(3.5 * aloneMs);
+}, 240_000);
+
+test("a runner that dies with several generations in flight fails every one of them", async () => {
+  const proc = await runner.process();
+  await proc.call({ op: "load", model: { name: "smollm2", format: "gguf", path: SMOLLM2 } });
+  const calls = [0, 1, 2].map((i) => proc.request({ op: "generate", params: { prompt: `Story ${i}:`, options: options({ num_predict: 10_000 }) } }));
+  const outcomes = calls.map(async (call) => {
+    try {
+      for await (const e of call.events) if (e.type === "token") process.kill(proc.pid, "SIGKILL");
+      return null;
+    } catch (e) {
+      return e;
+    }
+  });
+  for (const o of await Promise.all(outcomes)) expect(o).toBeInstanceOf(RunnerCrashedError);
+  const next = await runner.process();
+  expect(next.pid).not.toBe(proc.pid);
 }, 240_000);
