@@ -128,6 +128,7 @@ export async function* generateTokens(
   // a cold prompt of the kept tokens gives, and the caches can still go to the prefix cache under `sequence`.
   const numKeep = Math.min(opts.numKeep === undefined ? 4 : opts.numKeep < 0 ? prompt.length : opts.numKeep, opts.numCtx - 1);
   const shiftContext = async (): Promise<boolean> => {
+    member?.release(); // its state must be in `caches` before they go
     const targetFree = Math.max(1, Math.floor((opts.numCtx - numKeep) / 2));
     const discard = Math.max(1, targetFree - (opts.numCtx - sequence.length));
     sequence = [...sequence.slice(0, numKeep), ...sequence.slice(numKeep + discard)];

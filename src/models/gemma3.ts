@@ -2,7 +2,8 @@
 // rounded to bf16, sliding-window layers except every `sliding_window_pattern`-th, which is global.
 import { add, astype, clip, type MxArray } from "../ffi/index.ts";
 import { Attention } from "./layers/attention.ts";
-import { KVCache, RotatingKVCache, type LayerRow } from "./layers/kv-cache.ts";
+import { KVCache, RotatingKVCache } from "./layers/kv-cache.ts";
+import type { LayerKV } from "./layers/batch-cache.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import { GatedMLP } from "./layers/mlp.ts";
 import { RMSNorm } from "./layers/norm.ts";
@@ -27,9 +28,9 @@ class Gemma3Block implements Block {
     private readonly norms: { input: RMSNorm; postAttn: RMSNorm; preFfw: RMSNorm; postFfw: RMSNorm },
   ) {}
 
-  forward(x: MxArray, rows: readonly LayerRow[]): MxArray {
+  forward(x: MxArray, kv: LayerKV): MxArray {
     const n = this.norms;
-    const h = clipResidual(x, n.postAttn.forward(this.attn.forward(n.input.forward(x), rows)));
+    const h = clipResidual(x, n.postAttn.forward(this.attn.forward(n.input.forward(x), kv)));
     return clipResidual(h, n.postFfw.forward(this.mlp.forward(n.preFfw.forward(h))));
   }
 

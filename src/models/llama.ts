@@ -2,7 +2,8 @@
 // Qwen2 is this with q/k/v biases (present in its weights) and rope_theta 1e6.
 import { add, type MxArray } from "../ffi/index.ts";
 import { Attention } from "./layers/attention.ts";
-import { KVCache, RotatingKVCache, type LayerRow } from "./layers/kv-cache.ts";
+import { KVCache, RotatingKVCache } from "./layers/kv-cache.ts";
+import type { LayerKV } from "./layers/batch-cache.ts";
 import { Embedding } from "./layers/linear.ts";
 import { GatedMLP } from "./layers/mlp.ts";
 import { RMSNorm } from "./layers/norm.ts";
@@ -20,8 +21,8 @@ export class LlamaBlock implements Block {
     private readonly postAttnNorm: RMSNorm,
   ) {}
 
-  forward(x: MxArray, rows: readonly LayerRow[]): MxArray {
-    const h = add(x, this.attn.forward(this.inputNorm.forward(x), rows));
+  forward(x: MxArray, kv: LayerKV): MxArray {
+    const h = add(x, this.attn.forward(this.inputNorm.forward(x), kv));
     return add(h, this.mlp.forward(this.postAttnNorm.forward(h)));
   }
 

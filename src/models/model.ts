@@ -1,7 +1,8 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
 import { multiply, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
-import type { LayerCache, LayerRow } from "./layers/kv-cache.ts";
+import type { LayerCache } from "./layers/kv-cache.ts";
+import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
 import type { RMSNorm } from "./layers/norm.ts";
 import type { Weights } from "./weights.ts";
 
@@ -12,15 +13,18 @@ export interface CausalLM extends Disposable {
   makeCache(): LayerCache[];
   /** inputs: (1, L) int32 token ids → logits (1, L, vocab). Updates the caches. */
   forward(inputs: MxArray, caches: LayerCache[]): MxArray;
-  /** A batch of sequences, one row each: inputs (B, L) → logits (B, L, vocab); row b updates caches[b]. */
-  forwardRows(inputs: MxArray, caches: readonly LayerCache[][]): MxArray;
+  /**
+   * A batch of sequences, one row each: inputs (B, L) → logits (B, L, vocab); row b updates caches[b], except in
+   * the layers that have a batch cache (`batched[i]`, holding every row), which update that instead.
+   */
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray;
 }
 
 export interface Block extends Disposable {
   /** true for sliding-window layers: they get the windowed mask */
   readonly sliding: boolean;
-  /** rows: each batch row's cache for this layer and its mask */
-  forward(x: MxArray, rows: readonly LayerRow[]): MxArray;
+  /** kv: each batch row's cache for this layer and its mask, or one cache for every row */
+  forward(x: MxArray, kv: LayerKV): MxArray;
 }
 
 export interface DecoderParts {
@@ -59,7 +63,7 @@ export class DecoderLM implements CausalLM {
     return this.forwardRows(inputs, [caches]);
   }
 
-  forwardRows(inputs: MxArray, caches: readonly LayerCache[][]): MxArray {
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
     const { embed, blocks, norm, lmHead } = this.p;
     if (inputs.shape[0] !== caches.length) throw new Error(`${inputs.shape[0]} batch rows but ${caches.length} caches`);
     let h = embed.forward(inputs);
@@ -67,13 +71,20 @@ export class DecoderLM implements CausalLM {
     const L = inputs.shape[1]!;
     const fullIdx = blocks.findIndex((b) => !b.sliding);
     const swaIdx = blocks.findIndex((b) => b.sliding);
-    // Each row's masks come from its own caches (before this step updates them).
-    const fullMasks = caches.map((c) => (fullIdx >= 0 ? c[fullIdx]!.makeMask(L) : null));
-    const swaMasks = caches.map((c) => (swaIdx >= 0 ? c[swaIdx]!.makeMask(L, this.p.slidingWindow) : null));
+    // Each row's masks come from its own caches (before this step updates them); a batch cache makes its own.
+    const maskOf = (layer: number, window?: number) => caches.map((c) => c[layer]!.makeMask(L, window));
+    const fullMasks = fullIdx >= 0 && !batched?.[fullIdx] ? maskOf(fullIdx) : [];
+    const swaMasks = swaIdx >= 0 && !batched?.[swaIdx] ? maskOf(swaIdx, this.p.slidingWindow) : [];
+    const batchMask = batched?.find((c) => c)?.mask(L) ?? null;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;
+      const shared = batched?.[i];
+      if (shared) {
+        h = b.forward(h, { batch: shared, mask: batchMask });
+        continue;
+      }
       const masks = b.sliding ? swaMasks : fullMasks;
-      h = b.forward(h, caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })));
+      h = b.forward(h, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) });
     }
     h = norm.forward(h);
     return lmHead ? lmHead.forward(h) : embed.asLinear(h);

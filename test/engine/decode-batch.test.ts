@@ -9,6 +9,7 @@ import { GREEDY } from "../../src/engine/sampler.ts";
 import { loadGgufModel } from "../../src/engine/completion.ts";
 import { loadModelDir } from "../../src/models/load.ts";
 import { KVCache } from "../../src/models/layers/kv-cache.ts";
+import { BatchKVCache } from "../../src/models/layers/batch-cache.ts";
 import type { CausalLM } from "../../src/models/model.ts";
 import { listTinyModels } from "../fixtures/tiny-models.ts";
 
@@ -89,8 +90,9 @@ describe("a sequence decodes the same tokens alone and in a batch", () => {
       expect(results.map((r) => r.tokens)).toEqual(alone.map((r) => r.tokens));
       expect(results[3]!.stats.finishReason).toBe("cancelled");
       expect(results[0]!.stats.finishReason).toBe("length");
-      // They did share steps: more rows than steps.
+      // They did share steps (more rows than steps), and their full-attention caches one batch cache.
       expect(batch.rows / batch.steps).toBeGreaterThan(1.5);
+      expect(batch.sharedSteps).toBeGreaterThan(0);
       expect(batch.size).toBe(0);
       expect(mx.liveCount()).toBe(live0);
     });
@@ -148,4 +150,46 @@ test("a batched forward pass gives each row the logits it gets alone, within flo
   expect(worst).toBeLessThan(1e-4);
   for (const c of [...aloneCaches, ...batchCaches]) for (const l of c) l[Symbol.dispose]();
   expect(batchCaches[1]![0]).toBeInstanceOf(KVCache);
+});
+
+test("a padded batch cache gives rows of different lengths their logits alone, and each row its state back", () => {
+  const m = models.find((x) => x.name === "llama-f32") ?? models.find((x) => x.arch === "llama")!;
+  using model = loadModelDir(m.dir).model;
+  const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+  const prompts = [long.slice(0, 9), long.slice(4, 25), long.slice(7, 8)];
+  const prefilled = () =>
+    prompts.map((p) => {
+      const caches = model.makeCache();
+      mx.scope(() => mx.eval(model.forward(mx.array(p, [1, p.length], "int32"), caches)));
+      return caches;
+    });
+  const steps = [[3, 5, 8], [11, 2, 40]];
+  const live0 = mx.liveCount();
+  // Alone: each row steps twice on its own caches.
+  const aloneCaches = prefilled();
+  const alone = steps.map((tokens) =>
+    aloneCaches.map((c, b) => mx.scope(() => mx.astype(model.forward(mx.array([tokens[b]!], [1, 1], "int32"), c), "float32").toFloat32())),
+  );
+  // Batched: one batch cache per layer (left padding 12, 0 and 20), two steps, then the rows take their state back.
+  const rowCaches = prefilled();
+  const shared = mx.scope(() => rowCaches[0]!.map((_, i) => new BatchKVCache(rowCaches.map((c) => c[i] as KVCache))));
+  expect(shared[0]!.offsets()).toEqual([9, 21, 1]);
+  let worst = 0;
+  const V = alone[0]![0]!.length;
+  for (const [s, tokens] of steps.entries()) {
+    const rows = mx.scope(() => mx.astype(model.forwardRows(mx.array(tokens, [3, 1], "int32"), rowCaches, shared), "float32").toFloat32());
+    for (let b = 0; b < 3; b++) for (let i = 0; i < V; i++) worst = Math.max(worst, Math.abs(rows[b * V + i]! - alone[s]![b]![i]!));
+  }
+  expect(worst).toBeLessThan(1e-4);
+  mx.scope(() => shared.forEach((batched, i) => rowCaches.forEach((c, b) => batched.writeBack(b, c[i] as KVCache))));
+  for (const s of shared) s[Symbol.dispose]();
+  expect(rowCaches.map((c) => c[0]!.offset)).toEqual([11, 23, 3]);
+  // A third step alone on the given-back caches matches the never-batched rows.
+  for (let b = 0; b < 3; b++) {
+    const [x, y] = [aloneCaches[b]!, rowCaches[b]!].map((c) => mx.scope(() => mx.astype(model.forward(mx.array([17], [1, 1], "int32"), c), "float32").toFloat32()));
+    for (let i = 0; i < V; i++) worst = Math.max(worst, Math.abs(x![i]! - y![i]!));
+  }
+  expect(worst).toBeLessThan(1e-4);
+  for (const c of [...aloneCaches, ...rowCaches]) for (const l of c) l[Symbol.dispose]();
+  expect(mx.liveCount()).toBe(live0);
 });

@@ -2,7 +2,8 @@
 // q/k norms, fused or separate projections.
 import { array, concatenate, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
-import type { AttentionMask, LayerCache, LayerRow } from "./kv-cache.ts";
+import type { AttentionMask, LayerCache } from "./kv-cache.ts";
+import type { LayerKV } from "./batch-cache.ts";
 import { Linear } from "./linear.ts";
 import type { RMSNorm } from "./norm.ts";
 import type { Rope } from "./rope.ts";
@@ -38,10 +39,10 @@ export class Attention implements Disposable {
 
   /**
    * x: (B, L, hidden), one row per sequence of a batch. The projections run on the whole batch (a decode step
-   * reads each weight once for all rows), and so does RoPE, each row at its own position; the cache and sdpa run
-   * per row, since each sequence has its own cache and length.
+   * reads each weight once for all rows), and so does RoPE, each row at its own position. With a batch cache the
+   * update and sdpa do too; with the rows' own caches (of different kinds or lengths) they run per row.
    */
-  forward(x: MxArray, rows: readonly LayerRow[]): MxArray {
+  forward(x: MxArray, kv: LayerKV): MxArray {
     const [B, L] = x.shape as [number, number, number];
     const { nHeads, nKvHeads, headDim } = this.shape;
     const p = this.parts;
@@ -63,6 +64,15 @@ export class Attention implements Disposable {
     k = transpose(k, [0, 2, 1, 3]);
     v = transpose(reshape(v, [B, L, nKvHeads, headDim]), [0, 2, 1, 3]);
     let out: MxArray;
+    if ("batch" in kv) {
+      const positions = kv.batch.positions();
+      q = this.rotateRows(q, positions, kv.batch.offsets());
+      k = this.rotateRows(k, positions, kv.batch.offsets());
+      const [keys, values] = kv.batch.update(k, v);
+      out = sdpa(q, keys, values, { scale: this.shape.scale, mask: kv.mask });
+      return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+    }
+    const rows = kv.rows;
     if (rows.length === 1) {
       const { cache, mask } = rows[0]!;
       out = this.attend(p.rope.apply(q, cache.offset), p.rope.apply(k, cache.offset), v, cache, mask);
@@ -83,6 +93,13 @@ export class Attention implements Disposable {
       );
     }
     return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+  }
+
+  /** Each row of x (B, H, L, D) rotated from its own position. */
+  private rotateRows(x: MxArray, positions: MxArray, offsets: number[]): MxArray {
+    const rope = this.parts.rope;
+    if (rope.perRowOffsets) return rope.apply(x, positions);
+    return concatenate(split(x, offsets.length, 0).map((row, b) => rope.apply(row, offsets[b]!)), 0);
   }
 
   /** q and k already rotated to their positions. */

@@ -163,6 +163,20 @@ export class KVCache extends BufferedCache {
     if (windowSize !== undefined) return causalMask(n, this.offset, windowSize);
     return n === 1 ? null : "causal";
   }
+
+  /** The keys and values of the `offset` positions held, or null when empty (what a batch cache is built from). */
+  contents(): [MxArray, MxArray] | null {
+    return this.keys && this.values && this.offset > 0 ? this.filled() : null;
+  }
+
+  /** Holds exactly these keys/values (1, H, n, D) from now on (a batch cache giving a row back), or nothing. */
+  assign(kv: [MxArray, MxArray] | null): void {
+    this.keys?.free();
+    this.values?.free();
+    this.keys = kv ? persist(kv[0]) : null;
+    this.values = kv ? persist(kv[1]) : null;
+    this.offset = kv ? kv[0].shape[2]! : 0;
+  }
 }
 
 /** A ring buffer of the last `maxSize` positions (plus `keep` sink positions), for sliding-window layers. */
