@@ -38,10 +38,13 @@ export interface PrefixCacheStats {
 const GiB = 1024 ** 3;
 const UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: GiB };
 
-/** OLLMLX_PREFIX_CACHE_BYTES: bytes, or with a unit (512MiB, 2GB); 0 turns the cache off. Default: an eighth of RAM, at most 4 GiB. */
+/**
+ * OLLMLX_PREFIX_CACHE_BYTES: bytes, or with a unit (512MiB, 2GB); 0 turns the cache off. Default: a sixteenth of RAM,
+ * at most 2 GiB, per loaded model (OLLAMA_MAX_LOADED_MODELS of 3 keep at most about a fifth of RAM this way).
+ */
 export function prefixCacheBytes(env: Record<string, string | undefined> = process.env): number {
   const raw = env.OLLMLX_PREFIX_CACHE_BYTES?.trim();
-  if (!raw) return Math.min(4 * GiB, Math.floor(totalmem() / 8));
+  if (!raw) return Math.min(2 * GiB, Math.floor(totalmem() / 16));
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new Error(`OLLMLX_PREFIX_CACHE_BYTES=${raw}: expected bytes, e.g. 2GiB, 512MB or 0`);

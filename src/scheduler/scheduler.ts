@@ -1,6 +1,7 @@
 // Which models are loaded, and who may use them. One runner process per model, loaded on demand; requests to
-// a model run up to OLLAMA_NUM_PARALLEL at a time (the runner batches them), the rest waiting in arrival order; idle models unload when their keep_alive runs out, or to make room
-// (OLLAMA_MAX_LOADED_MODELS). All MLX work happens in the runners: nothing here blocks the HTTP thread.
+// a model run up to OLLAMA_NUM_PARALLEL at a time (the runner batches them), the rest waiting in arrival order;
+// idle models unload when their keep_alive runs out, or to make room (OLLAMA_MAX_LOADED_MODELS). All MLX work
+// happens in the runners: nothing here blocks the HTTP thread.
 // Reference: Ollama's server/sched.go.
 import { RequestCanceledError, ServerBusyError } from "../api/errors.ts";
 import { defaultKeepAlive } from "../api/duration.ts";

@@ -116,5 +116,6 @@ test("OLLMLX_PREFIX_CACHE_BYTES takes bytes or units, 0 turns the cache off, and
   expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "1000" })).toBe(1000);
   expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "0" })).toBe(0);
   expect(prefixCacheBytes({})).toBeGreaterThan(0);
+  expect(prefixCacheBytes({})).toBeLessThanOrEqual(2 * 1024 ** 3);
   expect(() => prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "lots" })).toThrow(/OLLMLX_PREFIX_CACHE_BYTES/);
 });
