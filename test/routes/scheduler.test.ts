@@ -167,6 +167,23 @@ describe("scheduler", () => {
     other.controller.abort();
   });
 
+  test("four chats at once through the ollama client each get the answer they get alone, streamed and not", async () => {
+    server = await startServer(); // OLLAMA_NUM_PARALLEL's default: 4 at once
+    const client = new Ollama({ host: server.url });
+    const questions = ["What is a cat?", "Name a river.", "Count to three.", "Say something nice."];
+    const options = { temperature: 0, num_predict: 12, seed: 1 };
+    const ask = async (content: string, stream: boolean) => {
+      if (!stream) return (await client.chat({ model: TINY, messages: [{ role: "user", content }], options })).message.content;
+      let text = "";
+      for await (const part of await client.chat({ model: TINY, messages: [{ role: "user", content }], options, stream: true })) text += part.message.content;
+      return text;
+    };
+    const alone: string[] = [];
+    for (const q of questions) alone.push(await ask(q, false));
+    const together = await Promise.all(questions.map((q, i) => ask(q, i % 2 === 0)));
+    expect(together).toEqual(alone);
+  });
+
   test("a model that fails to load answers with the error, and the server keeps serving", async () => {
     server = await startServer();
     const dir = mkdtempSync(join(tmpdir(), "ollmlx-broken-"));
