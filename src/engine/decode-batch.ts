@@ -12,7 +12,11 @@
 // (batch-cache.ts), so that a step updates and attends once per layer for every row; sliding-window ring buffers
 // stay per row. When the batch changes (a sequence joins or leaves, or one sits a step out) every row gets its
 // state back in its own caches and the next step builds the batch cache afresh.
-import { concatenate, persist, reshape, scope, slice, type MxArray } from "../ffi/index.ts";
+//
+// Prompts that arrive together are prefilled together too (prefill): chunks submitted in the same turn of the event
+// loop run as one forward pass over their rows, padded on the right to the longest (the padding comes after each
+// row's tokens, so the causal mask keeps it out of them) and then trimmed from each row's caches.
+import { array, concatenate, eval as evalArrays, persist, reshape, scope, slice, type MxArray } from "../ffi/index.ts";
 import { BatchKVCache } from "../models/layers/batch-cache.ts";
 import { KVCache, type LayerCache } from "../models/layers/kv-cache.ts";
 import type { CausalLM } from "../models/model.ts";
@@ -32,6 +36,13 @@ export interface BatchMember extends Disposable {
   release(): void;
 }
 
+interface PrefillChunk {
+  tokens: readonly number[];
+  caches: LayerCache[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 /** The rows stepping together now, in order, and each layer's batch cache (null: that layer stays per row). */
 interface Group {
   caches: LayerCache[][];
@@ -44,6 +55,10 @@ export class DecodeBatch {
   #group: Group | null = null;
   #joined = 0;
   #timerArmed = false;
+  #prefills: PrefillChunk[] = [];
+  /** prefill passes run and the chunks they carried, for the stats */
+  prefillPasses = 0;
+  prefillChunks = 0;
   /** steps run, rows they carried, and steps whose rows shared batch caches: for the stats */
   steps = 0;
   rows = 0;
@@ -80,6 +95,41 @@ export class DecodeBatch {
         if (this.#pending.length > 0 && this.#pending.length >= this.#members.size) this.#run();
       },
     };
+  }
+
+  /**
+   * Feeds `tokens` to `caches` (a sequence's prompt chunk), with the chunks other sequences submit in the same turn;
+   * resolves once the caches hold them.
+   */
+  prefill(tokens: readonly number[], caches: LayerCache[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#prefills.push({ tokens, caches, resolve, reject }) === 1) setImmediate(() => this.#runPrefill());
+    });
+  }
+
+  #runPrefill(): void {
+    const all = this.#prefills;
+    this.#prefills = [];
+    // Only caches that can drop the padding afterwards share a pass (a ring buffer may have overwritten positions).
+    const together = all.length > 1 ? all.filter((c) => c.caches.every((k) => k.constructor === KVCache)) : [];
+    const passes = together.length > 1 ? [together, ...all.filter((c) => !together.includes(c)).map((c) => [c])] : all.map((c) => [c]);
+    for (const pass of passes) {
+      try {
+        scope(() => {
+          const width = Math.max(...pass.map((c) => c.tokens.length));
+          const ids = pass.flatMap((c) => [...c.tokens, ...new Array<number>(width - c.tokens.length).fill(c.tokens[0]!)]);
+          this.model.forwardRows(array(ids, [pass.length, width], "int32"), pass.map((c) => c.caches));
+          for (const c of pass) for (const k of c.caches) if (width > c.tokens.length) k.trim(width - c.tokens.length);
+          evalArrays(...pass.flatMap((c) => c.caches.flatMap((k) => k.state())));
+        });
+      } catch (err) {
+        for (const c of pass) c.reject(err);
+        continue;
+      }
+      this.prefillPasses++;
+      this.prefillChunks += pass.length;
+      for (const c of pass) c.resolve();
+    }
   }
 
   #schedule(): void {

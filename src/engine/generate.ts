@@ -5,7 +5,7 @@
 //    device runs ahead of the JS side; each step's forward pass is one row of the runner's decode batch
 //    (decode-batch.ts), shared with the other sequences generating at the same time;
 //  - clear MLX's buffer cache every 256 tokens; free every handle deterministically.
-import { asyncEval, clearCache, eval as evalArrays, array, scope, squeeze, type MxArray } from "../ffi/index.ts";
+import { asyncEval, clearCache, array, scope, squeeze, type MxArray } from "../ffi/index.ts";
 import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
@@ -109,10 +109,7 @@ export async function* generateTokens(
     for (let pos = from; pos < to; ) {
       const chunk = opts.prefillStepSize ?? (batch.size > (member ? 1 : 0) ? SHARED_PREFILL_CHUNK : 512);
       const n = Math.min(chunk, to - pos);
-      scope(() => {
-        model.forward(array(tokens.slice(pos, pos + n), [1, n], "int32"), caches);
-        evalArrays(...caches.flatMap((c) => c.state()));
-      });
+      await batch.prefill(tokens.slice(pos, pos + n), caches);
       pos += n;
       clearCache();
       await ctl.yieldToLoop();
