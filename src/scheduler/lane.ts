@@ -14,11 +14,6 @@ export class Lane {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`a lane needs at least one slot, not ${slots}`);
   }
 
-  /** Requests being served now. */
-  get running(): number {
-    return this.active;
-  }
-
   /** Requests waiting for their turn (not counting the one being served). */
   get waiting(): number {
     return this.line.length;

@@ -67,6 +67,15 @@ async function together(model: CausalLM, runs: Run[]): Promise<{ results: Result
   return { results: await Promise.all(started), batch };
 }
 
+/** One set of caches per prompt, each holding its prompt. */
+function prefilledCaches(model: CausalLM, prompts: number[][]) {
+  return prompts.map((p) => {
+    const caches = model.makeCache();
+    mx.scope(() => mx.eval(model.forward(mx.array(p, [1, p.length], "int32"), caches)));
+    return caches;
+  });
+}
+
 function mixedRuns(long: number[]): Run[] {
   return [
     { prompt: long.slice(0, 50), n: 24 },
@@ -150,12 +159,7 @@ test("a batched forward pass gives each row the logits it gets alone, within flo
   using model = loadModelDir(m.dir).model;
   const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
   const prompts = [long.slice(0, 9), long.slice(4, 25), long.slice(7, 12)];
-  const prefilled = () =>
-    prompts.map((p) => {
-      const caches = model.makeCache();
-      mx.scope(() => mx.eval(model.forward(mx.array(p, [1, p.length], "int32"), caches)));
-      return caches;
-    });
+  const prefilled = () => prefilledCaches(model, prompts);
   const next = [3, 5, 8];
   const aloneCaches = prefilled();
   const alone = aloneCaches.map((c, b) => mx.scope(() => mx.astype(model.forward(mx.array([next[b]!], [1, 1], "int32"), c), "float32").toFloat32()));
@@ -174,12 +178,7 @@ test("a padded batch cache gives rows of different lengths their logits alone, a
   using model = loadModelDir(m.dir).model;
   const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
   const prompts = [long.slice(0, 9), long.slice(4, 25), long.slice(7, 8)];
-  const prefilled = () =>
-    prompts.map((p) => {
-      const caches = model.makeCache();
-      mx.scope(() => mx.eval(model.forward(mx.array(p, [1, p.length], "int32"), caches)));
-      return caches;
-    });
+  const prefilled = () => prefilledCaches(model, prompts);
   const steps = [[3, 5, 8], [11, 2, 40]];
   const live0 = mx.liveCount();
   // Alone: each row steps twice on its own caches.

@@ -7,7 +7,7 @@
 // the batch changes or the row leaves: between the two, the rows' own caches are stale. Like the model's forward
 // pass, every method runs inside a scope: what it keeps it persists, the rest goes with the scope.
 import { arange, array, concatenate, contiguous, greaterEqual, persist, reshape, slice, sliceUpdate, zeros, type MxArray } from "../../ffi/index.ts";
-import { KVCache, type AttentionMask, type LayerRow } from "./kv-cache.ts";
+import { KVCache, replace, type AttentionMask, type LayerRow } from "./kv-cache.ts";
 
 /** What one attention layer of a batch gets: every row's own cache and mask, or one cache holding every row. */
 export type LayerKV = { rows: readonly LayerRow[] } | { batch: BatchKVCache; mask: AttentionMask };
@@ -70,12 +70,12 @@ export class BatchKVCache implements Disposable {
       const grow = Math.ceil(L / STEP) * STEP;
       const newK = zeros([B, H, grow, D], k.dtype);
       const newV = zeros([B, H, grow, Dv], v.dtype);
-      this.#keys = this.#replace(this.#keys, this.#keys ? concatenate([this.#columns(this.#keys, this.#idx), newK], 2) : newK);
-      this.#values = this.#replace(this.#values, this.#values ? concatenate([this.#columns(this.#values, this.#idx), newV], 2) : newV);
+      this.#keys = replace(this.#keys, this.#keys ? concatenate([this.#columns(this.#keys, this.#idx), newK], 2) : newK);
+      this.#values = replace(this.#values, this.#values ? concatenate([this.#columns(this.#values, this.#idx), newV], 2) : newV);
     }
     const stop = this.#idx + L;
-    this.#keys = this.#replace(this.#keys, sliceUpdate(this.#keys, k, [0, 0, this.#idx, 0], [B, H, stop, D]));
-    this.#values = this.#replace(this.#values, sliceUpdate(this.#values!, v, [0, 0, this.#idx, 0], [B, H, stop, Dv]));
+    this.#keys = replace(this.#keys, sliceUpdate(this.#keys, k, [0, 0, this.#idx, 0], [B, H, stop, D]));
+    this.#values = replace(this.#values, sliceUpdate(this.#values!, v, [0, 0, this.#idx, 0], [B, H, stop, Dv]));
     this.#idx = stop;
     return [this.#columns(this.#keys, stop), this.#columns(this.#values, stop)];
   }
@@ -99,12 +99,6 @@ export class BatchKVCache implements Disposable {
   #columns(a: MxArray, n: number): MxArray {
     const [B, H, T, D] = a.shape as [number, number, number, number];
     return n === T ? a : slice(a, [0, 0, 0, 0], [B, H, n, D]);
-  }
-
-  #replace(old: MxArray | null, next: MxArray): MxArray {
-    const kept = persist(next);
-    old?.free();
-    return kept;
   }
 
   [Symbol.dispose](): void {

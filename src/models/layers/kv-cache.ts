@@ -58,7 +58,8 @@ export function causalMask(n: number, offset: number, windowSize?: number): MxAr
   return mask;
 }
 
-function replace(old: MxArray | null, next: MxArray): MxArray {
+/** Keeps `next` outside any scope in place of `old`, which is freed (so that MLX can donate its buffer). */
+export function replace(old: MxArray | null, next: MxArray): MxArray {
   const kept = persist(next);
   old?.free();
   return kept;
