@@ -1,6 +1,7 @@
 // Text in, text out: a loaded model (weights + tokenizer), and one completion through the token loop with
 // streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
-import { memory } from "../ffi/index.ts";
+import { cpuKernels, memory } from "../ffi/index.ts";
+import { cpuKernelChoice, cpuKernelThreads } from "./cpu-backend.ts";
 import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
@@ -35,9 +36,15 @@ function loadedModel(name: string, model: CausalLM, tokenizer: Tokenizer, config
   };
 }
 
+/** Applies OLLMLX_CPU_KERNELS and OLLMLX_CPU_THREADS to this process's MLX before a model's graph is built. */
+function configureCpuKernels(): void {
+  cpuKernels({ use: cpuKernelChoice() === "shim" ? "best" : "mlx", threads: cpuKernelThreads() });
+}
+
 /** A model directory in the mlx-community layout. */
 export async function loadMlxModel(name: string, dir: string, opts: BuildOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
+  configureCpuKernels();
   const tokenizer = await Tokenizer.fromFiles(dir);
   const { model, config } = loadModelDir(dir, opts);
   return loadedModel(name, model, tokenizer, config, t0);
@@ -46,6 +53,7 @@ export async function loadMlxModel(name: string, dir: string, opts: BuildOptions
 /** A GGUF file: weights repacked for MLX, tokenizer and chat template from its metadata. */
 export function loadGgufModel(name: string, path: string, opts: BuildOptions = {}): LoadedModel {
   const t0 = performance.now();
+  configureCpuKernels();
   const { file, config, tensors } = loadGgufWeights(path);
   const g = tokenizerFromGguf(file.metadata);
   const tokenizer = Tokenizer.fromObjects(g.json, g.config, g.extras);

@@ -1,8 +1,9 @@
-// MLX's CPU backend on Linux: the mlx-cpu wheel links the reference (netlib) BLAS, whose sgemm is unoptimized.
-// Runner processes on Linux preload an optimized BLAS (OpenBLAS from Debian's libopenblas0-pthread, which
-// setup.sh installs) that provides the same cblas_* symbols, and then run quantized layers as dequantized
-// float32 matrices: MLX's CPU quantized_matmul does not use BLAS, sgemm does. On this project's 2-core machine
-// that is ~15x faster prompt processing and ~2.5x faster generation (see README, Benchmarks).
+// MLX's CPU backend. Quantized layers run on the shim's own kernels (native/mlx_c_shim/qlinear.cpp: AVX-512,
+// AVX2 or the baseline, over the packed 4- and 8-bit weights), because MLX's CPU quantized_matmul is a scalar
+// loop. OLLMLX_CPU_KERNELS=mlx runs MLX's own ops instead; then, as before the kernels existed, quantized
+// layers are dequantized to float32 at load so that sgemm runs them. Float matmuls that remain (attention,
+// unquantized models) go to BLAS: the mlx-cpu wheel links the reference (netlib) BLAS, so runner processes on
+// Linux preload an optimized one (OpenBLAS from Debian's libopenblas0-pthread, which setup.sh installs).
 import { existsSync } from "node:fs";
 import { freemem, totalmem } from "node:os";
 
@@ -30,16 +31,35 @@ export function runnerEnv(env: Record<string, string | undefined> = process.env)
   return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${blas}:${env.LD_PRELOAD}` : blas, OLLMLX_BLAS_PRELOADED: blas };
 }
 
+/** What runs quantized layers on the CPU: the shim's kernels (default) or MLX's own ops (OLLMLX_CPU_KERNELS=mlx). */
+export function cpuKernelChoice(env: Record<string, string | undefined> = process.env): "shim" | "mlx" {
+  const v = (env.OLLMLX_CPU_KERNELS ?? "").trim().toLowerCase();
+  if (v === "" || v === "shim") return "shim";
+  if (v === "mlx") return "mlx";
+  throw new Error(`OLLMLX_CPU_KERNELS must be "shim" or "mlx", not "${env.OLLMLX_CPU_KERNELS}"`);
+}
+
+/** Threads the shim's CPU kernels use, the calling thread included (OLLMLX_CPU_THREADS; default: every core). */
+export function cpuKernelThreads(env: Record<string, string | undefined> = process.env): number | undefined {
+  const v = (env.OLLMLX_CPU_THREADS ?? "").trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`OLLMLX_CPU_THREADS must be a positive integer, not "${v}"`);
+  return n;
+}
+
 /**
  * Whether a runner on the CPU backend should dequantize quantized weights to float32 at load:
- * OLLMLX_CPU_DEQUANTIZE=1/0 forces it; by default, only when an optimized BLAS is preloaded and the float32
- * weights (about `params * 4` bytes) fit in a quarter of the machine's memory.
+ * OLLMLX_CPU_DEQUANTIZE=1/0 forces it; by default never with the shim's kernels (they read the packed
+ * weights), and with MLX's ops only when an optimized BLAS is preloaded and the float32 weights (about
+ * `params * 4` bytes) fit in a quarter of the machine's memory.
  */
 export function shouldDequantizeOnCpu(params: number, device: "cpu" | "gpu", env: Record<string, string | undefined> = process.env): boolean {
   if (device !== "cpu") return false;
   const forced = env.OLLMLX_CPU_DEQUANTIZE;
   if (forced === "1") return true;
   if (forced === "0") return false;
+  if (cpuKernelChoice(env) === "shim") return false;
   if (!env.OLLMLX_BLAS_PRELOADED) return false;
   return params * 4 < Math.min(totalmem() / 4, freemem());
 }

@@ -18,4 +18,4 @@ export * from "./shape.ts";
 export * from "./nn.ts";
 export { random, type RandomOptions } from "./random.ts";
 export { SafetensorsFile, openSafetensors, loadSafetensors, saveSafetensors } from "./io.ts";
-export { evaluate, evaluate as eval, asyncEval, synchronize, clearStreams, mlxVersion, memory, clearCache, device, type DeviceKind } from "./runtime.ts";
+export { evaluate, evaluate as eval, asyncEval, synchronize, clearStreams, mlxVersion, memory, clearCache, device, cpuKernels, type DeviceKind, type CpuKernels } from "./runtime.ts";

@@ -53,3 +53,19 @@ export const device = {
   info: (d: DeviceKind = "cpu"): Record<string, string | number> =>
     JSON.parse(checkString(sym.mlxs_device_info_json(d === "gpu" ? 1 : 0), "device_info")) as Record<string, string | number>,
 };
+
+/** What runs quantized linears on CPU streams: MLX's own op, or the shim's kernels at this instruction set. */
+export type CpuKernels = "mlx" | "baseline" | "avx2" | "avx512";
+const CPU_KERNELS: readonly CpuKernels[] = ["mlx", "baseline", "avx2", "avx512"];
+const BEST = 4;
+
+/**
+ * Chooses the CPU kernels (native/mlx_c_shim/qlinear.cpp): "mlx" runs MLX's own ops, "best" the shim's at the
+ * best instruction set this CPU has, a set by name forces it (throws if the CPU lacks it); omitted: unchanged.
+ * `threads` is how many threads the kernels use, the caller included (omitted: unchanged).
+ * Returns what is now in use.
+ */
+export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number } = {}): CpuKernels {
+  const isa = opts.use === undefined ? -1 : opts.use === "best" ? BEST : CPU_KERNELS.indexOf(opts.use);
+  return CPU_KERNELS[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0), "cpu_kernels")]!;
+}

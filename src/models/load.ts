@@ -2,7 +2,7 @@
 // the index), quantization block. Weights are read lazily by MLX and evaluated here, in the runner.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { dequantize, eval as evalArrays, loadSafetensors, type MxArray } from "../ffi/index.ts";
+import { astype, dequantize, eval as evalArrays, isFloating, loadSafetensors, type MxArray } from "../ffi/index.ts";
 import type { Config } from "./config.ts";
 import type { CausalLM } from "./model.ts";
 import { builderFor } from "./registry.ts";
@@ -91,13 +91,22 @@ export function loadModelDir(dir: string, opts: BuildOptions = {}): { model: Cau
 }
 
 export interface BuildOptions {
-  /** run quantized layers as float32 matrices (the CPU fast path: see engine/cpu-backend.ts) */
+  /** run quantized layers as float32 matrices (the CPU path with MLX's own ops: see engine/cpu-backend.ts) */
   dequantize?: boolean;
+  /** convert every floating-point tensor (norms, embeddings, scales and biases) to this dtype at load */
+  floatDtype?: "float32";
 }
 
 /** Builds a model from named tensors (safetensors or repacked GGUF); every tensor must be used. */
 export function build(config: Config, tensors: Map<string, MxArray>, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
   const quant = parseQuantConfig(config);
+  if (opts.floatDtype) {
+    for (const [key, t] of tensors) {
+      if (!isFloating(t.dtype) || t.dtype === opts.floatDtype) continue;
+      tensors.set(key, astype(t, opts.floatDtype));
+      t.free();
+    }
+  }
   if (opts.dequantize && quant) dequantizeAll(tensors, quant);
   using ws = new Weights(tensors, quant);
   const arrays = [...tensors.values()];

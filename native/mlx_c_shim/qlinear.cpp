@@ -1,0 +1,243 @@
+// QLinear: quantized_matmul(x, w, scales, biases, transpose=true) (+ bias) on a CPU stream, computed by the
+// shim's own kernels (cpu/qmv_kernel.h) instead of MLX's scalar CPU loop. It is an MLX primitive like any other
+// (MLX's extension mechanism): built into the graph, run by eval on the stream's thread. On a GPU stream, or
+// for operands the kernels do not cover, the ops below build MLX's own quantized_matmul unchanged.
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "cpu/pool.h"
+#include "cpu/qmv.h"
+#include "internal.h"
+#include "mlx/allocator.h"
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/primitives.h"
+#include "qlinear.h"
+
+namespace {
+
+using mlxs::cpu::QmvArgs;
+using mlxs::cpu::QmvFn;
+using mlxs::cpu::ScaleType;
+
+bool enabled = true;
+
+struct Kernel {
+  QmvFn fn;
+  int32_t isa;
+};
+
+bool supports(int32_t isa) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (isa == MLXS_CPU_AVX512)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+  if (isa == MLXS_CPU_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return isa == MLXS_CPU_BASELINE;
+}
+
+Kernel build(int32_t isa) {
+#if defined(__x86_64__)
+  if (isa == MLXS_CPU_AVX512) return {mlxs::cpu::qmv_avx512(), isa};
+  if (isa == MLXS_CPU_AVX2) return {mlxs::cpu::qmv_avx2(), isa};
+#endif
+  return {mlxs::cpu::qmv_generic(), MLXS_CPU_BASELINE};
+}
+
+Kernel best() {
+  for (int32_t isa : {MLXS_CPU_AVX512, MLXS_CPU_AVX2})
+    if (supports(isa)) return build(isa);
+  return build(MLXS_CPU_BASELINE);
+}
+
+Kernel& kernel() {
+  static Kernel k = best();
+  return k;
+}
+
+// Columns per unit of parallel work: a multiple of the kernel's 16-row cache block.
+constexpr int CHUNK = 64;
+// Below this many multiply-adds a call runs on the stream thread alone: waking a worker costs more.
+constexpr double PARALLEL_MACS = 1 << 19;
+
+float value(const float* p, int64_t i) { return p[i]; }
+float value(const mx::bfloat16_t* p, int64_t i) { return mlxs::cpu::bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
+float value(const mx::float16_t* p, int64_t i) { return mlxs::cpu::f16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
+
+// Round to nearest even, as MLX's own conversions do.
+uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((u >> 16) | 0x40); // NaN stays NaN
+  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+uint16_t to_f16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff;
+  if (a >= 0x7f800000) return static_cast<uint16_t>(sign | (a > 0x7f800000 ? 0x7e00 : 0x7c00));
+  if (a >= 0x477ff000) return static_cast<uint16_t>(sign | 0x7c00); // rounds past 65504
+  if (a < 0x38800000) { // a half subnormal: round(|f| · 2^24), exact scaling then nearest-even
+    float af;
+    std::memcpy(&af, &a, 4);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(af * 16777216.0f)));
+  }
+  return static_cast<uint16_t>(sign | ((a + 0xfff + ((a >> 13) & 1) - 0x38000000) >> 13));
+}
+
+// x as the kernel reads it: float32 rows (4-bit: each 32-run de-interleaved), and the per-group sums.
+template <class T>
+void prepare(const mx::array& x, int M, int K, int gs, int bits, std::vector<float>& xp, std::vector<float>& xsum) {
+  const int groups = K / gs;
+  xp.resize(static_cast<size_t>(M) * K);
+  xsum.resize(static_cast<size_t>(M) * groups);
+  const T* base = x.data<T>();
+  const int nd = x.ndim();
+  const int64_t sk = x.strides()[nd - 1];
+  for (int r = 0; r < M; r++) {
+    int64_t off = 0, rest = r;
+    for (int d = nd - 2; d >= 0; d--) {
+      off += (rest % x.shape(d)) * x.strides()[d];
+      rest /= x.shape(d);
+    }
+    const T* src = base + off;
+    float* dst = xp.data() + static_cast<size_t>(r) * K;
+    for (int g = 0; g < groups; g++) {
+      float s = 0;
+      for (int k = g * gs; k < (g + 1) * gs; k++) s += value(src, k * sk);
+      xsum[static_cast<size_t>(r) * groups + g] = s;
+    }
+    if (bits == 4) {
+      for (int k = 0; k < K; k += 32)
+        for (int i = 0; i < 16; i++) {
+          dst[k + i] = value(src, (k + 2 * i) * sk);
+          dst[k + 16 + i] = value(src, (k + 2 * i + 1) * sk);
+        }
+    } else {
+      for (int k = 0; k < K; k++) dst[k] = value(src, k * sk);
+    }
+  }
+}
+
+ScaleType scale_type(mx::Dtype d) {
+  return d == mx::bfloat16 ? ScaleType::BF16 : d == mx::float16 ? ScaleType::F16 : ScaleType::F32;
+}
+
+class QLinear : public mx::UnaryPrimitive {
+ public:
+  QLinear(mx::Stream s, int group_size, int bits) : mx::UnaryPrimitive(s), group_size_(group_size), bits_(bits) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& enc = mx::cpu::get_command_encoder(stream());
+    for (auto& a : in) enc.set_input_array(a);
+    enc.set_output_array(out);
+    std::vector<mx::array> args;
+    for (auto& a : in) args.push_back(mx::array::unsafe_weak_copy(a));
+    enc.dispatch([args = std::move(args), out = mx::array::unsafe_weak_copy(out), gs = group_size_, bits = bits_]() mutable {
+      const auto& x = args[0];
+      const auto& w = args[1];
+      const int K = x.shape(-1);
+      const int N = w.shape(0);
+      const int M = static_cast<int>(x.size() / K);
+      thread_local std::vector<float> xp, xsum, y;
+      switch (x.dtype()) {
+        case mx::bfloat16: prepare<mx::bfloat16_t>(x, M, K, gs, bits, xp, xsum); break;
+        case mx::float16: prepare<mx::float16_t>(x, M, K, gs, bits, xp, xsum); break;
+        default: prepare<float>(x, M, K, gs, bits, xp, xsum); break;
+      }
+      const bool f32 = out.dtype() == mx::float32;
+      if (!f32) y.resize(static_cast<size_t>(M) * N);
+      const ScaleType st = scale_type(args[2].dtype());
+      QmvArgs a{xp.data(), xsum.data(), w.data<uint8_t>(), args[2].data<void>(), args[3].data<void>(),
+                args.size() > 4 ? args[4].data<float>() : nullptr, f32 ? out.data<float>() : y.data(), M, N, K, gs,
+                bits, st};
+      const QmvFn fn = kernel().fn;
+      const int chunks = (N + CHUNK - 1) / CHUNK;
+      if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) fn(a, 0, N);
+      else mlxs::cpu::parallel_for(chunks, [&](int c) { fn(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
+      if (f32) return;
+      uint16_t* o = out.data<uint16_t>();
+      const bool bf = out.dtype() == mx::bfloat16;
+      for (size_t i = 0; i < y.size(); i++) o[i] = bf ? to_bf16(y[i]) : to_f16(y[i]);
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[QLinear] is built for CPU streams only");
+  }
+
+  const char* name() const override { return "QLinear"; }
+
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto& o = static_cast<const QLinear&>(other);
+    return group_size_ == o.group_size_ && bits_ == o.bits_;
+  }
+
+ private:
+  int group_size_;
+  int bits_;
+};
+
+bool half_or_single(mx::Dtype d) { return d == mx::float32 || d == mx::bfloat16 || d == mx::float16; }
+
+// An operand the kernel reads in place: already evaluated (weights are, at load), row-contiguous, float32.
+bool ready(const mx::array& a, mx::Dtype dtype) {
+  return a.dtype() == dtype && a.is_available() && a.flags().row_contiguous;
+}
+
+} // namespace
+
+namespace mlxs {
+
+std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const mx::array& scales,
+                                 const std::optional<mx::array>& biases, const std::optional<mx::array>& bias,
+                                 int group_size, int bits, const std::string& mode) {
+  auto s = mx::default_stream(mx::default_device());
+  if (group_size == 0) group_size = 64; // MLX's defaults for affine mode
+  if (bits == 0) bits = 4;
+  if (!enabled || s.device != mx::Device::cpu || mode != "affine" || !biases) return std::nullopt;
+  if (bits != 4 && bits != 8) return std::nullopt;
+  if (group_size % 32 != 0 || !half_or_single(x.dtype()) || x.ndim() < 1 || w.ndim() != 2) return std::nullopt;
+  const int K = x.shape(-1), N = w.shape(0);
+  if (K % group_size != 0 || static_cast<int64_t>(w.shape(1)) * 32 / bits != K) return std::nullopt;
+  const mx::Shape sg{N, K / group_size};
+  // Scales and biases in float32, bfloat16 or float16 (read as stored); x in any of the three, y in x's dtype.
+  if (!half_or_single(scales.dtype()) || !ready(w, mx::uint32) || !ready(scales, scales.dtype()) ||
+      !ready(*biases, scales.dtype()))
+    return std::nullopt;
+  if (scales.shape() != sg || biases->shape() != sg) return std::nullopt;
+  if (bias && (bias->ndim() != 1 || bias->shape(0) != N)) return std::nullopt;
+  // A float32 bias is added in the kernel; another dtype after it, by MLX (as mlx-lm adds it).
+  const bool fused = bias && ready(*bias, mx::float32) && x.dtype() == mx::float32;
+  std::vector<mx::array> inputs{x, w, scales, *biases};
+  if (fused) inputs.push_back(*bias);
+  auto shape = x.shape();
+  shape.back() = N;
+  mx::array y(std::move(shape), x.dtype(), std::make_shared<QLinear>(s, group_size, bits), std::move(inputs));
+  if (bias && !fused) return mx::add(y, *bias, s);
+  return y;
+}
+
+} // namespace mlxs
+
+extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads) {
+  return mlxs::guard<int32_t>(-1, [&] {
+    if (isa == MLXS_CPU_MLX) enabled = false;
+    else if (isa == MLXS_CPU_BEST) {
+      enabled = true;
+      kernel() = best();
+    } else if (isa > 0) {
+      if (!supports(isa)) throw std::invalid_argument("[cpu_kernels] this CPU cannot run kernel set " + std::to_string(isa));
+      enabled = true;
+      kernel() = build(isa);
+    } else if (isa != -1) {
+      throw std::invalid_argument("[cpu_kernels] unknown kernel set " + std::to_string(isa));
+    }
+    if (threads > 0) mlxs::cpu::set_threads(threads);
+    return enabled ? kernel().isa : MLXS_CPU_MLX;
+  });
+}

@@ -1,0 +1,161 @@
+// The shim's CPU quantized-linear kernels (native/mlx_c_shim/qlinear.cpp) against MLX's own quantized_matmul on
+// random inputs of the shapes the models use, at every instruction set this CPU can run.
+import { afterAll, describe, expect, test } from "bun:test";
+
+import * as mx from "../../src/ffi/index.ts";
+import { randomF32 } from "./reference.ts";
+
+const BEST = mx.cpuKernels();
+const SETS = (["baseline", "avx2", "avx512"] as const).filter((isa) => {
+  try {
+    mx.cpuKernels({ use: isa });
+    return true;
+  } catch {
+    return false;
+  }
+});
+afterAll(() => mx.cpuKernels({ use: "best" }));
+
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  bits: 4 | 8;
+  groupSize: 32 | 64 | 128;
+}
+
+function operands(c: Case, seed: number, xShape: number[] = [c.M, c.K]) {
+  const w = mx.array(randomF32(c.N * c.K, seed, 0.5), [c.N, c.K]);
+  const q = mx.quantize(w, { groupSize: c.groupSize, bits: c.bits });
+  const x = mx.array(randomF32(c.M * c.K, seed + 1), xShape);
+  const bias = mx.array(randomF32(c.N, seed + 2), [c.N]);
+  mx.eval(q.wq, q.scales, q.biases!, x, bias);
+  w.free();
+  return { ...q, x, bias };
+}
+
+/** linear() under a choice of kernels, as float32. */
+function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Case, x = o.x, withBias = true): Float32Array {
+  mx.cpuKernels({ use });
+  return mx.scope(() =>
+    mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits }), "float32").toFloat32(),
+  );
+}
+
+/** Largest difference relative to the largest magnitude of the reference. */
+function relErr(a: Float32Array, ref: Float32Array): number {
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    e = Math.max(e, Math.abs(a[i]! - ref[i]!));
+    m = Math.max(m, Math.abs(ref[i]!));
+  }
+  return e / m;
+}
+
+// Decode (M = 1), a batch of sequences, a prefill chunk's tails (M = 5, 33: the 4-row tiles and their rest),
+// the projections' shapes (576 → 192 k/v, 1536 gate/up, the 8-bit tied head), every group size.
+const CASES: Case[] = [
+  { M: 1, N: 576, K: 576, bits: 4, groupSize: 64 },
+  { M: 1, N: 192, K: 576, bits: 4, groupSize: 32 },
+  { M: 1, N: 1539, K: 576, bits: 4, groupSize: 64 },
+  { M: 2, N: 576, K: 1536, bits: 4, groupSize: 128 },
+  { M: 3, N: 130, K: 256, bits: 8, groupSize: 32 },
+  { M: 5, N: 1536, K: 576, bits: 4, groupSize: 32 },
+  { M: 8, N: 576, K: 1536, bits: 8, groupSize: 64 },
+  { M: 33, N: 200, K: 384, bits: 8, groupSize: 128 },
+  { M: 1, N: 4099, K: 576, bits: 8, groupSize: 32 },
+];
+
+// float32 everywhere: MLX's CPU kernel and ours both accumulate in float32, in a different order; the bound is
+// float32 rounding over K terms.
+const F32_BOUND = 2e-6;
+
+test("the shim's kernels are on by default, at the best instruction set the CPU has", () => {
+  expect(BEST).not.toBe("mlx");
+  expect(SETS as readonly string[]).toContain(BEST);
+  expect(SETS).toContain("baseline");
+});
+
+for (const isa of SETS) {
+  describe(`${isa} kernels`, () => {
+    for (const c of CASES) {
+      test(`M=${c.M} N=${c.N} K=${c.K}, ${c.bits}-bit, group ${c.groupSize}: equal to MLX's quantized_matmul within ${F32_BOUND} (relative)`, () => {
+        const o = operands(c, c.M * 7 + c.N);
+        const ref = run("mlx", o, c);
+        const ours = run(isa, o, c);
+        expect(relErr(ours, ref)).toBeLessThanOrEqual(F32_BOUND);
+        expect(relErr(run(isa, o, c, o.x, false), run("mlx", o, c, o.x, false))).toBeLessThanOrEqual(F32_BOUND);
+      });
+    }
+  });
+}
+
+test("the switch changes what runs: MLX's op again, bit for bit, and ours", () => {
+  const c: Case = { M: 1, N: 64, K: 128, bits: 4, groupSize: 64 };
+  const o = operands(c, 3);
+  const ref = run("mlx", o, c);
+  // Bitwise the same as before switching back and forth: the switch really changes what runs.
+  expect(run("mlx", o, c)).toEqual(ref);
+  expect(run("best", o, c)).not.toEqual(ref);
+});
+
+test("one thread and two give bit-identical results (columns are split, never a sum)", () => {
+  const c: Case = { M: 4, N: 2048, K: 1024, bits: 4, groupSize: 64 };
+  const o = operands(c, 11);
+  mx.cpuKernels({ threads: 1 });
+  const one = run("best", o, c);
+  mx.cpuKernels({ threads: 2 });
+  const two = run("best", o, c);
+  expect(two).toEqual(one);
+});
+
+test("x as a strided view (transposed, batched) is read in place", () => {
+  const c: Case = { M: 6, N: 96, K: 256, bits: 8, groupSize: 32 };
+  const o = operands(c, 21, [c.K, c.M]);
+  const xt = mx.transpose(o.x);
+  expect(relErr(run("best", o, c, xt), run("mlx", o, c, xt))).toBeLessThanOrEqual(F32_BOUND);
+  const x3 = mx.reshape(mx.transpose(mx.reshape(o.x, [c.K, 2, 3]), [1, 2, 0]), [2, 3, c.K]);
+  expect(relErr(run("best", o, c, x3), run("mlx", o, c, x3))).toBeLessThanOrEqual(F32_BOUND);
+});
+
+test("weights not yet evaluated fall back to MLX's op (the kernel reads evaluated, contiguous buffers)", () => {
+  const c: Case = { M: 2, N: 64, K: 128, bits: 4, groupSize: 32 };
+  const o = operands(c, 31);
+  mx.cpuKernels({ use: "best" });
+  const lazy = mx.scope(() => {
+    const w = mx.add(o.wq, mx.scalar(0, "uint32"));
+    return mx.linear(o.x, w, { scales: o.scales, biases: o.biases, groupSize: 32, bits: 4 }).toFloat32();
+  });
+  expect(lazy).toEqual(run("mlx", o, c, o.x, false));
+});
+
+describe("half-precision models: bfloat16 and float16 activations, scales and biases", () => {
+  for (const dtype of ["bfloat16", "float16"] as const) {
+    test(`${dtype}: within the output's own rounding of the float32 computation, where MLX's CPU kernel is not`, () => {
+      const [N, K] = [256, 1024];
+      const w = mx.astype(mx.array(randomF32(N * K, 41, 0.5), [N, K]), dtype);
+      const q = mx.quantize(w, { groupSize: 64, bits: 4 });
+      const x = mx.astype(mx.array(randomF32(K, 42), [1, K]), dtype);
+      mx.eval(q.wq, q.scales, q.biases!, x);
+      expect(q.scales.dtype).toBe(dtype);
+      // The truth: the same stored values, computed in float32.
+      const truth = mx.scope(() =>
+        mx.matmul(mx.astype(x, "float32"), mx.transpose(mx.dequantize(q.wq, mx.astype(q.scales, "float32"), mx.astype(q.biases!, "float32"), { groupSize: 64, bits: 4 }))).toFloat32(),
+      );
+      const y = (use: mx.CpuKernels | "best") => {
+        mx.cpuKernels({ use });
+        return mx.scope(() => {
+          const out = mx.quantizedMatmul(x, q.wq, q.scales, q.biases, { groupSize: 64, bits: 4 });
+          expect(out.dtype).toBe(dtype);
+          return mx.astype(out, "float32").toFloat32();
+        });
+      };
+      // One rounding of the result to the dtype: half an ulp of the largest output (bf16: 2^-8, f16: 2^-11).
+      const ulp = dtype === "bfloat16" ? 2 ** -8 : 2 ** -11;
+      expect(relErr(y("best"), truth)).toBeLessThanOrEqual(ulp);
+      // MLX 0.32.4 accumulates bfloat16 products in bfloat16 on the CPU: percent-level errors.
+      if (dtype === "bfloat16") expect(relErr(y("mlx"), truth)).toBeGreaterThan(4 * ulp);
+    });
+  }
+});
