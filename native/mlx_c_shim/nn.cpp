@@ -1,5 +1,6 @@
 // Matmul, quantization, the fused architecture-agnostic helpers and mlx::fast.
 #include "internal.h"
+#include "fused.h"
 #include "qlinear.h"
 
 using namespace mlxs;
@@ -120,7 +121,10 @@ int32_t mlxs_geglu_approx(int32_t gate, int32_t up) {
 }
 
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps) {
-  return make([&] { return mx::fast::rms_norm(get(x), opt(weight), eps); });
+  return make([&] {
+    if (auto y = fused_rms_norm(get(x), opt(weight), eps)) return *y;
+    return mx::fast::rms_norm(get(x), opt(weight), eps);
+  });
 }
 
 int32_t mlxs_layer_norm(int32_t x, int32_t weight, int32_t bias, float eps) {
@@ -131,6 +135,7 @@ int32_t mlxs_rope(int32_t x, int32_t dims, int32_t traditional, float base, floa
                   int32_t offset_array, int32_t freqs) {
   return make([&] {
     std::optional<float> b = std::isnan(base) ? std::nullopt : std::optional<float>(base);
+    if (auto y = fused_rope(get(x), dims, traditional != 0, b, scale, offset, opt(offset_array), opt(freqs))) return *y;
     if (offset_array) return mx::fast::rope(get(x), dims, traditional != 0, b, scale, get(offset_array), opt(freqs));
     return mx::fast::rope(get(x), dims, traditional != 0, b, scale, offset, opt(freqs));
   });

@@ -193,13 +193,20 @@ bool ready(const mx::array& a, mx::Dtype dtype) {
 
 namespace mlxs {
 
+std::optional<mx::Stream> kernel_stream() {
+  auto s = mx::default_stream(mx::default_device());
+  if (!enabled || s.device != mx::Device::cpu) return std::nullopt;
+  return s;
+}
+
 std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const mx::array& scales,
                                  const std::optional<mx::array>& biases, const std::optional<mx::array>& bias,
                                  int group_size, int bits, const std::string& mode) {
-  auto s = mx::default_stream(mx::default_device());
+  const auto stream = kernel_stream();
   if (group_size == 0) group_size = 64; // MLX's defaults for affine mode
   if (bits == 0) bits = 4;
-  if (!enabled || s.device != mx::Device::cpu || mode != "affine" || !biases) return std::nullopt;
+  if (!stream || mode != "affine" || !biases) return std::nullopt;
+  const mx::Stream s = *stream;
   if (bits != 4 && bits != 8) return std::nullopt;
   if (group_size % 32 != 0 || !half_or_single(x.dtype()) || x.ndim() < 1 || w.ndim() != 2) return std::nullopt;
   const int K = x.shape(-1), N = w.shape(0);

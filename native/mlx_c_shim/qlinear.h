@@ -4,6 +4,9 @@
 
 namespace mlxs {
 
+// The default stream when the shim's CPU kernels are on and it is a CPU stream; else nullopt (MLX's ops run).
+std::optional<mx::Stream> kernel_stream();
+
 // The QLinear primitive for y = x · dequant(w)ᵀ (+ bias), or nullopt where it does not apply (disabled, a GPU
 // stream, a mode or bit width other than affine 4/8, operands not yet evaluated or not float32): the caller
 // then builds MLX's own op.

@@ -1,0 +1,83 @@
+// The shim's single-node CPU primitives for RMSNorm and RoPE (native/mlx_c_shim/fused.cpp) against mx::fast's
+// composed CPU fallbacks (MLX's own ops), on random inputs of the models' shapes and every variant they use.
+import { afterAll, describe, expect, test } from "bun:test";
+
+import * as mx from "../../src/ffi/index.ts";
+import { randomF32 } from "./reference.ts";
+
+afterAll(() => mx.cpuKernels({ use: "best" }));
+
+function both(f: () => mx.MxArray): { ours: Float32Array; mlx: Float32Array } {
+  const run = (use: "best" | "mlx") => {
+    mx.cpuKernels({ use });
+    return mx.scope(() => mx.astype(f(), "float32").toFloat32());
+  };
+  return { mlx: run("mlx"), ours: run("best") };
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): { abs: number; scale: number } {
+  let abs = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    abs = Math.max(abs, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return { abs, scale };
+}
+
+// float32: the same formulas in the same precision, with MLX's own exp, cos and sin; sums may differ in the last bit.
+const F32 = 1e-5;
+// bfloat16/float16: the same roundings as the fallback; a last-bit difference before a rounding can move the
+// result by one ulp of the dtype (bf16: 2^-7 relative, f16: 2^-10).
+const HALF: Record<string, number> = { bfloat16: 2 ** -7, float16: 2 ** -10 };
+
+
+describe("RMSNorm", () => {
+  for (const dtype of ["float32", "bfloat16", "float16"] as const) {
+    test(`${dtype}: (2, 7, 576) with and without a weight, and a strided view`, () => {
+      const x = mx.astype(mx.array(randomF32(2 * 7 * 576, 1, 3), [2, 7, 576]), dtype);
+      const w = mx.astype(mx.array(randomF32(576, 2), [576]), dtype);
+      mx.eval(x, w);
+      const bound = dtype === "float32" ? F32 : HALF[dtype]!;
+      for (const f of [() => mx.rmsNorm(x, w, 1e-5), () => mx.rmsNorm(x, null, 1e-6), () => mx.rmsNorm(mx.transpose(x, [1, 0, 2]), w, 1e-5)]) {
+        const { ours, mlx } = both(f);
+        const d = maxDiff(ours, mlx);
+        expect(d.abs / d.scale).toBeLessThanOrEqual(bound);
+      }
+    });
+  }
+});
+
+describe("RoPE", () => {
+  // x as attention hands it over: (B, H, L, D) transposed from (B, L, H, D).
+  function heads(B: number, L: number, H: number, D: number, dtype: mx.Dtype, seed: number): mx.MxArray {
+    const x = mx.transpose(mx.astype(mx.array(randomF32(B * L * H * D, seed), [B, L, H, D]), dtype), [0, 2, 1, 3]);
+    mx.eval(x);
+    return x;
+  }
+  const variants: { name: string; opts: (B: number) => mx.RopeOptions }[] = [
+    { name: "default, offset 37", opts: () => ({ dims: 64, traditional: false, base: 10000, offset: 37 }) },
+    { name: "traditional (interleaved pairs)", opts: () => ({ dims: 64, traditional: true, base: 500000, offset: 5 }) },
+    { name: "partial rotary (dims 32 of 64)", opts: () => ({ dims: 32, traditional: false, base: 10000, offset: 3 }) },
+    { name: "linear scaling", opts: () => ({ dims: 64, traditional: false, base: 10000, scale: 0.25, offset: 100 }) },
+    {
+      name: "freqs (llama3 / yarn periods)",
+      opts: () => ({ dims: 64, traditional: false, base: null, offset: 11, freqs: mx.array(Float32Array.from({ length: 32 }, (_, i) => 10000 ** ((2 * i) / 64) * (i > 20 ? 8 : 1)), [32]) }),
+    },
+    { name: "one offset per batch row", opts: (B) => ({ dims: 64, traditional: false, base: 10000, offset: mx.array(Int32Array.from({ length: B }, (_, b) => 7 * b + 1), [B], "int32") }) },
+    { name: "a one-element offset array", opts: () => ({ dims: 64, traditional: false, base: 10000, offset: mx.array(new Int32Array([1234]), [1], "int32") }) },
+  ];
+  for (const dtype of ["float32", "bfloat16"] as const) {
+    for (const v of variants) {
+      test(`${dtype}: ${v.name}`, () => {
+        for (const [B, L] of [[1, 1], [3, 1], [2, 9]] as const) {
+          const x = heads(B, L, 9, 64, dtype, B * 10 + L);
+          const opts = v.opts(B);
+          const { ours, mlx } = both(() => mx.rope(x, opts));
+          const d = maxDiff(ours, mlx);
+          expect(d.abs / d.scale).toBeLessThanOrEqual(dtype === "float32" ? F32 : HALF[dtype]!);
+        }
+      });
+    }
+  }
+});
