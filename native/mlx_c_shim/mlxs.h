@@ -159,10 +159,14 @@ int32_t mlxs_geglu_approx(int32_t gate, int32_t up);       /* gelu_approx(gate) 
 /* ---- the shim's own CPU kernels (qlinear.cpp) ---- */
 /* what runs quantized linears on CPU streams: MLX's op, or ours at the instruction set the CPU has */
 enum mlxs_cpu_isa { MLXS_CPU_MLX = 0, MLXS_CPU_BASELINE, MLXS_CPU_AVX2, MLXS_CPU_AVX512, MLXS_CPU_BEST };
+/* prompt-sized batches (32 rows and more): expand W a panel at a time for the process's cblas_sgemm, never,
+ * only when it is an optimized BLAS (OpenBLAS, Accelerate), or always (tests of that path) */
+enum mlxs_cpu_gemm { MLXS_GEMM_NEVER = 0, MLXS_GEMM_AUTO, MLXS_GEMM_ALWAYS };
 /* isa: MLXS_CPU_MLX runs MLX's ops; MLXS_CPU_BEST ours at the best set this CPU has; a set by name forces it
  * (an error if the CPU lacks it); -1 leaves the choice. threads > 0 sets the kernels' thread count (caller
- * included), else unchanged. Returns the mlxs_cpu_isa now in use, or -1 on error. */
-int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads);
+ * included), else unchanged. gemm: an mlxs_cpu_gemm, or -1 unchanged. Returns the mlxs_cpu_isa now in use,
+ * or -1 on error. */
+int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm);
 
 /* ---- mlx::fast ---- */
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps);                  /* weight 0: none */

@@ -2,6 +2,8 @@
 // shim's own kernels (cpu/qmv_kernel.h) instead of MLX's scalar CPU loop. It is an MLX primitive like any other
 // (MLX's extension mechanism): built into the graph, run by eval on the stream's thread. On a GPU stream, or
 // for operands the kernels do not cover, the ops below build MLX's own quantized_matmul unchanged.
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -17,13 +19,12 @@
 namespace {
 
 using mlxs::cpu::QmvArgs;
-using mlxs::cpu::QmvFn;
 using mlxs::cpu::ScaleType;
 
 bool enabled = true;
 
 struct Kernel {
-  QmvFn fn;
+  mlxs::cpu::Kernels fn;
   int32_t isa;
 };
 
@@ -55,6 +56,51 @@ Kernel best() {
 Kernel& kernel() {
   static Kernel k = best();
   return k;
+}
+
+// The process's float GEMM, found at run time: OpenBLAS when the runner preloads it (engine/cpu-backend.ts) or
+// Accelerate on macOS. The reference BLAS the mlx-cpu wheel links is slower than our kernels: not used.
+using Sgemm = void (*)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                       const float* b, int ldb, float beta, float* c, int ldc);
+bool optimized_blas() {
+#if defined(__APPLE__)
+  return true;
+#else
+  static const bool openblas = dlsym(RTLD_DEFAULT, "openblas_get_config") != nullptr;
+  return openblas;
+#endif
+}
+int32_t gemm_mode = MLXS_GEMM_AUTO;
+Sgemm sgemm() {
+  static const Sgemm f = reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "cblas_sgemm"));
+  if (gemm_mode == MLXS_GEMM_NEVER || (gemm_mode == MLXS_GEMM_AUTO && !optimized_blas())) return nullptr;
+  return f;
+}
+constexpr int CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112;
+
+// From this many rows of x, W is expanded to floats a panel at a time and multiplied by the BLAS's GEMM, which
+// is faster than the matrix-vector kernels once each weight serves enough rows (prompt processing).
+constexpr int GEMM_ROWS = 32;
+// Rows of W per panel: 256 × K=2048 floats are 2 MiB, about one core's L2; expanded in parallel, 64 rows a part.
+constexpr int PANEL = 256;
+constexpr int CHUNK_ROWS = 64;
+
+void gemm_panels(const QmvArgs& a, const mlxs::cpu::Kernels& k, Sgemm gemm) {
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(PANEL) * a.K);
+  float* const panel = scratch.data(); // workers see their own thread_local, so they get the pointer
+  for (int n0 = 0; n0 < a.N; n0 += PANEL) {
+    const int n = std::min(PANEL, a.N - n0);
+    const int parts = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    mlxs::cpu::parallel_for(parts, [&](int p) {
+      const int r0 = n0 + p * CHUNK_ROWS, r1 = std::min(n0 + n, r0 + CHUNK_ROWS);
+      k.dequant(a, r0, r1, panel + static_cast<size_t>(r0 - n0) * a.K);
+    });
+    gemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, a.M, n, a.K, 1.0f, a.x, a.K, panel, a.K, 0.0f, a.y + n0, a.N);
+  }
+  if (a.bias)
+    for (int m = 0; m < a.M; m++)
+      for (int j = 0; j < a.N; j++) a.y[static_cast<size_t>(m) * a.N + j] += a.bias[j];
 }
 
 // Columns per unit of parallel work: a multiple of the kernel's 16-row cache block.
@@ -155,10 +201,11 @@ class QLinear : public mx::UnaryPrimitive {
       QmvArgs a{xp.data(), xsum.data(), w.data<uint8_t>(), args[2].data<void>(), args[3].data<void>(),
                 args.size() > 4 ? args[4].data<float>() : nullptr, f32 ? out.data<float>() : y.data(), M, N, K, gs,
                 bits, st};
-      const QmvFn fn = kernel().fn;
+      const auto& k = kernel().fn;
       const int chunks = (N + CHUNK - 1) / CHUNK;
-      if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) fn(a, 0, N);
-      else mlxs::cpu::parallel_for(chunks, [&](int c) { fn(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
+      if (M >= GEMM_ROWS && sgemm()) gemm_panels(a, k, sgemm());
+      else if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) k.qmv(a, 0, N);
+      else mlxs::cpu::parallel_for(chunks, [&](int c) { k.qmv(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
       if (f32) return;
       uint16_t* o = out.data<uint16_t>();
       const bool bf = out.dtype() == mx::bfloat16;
@@ -231,7 +278,7 @@ std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const m
 
 } // namespace mlxs
 
-extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads) {
+extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm) {
   return mlxs::guard<int32_t>(-1, [&] {
     if (isa == MLXS_CPU_MLX) enabled = false;
     else if (isa == MLXS_CPU_BEST) {
@@ -245,6 +292,8 @@ extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads) {
       throw std::invalid_argument("[cpu_kernels] unknown kernel set " + std::to_string(isa));
     }
     if (threads > 0) mlxs::cpu::set_threads(threads);
+    if (gemm >= MLXS_GEMM_NEVER && gemm <= MLXS_GEMM_ALWAYS) gemm_mode = gemm;
+    else if (gemm != -1) throw std::invalid_argument("[cpu_kernels] unknown gemm mode " + std::to_string(gemm));
     return enabled ? kernel().isa : MLXS_CPU_MLX;
   });
 }

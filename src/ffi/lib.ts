@@ -127,7 +127,7 @@ const symbols = {
   mlxs_clear_cache: fn([], I),
   mlxs_gpu_count: fn([], I),
   mlxs_default_device: fn([], I),
-  mlxs_cpu_kernels: fn([I, I], I),
+  mlxs_cpu_kernels: fn([I, I, I], I),
   mlxs_set_default_device: fn([I], I),
   mlxs_device_info_json: fn([I], S),
   mlxs_synchronize: fn([], I),

@@ -62,10 +62,12 @@ const BEST = 4;
 /**
  * Chooses the CPU kernels (native/mlx_c_shim/qlinear.cpp): "mlx" runs MLX's own ops, "best" the shim's at the
  * best instruction set this CPU has, a set by name forces it (throws if the CPU lacks it); omitted: unchanged.
- * `threads` is how many threads the kernels use, the caller included (omitted: unchanged).
- * Returns what is now in use.
+ * `threads` is how many threads the kernels use, the caller included (omitted: unchanged). `gemm`: whether
+ * prompt-sized batches go to the process's BLAS GEMM on panels of expanded weights: "auto" (the default) when
+ * that BLAS is an optimized one, "always", or "never" (omitted: unchanged). Returns what is now in use.
  */
-export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number } = {}): CpuKernels {
+export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number; gemm?: "never" | "auto" | "always" } = {}): CpuKernels {
   const isa = opts.use === undefined ? -1 : opts.use === "best" ? BEST : CPU_KERNELS.indexOf(opts.use);
-  return CPU_KERNELS[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0), "cpu_kernels")]!;
+  const gemm = opts.gemm === undefined ? -1 : ["never", "auto", "always"].indexOf(opts.gemm);
+  return CPU_KERNELS[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0, gemm), "cpu_kernels")]!;
 }

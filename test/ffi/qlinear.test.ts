@@ -100,6 +100,20 @@ test("the switch changes what runs: MLX's op again, bit for bit, and ours", () =
   expect(run("best", o, c)).not.toEqual(ref);
 });
 
+test("prompt-sized batches through the BLAS GEMM on expanded panels equal MLX's op (any BLAS, forced)", () => {
+  for (const c of [{ M: 32, N: 600, K: 576, bits: 4, groupSize: 64 }, { M: 70, N: 300, K: 256, bits: 8, groupSize: 32 }] as Case[]) {
+    const o = operands(c, c.M + c.N);
+    const ref = run("mlx", o, c);
+    mx.cpuKernels({ gemm: "always" });
+    try {
+      expect(relErr(run("best", o, c), ref)).toBeLessThanOrEqual(F32_BOUND);
+      expect(relErr(run("best", o, c, o.x, false), run("mlx", o, c, o.x, false))).toBeLessThanOrEqual(F32_BOUND);
+    } finally {
+      mx.cpuKernels({ gemm: "auto" });
+    }
+  }
+});
+
 test("one thread and two give bit-identical results (columns are split, never a sum)", () => {
   const c: Case = { M: 4, N: 2048, K: 1024, bits: 4, groupSize: 64 };
   const o = operands(c, 11);

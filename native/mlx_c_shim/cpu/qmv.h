@@ -61,11 +61,19 @@ struct QmvArgs {
 
 // Computes the output columns [n0, n1) for every row of x.
 using QmvFn = void (*)(const QmvArgs&, int n0, int n1);
+// Writes rows [n0, n1) of W as floats ((n1 - n0) × K), each 32-run in the order x is prepared in (4-bit:
+// de-interleaved), so that a float GEMM of the prepared x against them gives y (prompt-sized batches).
+using DequantFn = void (*)(const QmvArgs&, int n0, int n1, float* out);
 
-QmvFn qmv_generic();
+struct Kernels {
+  QmvFn qmv;
+  DequantFn dequant;
+};
+
+Kernels qmv_generic();
 #if defined(__x86_64__)
-QmvFn qmv_avx2();
-QmvFn qmv_avx512();
+Kernels qmv_avx2();
+Kernels qmv_avx512();
 #endif
 
 } // namespace mlxs::cpu

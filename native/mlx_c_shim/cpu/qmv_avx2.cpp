@@ -2,5 +2,5 @@
 #if defined(__x86_64__)
 #define QMV_LANES 8
 #include "qmv_kernel.h"
-mlxs::cpu::QmvFn mlxs::cpu::qmv_avx2() { return qmv; }
+mlxs::cpu::Kernels mlxs::cpu::qmv_avx2() { return {qmv, dequant}; }
 #endif

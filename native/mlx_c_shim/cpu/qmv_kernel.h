@@ -228,6 +228,36 @@ void run(const mlxs::cpu::QmvArgs& a, int n0, int n1) {
   }
 }
 
+void dequant(const mlxs::cpu::QmvArgs& a, int n0, int n1, float* out) {
+  const int gs = a.group_size, groups = a.K / gs, row_bytes = a.K * a.bits / 8;
+  for (int n = n0; n < n1; n++) {
+    const uint8_t* w = a.w + static_cast<int64_t>(n) * row_bytes;
+    float* dst = out + static_cast<int64_t>(n - n0) * a.K;
+    for (int g = 0; g < groups; g++) {
+      const int64_t sg = static_cast<int64_t>(n) * groups + g;
+      const F s = F{} + mlxs::cpu::scale_at(a.scales, sg, a.scale_type);
+      const F b = F{} + mlxs::cpu::scale_at(a.biases, sg, a.scale_type);
+      for (int k = g * gs; k < (g + 1) * gs; k += 32) {
+        F lo[16 / L], hi[16 / L];
+        if (a.bits == 4) {
+          const Bytes v = load_bytes(w + k / 2);
+          widen_all(low_nibbles(v), lo);
+          widen_all(high_nibbles(v), hi);
+        } else {
+          widen_all(load_bytes(w + k), lo);
+          widen_all(load_bytes(w + k + 16), hi);
+        }
+        UNROLL
+        for (int h = 0; h < 16 / L; h++) {
+          const F a0 = s * lo[h] + b, a1 = s * hi[h] + b;
+          std::memcpy(dst + k + h * L, &a0, sizeof a0);
+          std::memcpy(dst + k + 16 + h * L, &a1, sizeof a1);
+        }
+      }
+    }
+  }
+}
+
 void qmv(const mlxs::cpu::QmvArgs& a, int n0, int n1) {
   if (a.bits == 4) run<4>(a, n0, n1);
   else run<8>(a, n0, n1);
