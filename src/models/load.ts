@@ -2,7 +2,7 @@
 // the index), quantization block. Weights are read lazily by MLX and evaluated here, in the runner.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { astype, dequantize, eval as evalArrays, isFloating, loadSafetensors, type MxArray } from "../ffi/index.ts";
+import { astype, cpuKernels, dequantize, device, eval as evalArrays, fromBytes, isFloating, loadSafetensors, type MxArray } from "../ffi/index.ts";
 import type { Config } from "./config.ts";
 import type { CausalLM } from "./model.ts";
 import { builderFor } from "./registry.ts";
@@ -72,6 +72,43 @@ function dequantizeAll(tensors: Map<string, MxArray>, quant: QuantConfig): void 
   }
 }
 
+/** q values of `bits` bits, packed LSB-first into little-endian uint32 words (MLX's layout), as 8-bit words. */
+export function widenTo8Bits(packed: Uint8Array, bits: number): Uint8Array {
+  const words = new Uint32Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength));
+  const count = (words.length * 32) / bits;
+  const out = new Uint8Array(count);
+  const mask = (1 << bits) - 1;
+  for (let i = 0, p = 0; i < count; i++, p += bits) {
+    const word = p >>> 5;
+    const off = p & 31;
+    let v = words[word]! >>> off;
+    if (off + bits > 32) v |= words[word + 1]! << (32 - off);
+    out[i] = v & mask;
+  }
+  return out;
+}
+
+/**
+ * The shim's CPU kernels read 4- and 8-bit weights; other widths (GGUF's Q5 and Q6 families, mlx-community's
+ * 3-, 5- and 6-bit models) are stored again as 8-bit values with the same scales and biases: the same weights
+ * exactly, read by the kernels instead of MLX's scalar loop.
+ */
+function widenOddBits(tensors: Map<string, MxArray>, quant: QuantConfig): void {
+  const probe = new Weights(tensors, quant);
+  for (const key of [...tensors.keys()]) {
+    if (!key.endsWith(".scales")) continue;
+    const path = key.slice(0, -".scales".length);
+    const q = probe.quantFor(path);
+    const w = tensors.get(`${path}.weight`);
+    if (!q || !w || q.mode !== "affine" || q.bits === 4 || q.bits === 8 || w.dtype !== "uint32") continue;
+    const shape = w.shape;
+    const wide = widenTo8Bits(w.toBytes(), q.bits);
+    tensors.set(`${path}.weight`, fromBytes(wide, [...shape.slice(0, -1), (shape[shape.length - 1]! * 8) / q.bits], "uint32"));
+    w.free();
+    quant.overrides.set(path, { ...q, bits: 8 });
+  }
+}
+
 export function loadModelDir(dir: string, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
   let config = readConfig(dir);
   const modelType = String(config.model_type ?? "");
@@ -108,6 +145,7 @@ export function build(config: Config, tensors: Map<string, MxArray>, opts: Build
     }
   }
   if (opts.dequantize && quant) dequantizeAll(tensors, quant);
+  else if (quant && device.defaultDevice() === "cpu" && cpuKernels() !== "mlx") widenOddBits(tensors, quant);
   using ws = new Weights(tensors, quant);
   const arrays = [...tensors.values()];
   // Read the weights now (load time), a few hundred at a time to bound the graph.

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 
 import * as mx from "../../src/ffi/index.ts";
+import { widenTo8Bits } from "../../src/models/load.ts";
 import { randomF32 } from "./reference.ts";
 
 const BEST = mx.cpuKernels();
@@ -171,5 +172,20 @@ describe("half-precision models: bfloat16 and float16 activations, scales and bi
       // MLX 0.32.4 accumulates bfloat16 products in bfloat16 on the CPU: percent-level errors.
       if (dtype === "bfloat16") expect(relErr(y("mlx"), truth)).toBeGreaterThan(4 * ulp);
     });
+  }
+});
+
+test("3-, 5- and 6-bit weights stored again as 8-bit values are the same weights (what the loader does for the kernels)", () => {
+  for (const bits of [2, 3, 5, 6]) {
+    const out = mx.scope(() => {
+      const w = mx.array(randomF32(8 * 128, bits, 0.5), [8, 128]);
+      const q = mx.quantize(w, { groupSize: 32, bits });
+      const w8 = mx.fromBytes(widenTo8Bits(q.wq.toBytes(), bits), [8, 128 / 4], "uint32");
+      return {
+        a: mx.dequantize(q.wq, q.scales, q.biases, { groupSize: 32, bits }).toFloat32(),
+        b: mx.dequantize(w8, q.scales, q.biases, { groupSize: 32, bits: 8 }).toFloat32(),
+      };
+    });
+    expect(out.b).toEqual(out.a);
   }
 });
