@@ -55,7 +55,7 @@ case "$SUFFIX" in
     # the wheel's vendored BLAS/LAPACK/gfortran in dist/mlx_cpu.libs. dist/ runs from any folder.
     say "relocatable shim (RUNPATH \$ORIGIN/mlx/lib)"
     make -s -C native/mlx_c_shim MLX_PREFIX="$MLX_PREFIX" OUT="$ROOT/build/dist-shim" \
-      LDFLAGS_EXTRA="-shared -Wl,-rpath,'\$\$ORIGIN/mlx/lib' -Wl,--no-undefined"
+      LDFLAGS_EXTRA="-shared -Wl,-rpath,'\$\$ORIGIN/mlx/lib' -Wl,--no-undefined -pthread"
     cp "build/dist-shim/libmlxs.so" "$DIST/"
     mkdir -p "$DIST/mlx/lib"
     cp "$MLX_PREFIX/lib/libmlx.so" "$DIST/mlx/lib/"
