@@ -19,13 +19,6 @@ namespace {
 
 bool supported(mx::Dtype d) { return d == mx::float32 || d == mx::bfloat16 || d == mx::float16; }
 
-uint16_t bf16_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((u >> 16) | 0x40);
-  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
 // Element access in a dtype, through float.
 struct Elem {
   mx::Dtype dtype;
@@ -36,13 +29,13 @@ struct Elem {
   }
   void store(void* p, int64_t i, float v) const {
     if (dtype == mx::float32) static_cast<float*>(p)[i] = v;
-    else if (dtype == mx::bfloat16) static_cast<uint16_t*>(p)[i] = bf16_bits(v);
+    else if (dtype == mx::bfloat16) static_cast<uint16_t*>(p)[i] = mlxs::cpu::float_to_bf16(v);
     else static_cast<mx::float16_t*>(p)[i] = static_cast<mx::float16_t>(v);
   }
   // v as the dtype holds it (the rounding an op producing this dtype does).
   float round(float v) const {
     if (dtype == mx::float32) return v;
-    if (dtype == mx::bfloat16) return mlxs::cpu::bf16_to_float(bf16_bits(v));
+    if (dtype == mx::bfloat16) return mlxs::cpu::bf16_to_float(mlxs::cpu::float_to_bf16(v));
     return static_cast<float>(static_cast<mx::float16_t>(v));
   }
 };

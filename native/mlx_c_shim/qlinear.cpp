@@ -4,8 +4,6 @@
 // for operands the kernels do not cover, the ops below build MLX's own quantized_matmul unchanged.
 #include <dlfcn.h>
 
-#include <cmath>
-#include <cstring>
 #include <memory>
 
 #include "cpu/pool.h"
@@ -110,29 +108,7 @@ constexpr double PARALLEL_MACS = 1 << 19;
 
 float value(const float* p, int64_t i) { return p[i]; }
 float value(const mx::bfloat16_t* p, int64_t i) { return mlxs::cpu::bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
-float value(const mx::float16_t* p, int64_t i) { return mlxs::cpu::f16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
-
-// Round to nearest even, as MLX's own conversions do.
-uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((u >> 16) | 0x40); // NaN stays NaN
-  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
-uint16_t to_f16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff;
-  if (a >= 0x7f800000) return static_cast<uint16_t>(sign | (a > 0x7f800000 ? 0x7e00 : 0x7c00));
-  if (a >= 0x477ff000) return static_cast<uint16_t>(sign | 0x7c00); // rounds past 65504
-  if (a < 0x38800000) { // a half subnormal: round(|f| · 2^24), exact scaling then nearest-even
-    float af;
-    std::memcpy(&af, &a, 4);
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(af * 16777216.0f)));
-  }
-  return static_cast<uint16_t>(sign | ((a + 0xfff + ((a >> 13) & 1) - 0x38000000) >> 13));
-}
+float value(const mx::float16_t* p, int64_t i) { return static_cast<float>(p[i]); }
 
 // x as the kernel reads it: float32 rows (4-bit: each 32-run de-interleaved), and the per-group sums.
 template <class T>
@@ -207,9 +183,13 @@ class QLinear : public mx::UnaryPrimitive {
       else if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) k.qmv(a, 0, N);
       else mlxs::cpu::parallel_for(chunks, [&](int c) { k.qmv(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
       if (f32) return;
-      uint16_t* o = out.data<uint16_t>();
-      const bool bf = out.dtype() == mx::bfloat16;
-      for (size_t i = 0; i < y.size(); i++) o[i] = bf ? to_bf16(y[i]) : to_f16(y[i]);
+      if (out.dtype() == mx::bfloat16) {
+        uint16_t* o = out.data<uint16_t>();
+        for (size_t i = 0; i < y.size(); i++) o[i] = mlxs::cpu::float_to_bf16(y[i]);
+      } else {
+        mx::float16_t* o = out.data<mx::float16_t>();
+        for (size_t i = 0; i < y.size(); i++) o[i] = static_cast<mx::float16_t>(y[i]);
+      }
     });
   }
 

@@ -16,6 +16,14 @@ inline float bf16_to_float(uint16_t h) {
   return f;
 }
 
+// float → bfloat16 bits, rounding to nearest even as MLX's conversions do; NaN stays NaN.
+inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  if ((u & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((u >> 16) | 0x40);
+  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
 // IEEE half → float, exact (subnormals, infinities and NaN included).
 inline float f16_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
