@@ -7,8 +7,6 @@
 
 #include "cpu/qmv.h"
 #include "fused.h"
-#include "mlx/allocator.h"
-#include "mlx/backend/cpu/encoder.h"
 #include "mlx/backend/cpu/simd/simd.h"
 #include "mlx/primitives.h"
 #include "qlinear.h"
@@ -62,15 +60,7 @@ class CpuRMSNorm : public mx::UnaryPrimitive {
   CpuRMSNorm(mx::Stream s, float eps, bool has_weight) : mx::UnaryPrimitive(s), eps_(eps), has_weight_(has_weight) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    std::vector<mx::array> args;
-    for (auto& a : in) {
-      enc.set_input_array(a);
-      args.push_back(mx::array::unsafe_weak_copy(a));
-    }
-    enc.set_output_array(out);
-    enc.dispatch([args = std::move(args), out = mx::array::unsafe_weak_copy(out), eps = eps_, hw = has_weight_]() mutable {
+    dispatch_cpu(stream(), in, out, [eps = eps_, hw = has_weight_](const std::vector<mx::array>& args, mx::array& out) {
       const auto& x = args[0];
       const Elem ex{x.dtype()}, eo{out.dtype()};
       const int D = x.shape(-1);
@@ -117,16 +107,8 @@ class CpuRoPE : public mx::UnaryPrimitive {
         offset_array_(offset_array), freqs_(freqs) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    std::vector<mx::array> args;
-    for (auto& a : in) {
-      enc.set_input_array(a);
-      args.push_back(mx::array::unsafe_weak_copy(a));
-    }
-    enc.set_output_array(out);
-    enc.dispatch([args = std::move(args), out = mx::array::unsafe_weak_copy(out), dims = dims_, trad = traditional_,
-                  base = base_, scale = scale_, offset = offset_, has_offsets = offset_array_, has_freqs = freqs_]() mutable {
+    dispatch_cpu(stream(), in, out, [dims = dims_, trad = traditional_, base = base_, scale = scale_, offset = offset_,
+                                     has_offsets = offset_array_, has_freqs = freqs_](const std::vector<mx::array>& args, mx::array& out) {
       const auto& x = args[0];
       const Elem e{x.dtype()};
       const int nd = x.ndim();

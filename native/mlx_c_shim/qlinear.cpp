@@ -9,8 +9,6 @@
 #include "cpu/pool.h"
 #include "cpu/qmv.h"
 #include "internal.h"
-#include "mlx/allocator.h"
-#include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "qlinear.h"
 
@@ -153,13 +151,7 @@ class QLinear : public mx::UnaryPrimitive {
   QLinear(mx::Stream s, int group_size, int bits) : mx::UnaryPrimitive(s), group_size_(group_size), bits_(bits) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) enc.set_input_array(a);
-    enc.set_output_array(out);
-    std::vector<mx::array> args;
-    for (auto& a : in) args.push_back(mx::array::unsafe_weak_copy(a));
-    enc.dispatch([args = std::move(args), out = mx::array::unsafe_weak_copy(out), gs = group_size_, bits = bits_]() mutable {
+    mlxs::dispatch_cpu(stream(), in, out, [gs = group_size_, bits = bits_](const std::vector<mx::array>& args, mx::array& out) {
       const auto& x = args[0];
       const auto& w = args[1];
       const int K = x.shape(-1);

@@ -49,23 +49,28 @@ function unwrap(config: Config, tensors: Map<string, MxArray>): Config {
   return { ...(config.text_config as Config), model_type: "gemma3_text", quantization: config.quantization, quantization_config: config.quantization_config };
 }
 
-/** Replaces every quantized (weight, scales, biases) triple by its float32 matrix, and marks the path dense. */
-function dequantizeAll(tensors: Map<string, MxArray>, quant: QuantConfig): void {
+/** Every quantized layer's (weight, scales, biases), with its quantization parameters. */
+function* quantizedLayers(tensors: Map<string, MxArray>, quant: QuantConfig) {
   const probe = new Weights(tensors, quant);
   for (const key of [...tensors.keys()]) {
     if (!key.endsWith(".scales")) continue;
     const path = key.slice(0, -".scales".length);
     const q = probe.quantFor(path);
-    const w = tensors.get(`${path}.weight`);
-    if (!q || !w) continue;
-    const scales = tensors.get(key)!;
-    const biases = tensors.get(`${path}.biases`) ?? null;
-    const dense = dequantize(w, scales, biases, { groupSize: q.groupSize, bits: q.bits, mode: q.mode, dtype: "float32" });
+    const weight = tensors.get(`${path}.weight`);
+    if (!q || !weight) continue;
+    yield { path, q, weight, scales: tensors.get(key)!, biases: tensors.get(`${path}.biases`) ?? null };
+  }
+}
+
+/** Replaces every quantized (weight, scales, biases) triple by its float32 matrix, and marks the path dense. */
+function dequantizeAll(tensors: Map<string, MxArray>, quant: QuantConfig): void {
+  for (const { path, q, weight, scales, biases } of quantizedLayers(tensors, quant)) {
+    const dense = dequantize(weight, scales, biases, { groupSize: q.groupSize, bits: q.bits, mode: q.mode, dtype: "float32" });
     evalArrays(dense);
-    w.free();
+    weight.free();
     scales.free();
     biases?.free();
-    tensors.delete(key);
+    tensors.delete(`${path}.scales`);
     tensors.delete(`${path}.biases`);
     tensors.set(`${path}.weight`, dense);
     quant.overrides.set(path, false);
@@ -94,17 +99,12 @@ export function widenTo8Bits(packed: Uint8Array, bits: number): Uint8Array {
  * exactly, read by the kernels instead of MLX's scalar loop.
  */
 function widenOddBits(tensors: Map<string, MxArray>, quant: QuantConfig): void {
-  const probe = new Weights(tensors, quant);
-  for (const key of [...tensors.keys()]) {
-    if (!key.endsWith(".scales")) continue;
-    const path = key.slice(0, -".scales".length);
-    const q = probe.quantFor(path);
-    const w = tensors.get(`${path}.weight`);
-    if (!q || !w || q.mode !== "affine" || q.bits === 4 || q.bits === 8 || w.dtype !== "uint32") continue;
-    const shape = w.shape;
-    const wide = widenTo8Bits(w.toBytes(), q.bits);
+  for (const { path, q, weight } of quantizedLayers(tensors, quant)) {
+    if (q.mode !== "affine" || q.bits === 4 || q.bits === 8 || weight.dtype !== "uint32") continue;
+    const shape = weight.shape;
+    const wide = widenTo8Bits(weight.toBytes(), q.bits);
     tensors.set(`${path}.weight`, fromBytes(wide, [...shape.slice(0, -1), (shape[shape.length - 1]! * 8) / q.bits], "uint32"));
-    w.free();
+    weight.free();
     quant.overrides.set(path, { ...q, bits: 8 });
   }
 }
