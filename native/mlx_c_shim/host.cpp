@@ -1,7 +1,10 @@
 // Arrays from and to host memory, metadata, evaluation; and the argument conversions of internal.h.
 #include <cstring>
 
+#include <string>
+
 #include "internal.h"
+#include "mlx/primitives.h"
 
 namespace mlxs {
 
@@ -123,6 +126,15 @@ int32_t mlxs_shape(int32_t h, int32_t* out, int32_t cap) {
 
 int32_t mlxs_dtype(int32_t h) {
   return guard<int32_t>(-1, [&] { return from_dtype(get(h).dtype()); });
+}
+
+const char* mlxs_primitive_name(int32_t h) {
+  thread_local std::string name;
+  return guard<const char*>(nullptr, [&] {
+    auto& a = get(h);
+    name = a.has_primitive() ? a.primitive().name() : "";
+    return name.c_str();
+  });
 }
 
 double mlxs_size(int32_t h) {

@@ -82,6 +82,7 @@ int32_t mlxs_scalar(double v, int32_t dtype);
 int32_t mlxs_ndim(int32_t h);
 int32_t mlxs_shape(int32_t h, int32_t* out, int32_t cap);   /* writes min(ndim, cap) dims, returns ndim */
 int32_t mlxs_dtype(int32_t h);
+const char* mlxs_primitive_name(int32_t h);                /* the op that computes it ("" once evaluated); NULL on error */
 double mlxs_size(int32_t h);
 double mlxs_nbytes(int32_t h);
 int32_t mlxs_eval(const int32_t* hs, int32_t n);

@@ -1,6 +1,6 @@
 // MxArray: a JS owner of one shim handle. Free it with `using`, scope(), free() or dispose().
 import { type Dtype, dtypeCode, dtypeOf } from "./dtype.ts";
-import { checkHandle, checkNumber, checkStatus } from "./errors.ts";
+import { checkHandle, checkNumber, checkStatus, checkString } from "./errors.ts";
 import { sym } from "./lib.ts";
 import { OutBuffer } from "./out.ts";
 
@@ -26,6 +26,11 @@ export class MxArray implements Disposable {
     const out = new Array<number>(nd);
     for (let i = 0; i < nd; i++) out[i] = shapeOut.i32(i);
     return out;
+  }
+
+  /** The name of the MLX primitive that computes this array ("" once it is evaluated). */
+  get primitive(): string {
+    return checkString(sym.mlxs_primitive_name(this.handle), "primitive_name");
   }
 
   get dtype(): Dtype {

@@ -32,6 +32,7 @@ const symbols = {
   mlxs_ndim: fn([I], I),
   mlxs_shape: fn([I, P, I], I),
   mlxs_dtype: fn([I], I),
+  mlxs_primitive_name: fn([I], S),
   mlxs_size: fn([I], D),
   mlxs_nbytes: fn([I], D),
   mlxs_eval: fn([P, I], I),

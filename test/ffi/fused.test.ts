@@ -32,6 +32,18 @@ const F32 = 1e-5;
 const HALF: Record<string, number> = { bfloat16: 2 ** -7, float16: 2 ** -10 };
 
 
+test("with the shim's kernels each is one primitive of ours; with MLX's ops, MLX's composed fallback", () => {
+  const x = mx.array(randomF32(2 * 3 * 64, 5), [2, 3, 64]);
+  const w = mx.array(randomF32(64, 6), [64]);
+  const names = (use: "best" | "mlx") => {
+    mx.cpuKernels({ use });
+    return mx.scope(() => [mx.rmsNorm(x, w, 1e-5).primitive, mx.rope(mx.reshape(x, [2, 1, 3, 64]), { dims: 64, traditional: false, base: 10000, offset: 2 }).primitive]);
+  };
+  expect(names("best")).toEqual(["CpuRMSNorm", "CpuRoPE"]);
+  expect(names("mlx")).not.toContain("CpuRMSNorm");
+  expect(names("mlx")).not.toContain("CpuRoPE");
+});
+
 describe("RMSNorm", () => {
   for (const dtype of ["float32", "bfloat16", "float16"] as const) {
     test(`${dtype}: (2, 7, 576) with and without a weight, and a strided view`, () => {

@@ -95,6 +95,12 @@ for (const isa of SETS) {
 test("the switch changes what runs: MLX's op again, bit for bit, and ours", () => {
   const c: Case = { M: 1, N: 64, K: 128, bits: 4, groupSize: 64 };
   const o = operands(c, 3);
+  const op = (use: "best" | "mlx") => {
+    mx.cpuKernels({ use });
+    return mx.scope(() => mx.linear(o.x, o.wq, { scales: o.scales, biases: o.biases, groupSize: 64, bits: 4 }).primitive);
+  };
+  expect(op("best")).toBe("QLinear");
+  expect(op("mlx")).toBe("QuantizedMatmul");
   const ref = run("mlx", o, c);
   // Bitwise the same as before switching back and forth: the switch really changes what runs.
   expect(run("mlx", o, c)).toEqual(ref);
