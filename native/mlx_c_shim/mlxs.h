@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 1
+#define MLXS_ABI_VERSION 2
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -159,7 +159,9 @@ int32_t mlxs_geglu_approx(int32_t gate, int32_t up);       /* gelu_approx(gate) 
 
 /* ---- the shim's own CPU kernels (qlinear.cpp) ---- */
 /* what runs quantized linears on CPU streams: MLX's op, or ours at the instruction set the CPU has */
-enum mlxs_cpu_isa { MLXS_CPU_MLX = 0, MLXS_CPU_BASELINE, MLXS_CPU_AVX2, MLXS_CPU_AVX512, MLXS_CPU_BEST };
+/* MLXS_CPU_AVX512_VNNI: AVX-512 with x rounded to int8 (runs of 32, as llama.cpp does) for 4-bit layers; by name
+ * only, never MLXS_CPU_BEST */
+enum mlxs_cpu_isa { MLXS_CPU_MLX = 0, MLXS_CPU_BASELINE, MLXS_CPU_AVX2, MLXS_CPU_AVX512, MLXS_CPU_AVX512_VNNI, MLXS_CPU_BEST };
 /* prompt-sized batches (32 rows and more): expand W a panel at a time for the process's cblas_sgemm, never,
  * only when it is an optimized BLAS (OpenBLAS, Accelerate), or always (tests of that path) */
 enum mlxs_cpu_gemm { MLXS_GEMM_NEVER = 0, MLXS_GEMM_AUTO, MLXS_GEMM_ALWAYS };
@@ -175,6 +177,9 @@ int32_t mlxs_layer_norm(int32_t x, int32_t weight, int32_t bias, float eps);  /*
 /* offset_array 0: use offset; base NaN: use freqs (a 1-D array of dims/2 periods) */
 int32_t mlxs_rope(int32_t x, int32_t dims, int32_t traditional, float base, float scale, int32_t offset, int32_t offset_array, int32_t freqs);
 int32_t mlxs_sdpa(int32_t q, int32_t k, int32_t v, float scale, int32_t mask_kind, int32_t mask, int32_t sinks);
+/* sdpa over a batch cache whose rows are padded on the left: row b's keys before starts[b] (int32, B) are never
+ * seen, and query i of L sees keys up to T - L + i */
+int32_t mlxs_sdpa_padded(int32_t q, int32_t k, int32_t v, float scale, int32_t starts);
 
 /* ---- random (explicit keys; key 0 = the thread's global key sequence) ---- */
 int32_t mlxs_random_key(double seed);

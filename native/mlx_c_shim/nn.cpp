@@ -1,5 +1,6 @@
 // Matmul, quantization, the fused architecture-agnostic helpers and mlx::fast.
 #include "internal.h"
+#include "attention.h"
 #include "fused.h"
 #include "qlinear.h"
 
@@ -151,7 +152,23 @@ int32_t mlxs_sdpa(int32_t q, int32_t k, int32_t v, float scale, int32_t mask_kin
       case MLXS_MASK_ARRAY: mode = "array"; m = get(mask); break;
       default: throw std::invalid_argument("[sdpa] invalid mask kind " + std::to_string(mask_kind));
     }
+    if (mask_kind != MLXS_MASK_ARRAY && sinks == 0)
+      if (auto y = mlxs::fused_attention(get(q), get(k), get(v), scale, mask_kind == MLXS_MASK_CAUSAL, std::nullopt))
+        return *y;
     return mx::fast::scaled_dot_product_attention(get(q), get(k), get(v), scale, mode, m, opt(sinks));
+  });
+}
+
+int32_t mlxs_sdpa_padded(int32_t q, int32_t k, int32_t v, float scale, int32_t starts) {
+  return make([&] {
+    const auto &qa = get(q), &ka = get(k), &va = get(v), &sa = get(starts);
+    if (auto y = mlxs::fused_attention(qa, ka, va, scale, true, sa)) return *y;
+    // MLX's own op with the same visibility as a mask: key j of row b is seen from starts[b] on (and causally).
+    const int T = ka.shape(2), L = qa.shape(2);
+    auto cols = mx::reshape(mx::arange(T, mx::int32), {1, 1, 1, T});
+    auto rows = mx::reshape(mx::add(mx::arange(L, mx::int32), mx::array(T - L, mx::int32)), {1, 1, L, 1});
+    auto mask = mx::logical_and(mx::greater_equal(cols, mx::reshape(sa, {-1, 1, 1, 1})), mx::less_equal(cols, rows));
+    return mx::fast::scaled_dot_product_attention(qa, ka, va, scale, "array", mask);
   });
 }
 

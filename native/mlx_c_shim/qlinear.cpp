@@ -4,6 +4,9 @@
 // for operands the kernels do not cover, the ops below build MLX's own quantized_matmul unchanged.
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <memory>
 
 #include "cpu/pool.h"
@@ -22,11 +25,13 @@ bool enabled = true;
 struct Kernel {
   mlxs::cpu::Kernels fn;
   int32_t isa;
+  mlxs::cpu::QmvFn int8 = nullptr; // the int8-activation matrix-vector kernel, where this set has one
 };
 
 bool supports(int32_t isa) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
+  if (isa == MLXS_CPU_AVX512_VNNI) return supports(MLXS_CPU_AVX512) && __builtin_cpu_supports("avx512vnni");
   if (isa == MLXS_CPU_AVX512)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
@@ -37,12 +42,16 @@ bool supports(int32_t isa) {
 
 Kernel build(int32_t isa) {
 #if defined(__x86_64__)
+  if (isa == MLXS_CPU_AVX512_VNNI) return {mlxs::cpu::qmv_avx512(), isa, mlxs::cpu::qmv_vnni()};
   if (isa == MLXS_CPU_AVX512) return {mlxs::cpu::qmv_avx512(), isa};
   if (isa == MLXS_CPU_AVX2) return {mlxs::cpu::qmv_avx2(), isa};
 #endif
   return {mlxs::cpu::qmv_generic(), MLXS_CPU_BASELINE};
 }
 
+// The best float set. Int8 activations (MLXS_CPU_AVX512_VNNI) are chosen by name only: about 1.4x the decode
+// speed, but their rounding changes near-tied greedy choices, and SmolLM2-135M then answers "What is the capital
+// of France?" with a list of Paris's landmarks instead of "Paris".
 Kernel best() {
   for (int32_t isa : {MLXS_CPU_AVX512, MLXS_CPU_AVX2})
     if (supports(isa)) return build(isa);
@@ -108,36 +117,104 @@ float value(const float* p, int64_t i) { return p[i]; }
 float value(const mx::bfloat16_t* p, int64_t i) { return mlxs::cpu::bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
 float value(const mx::float16_t* p, int64_t i) { return static_cast<float>(p[i]); }
 
-// x as the kernel reads it: float32 rows (4-bit: each 32-run de-interleaved), and the per-group sums.
+// Row r of x (any leading shape and strides) as floats.
 template <class T>
-void prepare(const mx::array& x, int M, int K, int gs, int bits, std::vector<float>& xp, std::vector<float>& xsum) {
+void read_row(const mx::array& x, int r, int K, float* out) {
+  const int nd = x.ndim();
+  const int64_t sk = x.strides()[nd - 1];
+  int64_t off = 0, rest = r;
+  for (int d = nd - 2; d >= 0; d--) {
+    off += (rest % x.shape(d)) * x.strides()[d];
+    rest /= x.shape(d);
+  }
+  const T* src = x.data<T>() + off;
+  for (int k = 0; k < K; k++) out[k] = value(src, k * sk);
+}
+
+void group_sums(const float* v, int K, int gs, float* xsum) {
+  for (int g = 0; g < K / gs; g++) {
+    float s = 0;
+    for (int k = g * gs; k < (g + 1) * gs; k++) s += v[k];
+    xsum[g] = s;
+  }
+}
+
+// The int8 grid of the VNNI kernel: each 32-run of v rounded at the scale that maps its largest magnitude to 127
+// (llama.cpp's q8 blocks). Writes the integers to q (when given) and the rounded values back to v; d: the scales.
+void round_runs(float* v, int K, int8_t* q, float* d) {
+  for (int run = 0; run < K / 32; run++) {
+    float* r = v + run * 32;
+    float amax = 0;
+    for (int i = 0; i < 32; i++) amax = std::max(amax, std::fabs(r[i]));
+    const float scale = amax / 127, inv = amax > 0 ? 127 / amax : 0;
+    d[run] = scale;
+    for (int i = 0; i < 32; i++) {
+      const float n = std::nearbyint(r[i] * inv);
+      if (q) q[run * 32 + i] = static_cast<int8_t>(n);
+      r[i] = n * scale;
+    }
+  }
+}
+
+// x as the float kernel and the GEMM read it: float32 rows (4-bit: each 32-run de-interleaved), and the per-group
+// sums. With int8 set, rounded to the int8 kernel's grid first, so that a prompt-sized batch computes what the
+// int8 kernel computes for each of its rows alone (a sequence's tokens do not depend on what it is batched with).
+template <class T>
+void prepare(const mx::array& x, int M, int K, int gs, int bits, bool int8, std::vector<float>& xp,
+             std::vector<float>& xsum) {
   const int groups = K / gs;
   xp.resize(static_cast<size_t>(M) * K);
   xsum.resize(static_cast<size_t>(M) * groups);
-  const T* base = x.data<T>();
-  const int nd = x.ndim();
-  const int64_t sk = x.strides()[nd - 1];
+  thread_local std::vector<float> src, d;
+  src.resize(K);
+  d.resize(K / 32);
   for (int r = 0; r < M; r++) {
-    int64_t off = 0, rest = r;
-    for (int d = nd - 2; d >= 0; d--) {
-      off += (rest % x.shape(d)) * x.strides()[d];
-      rest /= x.shape(d);
-    }
-    const T* src = base + off;
+    read_row<T>(x, r, K, src.data());
+    if (int8) round_runs(src.data(), K, nullptr, d.data());
+    group_sums(src.data(), K, gs, xsum.data() + static_cast<size_t>(r) * groups);
     float* dst = xp.data() + static_cast<size_t>(r) * K;
-    for (int g = 0; g < groups; g++) {
-      float s = 0;
-      for (int k = g * gs; k < (g + 1) * gs; k++) s += value(src, k * sk);
-      xsum[static_cast<size_t>(r) * groups + g] = s;
-    }
     if (bits == 4) {
       for (int k = 0; k < K; k += 32)
         for (int i = 0; i < 16; i++) {
-          dst[k + i] = value(src, (k + 2 * i) * sk);
-          dst[k + 16 + i] = value(src, (k + 2 * i + 1) * sk);
+          dst[k + i] = src[k + 2 * i];
+          dst[k + 16 + i] = src[k + 2 * i + 1];
         }
     } else {
-      for (int k = 0; k < K; k++) dst[k] = value(src, k * sk);
+      std::copy(src.begin(), src.end(), dst);
+    }
+  }
+}
+
+// x as the int8 kernel reads it (qmv.h): the integers of round_runs in the weights' unpacked order, each block's
+// two scales spread over its lanes, and the per-group sums of the rounded values (as llama.cpp's q8_1 keeps):
+// then the rounding error meets the centred weights s·q + b, not s·q alone, which are all positive and up to
+// twice as large (the exact sums of x measured 1.4x the error on SmolLM2's projections).
+template <class T>
+void prepare_int8(const mx::array& x, int M, int K, int gs, int bits, std::vector<int8_t>& xq, std::vector<float>& xd,
+                  std::vector<float>& xsum) {
+  const int groups = K / gs, blocks = K / 64;
+  xq.resize(static_cast<size_t>(M) * K);
+  xd.resize(static_cast<size_t>(M) * blocks * 16);
+  xsum.resize(static_cast<size_t>(M) * groups);
+  thread_local std::vector<float> src, d;
+  thread_local std::vector<int8_t> q;
+  src.resize(K);
+  d.resize(K / 32);
+  q.resize(K);
+  for (int r = 0; r < M; r++) {
+    read_row<T>(x, r, K, src.data());
+    round_runs(src.data(), K, q.data(), d.data());
+    group_sums(src.data(), K, gs, xsum.data() + static_cast<size_t>(r) * groups);
+    for (int b = 0; b < blocks; b++) {
+      float* lanes = xd.data() + (static_cast<size_t>(r) * blocks + b) * 16;
+      // lanes of the block's second run: 8-bit, the upper eight; 4-bit, 4-7 and 12-15 (its even positions, then
+      // its odd)
+      for (int l = 0; l < 16; l++) lanes[l] = d[2 * b + (bits == 4 ? (l >> 2) & 1 : l >> 3)];
+      int8_t* dst = xq.data() + static_cast<size_t>(r) * K + b * 64;
+      for (int j = 0; j < 64; j++) {
+        // 4-bit: run 0's even positions, run 1's even, run 0's odd, run 1's odd
+        dst[j] = q[b * 64 + (bits == 4 ? (j & 16) * 2 + (j >> 5) + (j & 15) * 2 : j)];
+      }
     }
   }
 }
@@ -157,23 +234,39 @@ class QLinear : public mx::UnaryPrimitive {
       const int K = x.shape(-1);
       const int N = w.shape(0);
       const int M = static_cast<int>(x.size() / K);
-      thread_local std::vector<float> xp, xsum, y;
-      switch (x.dtype()) {
-        case mx::bfloat16: prepare<mx::bfloat16_t>(x, M, K, gs, bits, xp, xsum); break;
-        case mx::float16: prepare<mx::float16_t>(x, M, K, gs, bits, xp, xsum); break;
-        default: prepare<float>(x, M, K, gs, bits, xp, xsum); break;
+      thread_local std::vector<float> xp, xsum, xd, y;
+      thread_local std::vector<int8_t> xq;
+      const auto& kern = kernel();
+      const bool gemm = M >= GEMM_ROWS && sgemm();
+      // 4-bit layers round x to int8 where the CPU has VNNI (the weights' own error dominates there; 8-bit
+      // layers are memory-bound and keep float activations); a prompt-sized GEMM rounds x to the same grid.
+      const bool grid = kern.int8 && K % 64 == 0 && bits == 4;
+      const bool int8 = grid && !gemm;
+      if (int8) {
+        switch (x.dtype()) {
+          case mx::bfloat16: prepare_int8<mx::bfloat16_t>(x, M, K, gs, bits, xq, xd, xsum); break;
+          case mx::float16: prepare_int8<mx::float16_t>(x, M, K, gs, bits, xq, xd, xsum); break;
+          default: prepare_int8<float>(x, M, K, gs, bits, xq, xd, xsum); break;
+        }
+      } else {
+        switch (x.dtype()) {
+          case mx::bfloat16: prepare<mx::bfloat16_t>(x, M, K, gs, bits, grid, xp, xsum); break;
+          case mx::float16: prepare<mx::float16_t>(x, M, K, gs, bits, grid, xp, xsum); break;
+          default: prepare<float>(x, M, K, gs, bits, grid, xp, xsum); break;
+        }
       }
       const bool f32 = out.dtype() == mx::float32;
       if (!f32) y.resize(static_cast<size_t>(M) * N);
       const ScaleType st = scale_type(args[2].dtype());
       QmvArgs a{xp.data(), xsum.data(), w.data<uint8_t>(), args[2].data<void>(), args[3].data<void>(),
                 args.size() > 4 ? args[4].data<float>() : nullptr, f32 ? out.data<float>() : y.data(), M, N, K, gs,
-                bits, st};
-      const auto& k = kernel().fn;
+                bits, st, xq.data(), xd.data()};
+      const auto& k = kern.fn;
+      const mlxs::cpu::QmvFn qmv = int8 ? kern.int8 : k.qmv;
       const int chunks = (N + CHUNK - 1) / CHUNK;
-      if (M >= GEMM_ROWS && sgemm()) gemm_panels(a, k, sgemm());
-      else if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) k.qmv(a, 0, N);
-      else mlxs::cpu::parallel_for(chunks, [&](int c) { k.qmv(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
+      if (gemm) gemm_panels(a, k, sgemm());
+      else if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) qmv(a, 0, N);
+      else mlxs::cpu::parallel_for(chunks, [&](int c) { qmv(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
       if (f32) return;
       if (out.dtype() == mx::bfloat16) {
         uint16_t* o = out.data<uint16_t>();

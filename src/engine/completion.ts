@@ -38,7 +38,7 @@ function loadedModel(name: string, model: CausalLM, tokenizer: Tokenizer, config
 
 /** Applies OLLMLX_CPU_KERNELS and OLLMLX_CPU_THREADS to this process's MLX before a model's graph is built. */
 function configureCpuKernels(): void {
-  cpuKernels({ use: cpuKernelChoice() === "shim" ? "best" : "mlx", threads: cpuKernelThreads() });
+  cpuKernels({ use: cpuKernelChoice(), threads: cpuKernelThreads() });
 }
 
 /** A model directory in the mlx-community layout. */

@@ -5,6 +5,7 @@
 // unquantized models) go to BLAS: the mlx-cpu wheel links the reference (netlib) BLAS, so runner processes on
 // Linux preload an optimized one (OpenBLAS from Debian's libopenblas0-pthread, which setup.sh installs).
 import { existsSync } from "node:fs";
+import type { CpuKernels } from "../ffi/index.ts";
 import { freemem, totalmem } from "node:os";
 
 const OPENBLAS_CANDIDATES = [
@@ -31,12 +32,19 @@ export function runnerEnv(env: Record<string, string | undefined> = process.env)
   return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${blas}:${env.LD_PRELOAD}` : blas, OLLMLX_BLAS_PRELOADED: blas };
 }
 
-/** What runs quantized layers on the CPU: the shim's kernels (default) or MLX's own ops (OLLMLX_CPU_KERNELS=mlx). */
-export function cpuKernelChoice(env: Record<string, string | undefined> = process.env): "shim" | "mlx" {
+const KERNEL_SETS: readonly CpuKernels[] = ["baseline", "avx2", "avx512", "avx512_vnni"];
+
+/**
+ * What runs quantized layers on the CPU (OLLMLX_CPU_KERNELS): "shim" (the default) the shim's kernels at the best
+ * instruction set this CPU has, with float activations; a set by name forces it ("avx512_vnni" rounds the
+ * activations of 4-bit layers to int8, as llama.cpp does: faster, and near-tied greedy choices change); "mlx"
+ * runs MLX's own ops.
+ */
+export function cpuKernelChoice(env: Record<string, string | undefined> = process.env): CpuKernels | "best" {
   const v = (env.OLLMLX_CPU_KERNELS ?? "").trim().toLowerCase();
-  if (v === "" || v === "shim") return "shim";
-  if (v === "mlx") return "mlx";
-  throw new Error(`OLLMLX_CPU_KERNELS must be "shim" or "mlx", not "${env.OLLMLX_CPU_KERNELS}"`);
+  if (v === "" || v === "shim") return "best";
+  if (v === "mlx" || KERNEL_SETS.includes(v as CpuKernels)) return v as CpuKernels;
+  throw new Error(`OLLMLX_CPU_KERNELS must be "shim", "mlx" or one of ${KERNEL_SETS.join(", ")}, not "${env.OLLMLX_CPU_KERNELS}"`);
 }
 
 /** Threads the shim's CPU kernels use, the calling thread included (OLLMLX_CPU_THREADS; default: every core). */
@@ -59,7 +67,7 @@ export function shouldDequantizeOnCpu(params: number, device: "cpu" | "gpu", env
   const forced = env.OLLMLX_CPU_DEQUANTIZE;
   if (forced === "1") return true;
   if (forced === "0") return false;
-  if (cpuKernelChoice(env) === "shim") return false;
+  if (cpuKernelChoice(env) !== "mlx") return false;
   if (!env.OLLMLX_BLAS_PRELOADED) return false;
   return params * 4 < Math.min(totalmem() / 4, freemem());
 }

@@ -101,6 +101,7 @@ const symbols = {
   mlxs_layer_norm: fn([I, I, I, F], I),
   mlxs_rope: fn([I, I, I, F, F, I, I, I], I),
   mlxs_sdpa: fn([I, I, I, F, I, I, I], I),
+  mlxs_sdpa_padded: fn([I, I, I, F, I], I),
 
   mlxs_random_key: fn([D], I),
   mlxs_random_split: fn([I, I], I),
@@ -136,7 +137,7 @@ const symbols = {
 } as const;
 
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
 const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);

@@ -174,14 +174,21 @@ export function rope(x: MxArray, opts: RopeOptions): MxArray {
 
 export interface SdpaOptions {
   scale: number;
-  /** "causal" (aligned bottom-right) or a bool (true = attend) / additive mask broadcastable to (B, H, Lq, Lk). */
-  mask?: "causal" | MxArray | null;
+  /**
+   * "causal" (aligned bottom-right), a bool (true = attend) / additive mask broadcastable to (B, H, Lq, Lk), or
+   * `starts` (int32, B): row b's keys before starts[b] are a batch's left padding, the rest seen causally.
+   */
+  mask?: "causal" | MxArray | { starts: MxArray } | null;
   /** Per-head logit sinks, shape (n_heads,). */
   sinks?: MxArray | null;
 }
 
 /** softmax(q k^T * scale + mask) v for q (B, H, Lq, D), k/v (B, Hkv, Lk, D); GQA when Hkv divides H. */
 export function sdpa(q: MxArray, k: MxArray, v: MxArray, opts: SdpaOptions): MxArray {
+  if (opts.mask && typeof opts.mask === "object" && "starts" in opts.mask) {
+    if (opts.sinks) throw new Error("sdpa: sinks with a padded batch are not supported");
+    return wrap(sym.mlxs_sdpa_padded(q.handle, k.handle, v.handle, opts.scale, opts.mask.starts.handle), "sdpa");
+  }
   const kind = opts.mask == null ? 0 : opts.mask === "causal" ? 1 : 2;
   const mask = opts.mask instanceof MxArray ? opts.mask.handle : 0;
   return wrap(sym.mlxs_sdpa(q.handle, k.handle, v.handle, opts.scale, kind, mask, h(opts.sinks)), "sdpa");

@@ -55,9 +55,10 @@ export const device = {
 };
 
 /** What runs quantized linears on CPU streams: MLX's own op, or the shim's kernels at this instruction set. */
-export type CpuKernels = "mlx" | "baseline" | "avx2" | "avx512";
-const CPU_KERNELS: readonly CpuKernels[] = ["mlx", "baseline", "avx2", "avx512"];
-const BEST = 4;
+/** "avx512_vnni" rounds x to int8 for 4-bit layers (runs of 32, as llama.cpp's q8 blocks); by name only, never "best". */
+export type CpuKernels = "mlx" | "baseline" | "avx2" | "avx512" | "avx512_vnni";
+const CPU_KERNELS: readonly CpuKernels[] = ["mlx", "baseline", "avx2", "avx512", "avx512_vnni"];
+const BEST = 5;
 
 /**
  * Chooses the CPU kernels (native/mlx_c_shim/qlinear.cpp): "mlx" runs MLX's own ops, "best" the shim's at the

@@ -65,6 +65,12 @@ struct QmvArgs {
   float* y;            // M × N
   int M, N, K, group_size, bits;
   ScaleType scale_type;
+  // The int8 kernel's x instead of the floats (K a multiple of 64): each 32-run of x rounded to int8 at its own
+  // scale; in blocks of 64, 4-bit: the two runs reordered as run 0's even positions, run 1's even, run 0's odd,
+  // run 1's odd (the order their packed bytes unpack to), 8-bit: as stored. xd: M × (K / 64) × 16, each block's
+  // scales spread over the 16 int32 lanes of VPDPBUSD that its two runs fall in.
+  const int8_t* xq;
+  const float* xd;
 };
 
 // Computes the output columns [n0, n1) for every row of x.
@@ -82,6 +88,8 @@ Kernels qmv_generic();
 #if defined(__x86_64__)
 Kernels qmv_avx2();
 Kernels qmv_avx512();
+// The int8-activation matrix-vector kernel (AVX-512 VNNI): reads xq and xd, not x.
+QmvFn qmv_vnni();
 #endif
 
 } // namespace mlxs::cpu

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "qmv.h"
+#include "tiling.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #elif defined(__aarch64__)
@@ -100,9 +101,10 @@ inline float hsum(F v) {
 #endif
 }
 
+struct Tiles {
 // One tile: rows [m0, m0+MT) of x against columns [n0, n0+NR) of W.
 template <int BITS, int MT, int NR>
-void tile(const mlxs::cpu::QmvArgs& a, int m0, int n0) {
+static void tile(const mlxs::cpu::QmvArgs& a, int m0, int n0) {
   const int gs = a.group_size;
   const int groups = a.K / gs;
   const int row_bytes = a.K * BITS / 8;
@@ -191,42 +193,7 @@ void tile(const mlxs::cpu::QmvArgs& a, int m0, int n0) {
     }
 }
 
-// Rows of W per cache block: 16 rows of a 4-bit K=2048 matrix are 16 KiB, in L1 while every tile of x passes.
-constexpr int NB = 16;
-// Rows of x per block: 32 rows of K=2048 floats are 256 KiB, in L2 while a column block of W passes over them.
-constexpr int MB = 32;
-
-// Measured on AVX-512 and AVX2 (bench in the shim's tests): one row of x is fastest four columns at a time
-// (independent FMA chains); more rows are fastest four rows to a column, sharing each weight's conversion.
-template <int BITS>
-void run(const mlxs::cpu::QmvArgs& a, int n0, int n1) {
-  if (a.M == 1) {
-    for (int nb = n0; nb < n1; nb += NB) {
-      const int ne = nb + NB < n1 ? nb + NB : n1;
-      int n = nb;
-      for (; n + 4 <= ne; n += 4) tile<BITS, 1, 4>(a, 0, n);
-      for (; n < ne; n++) tile<BITS, 1, 1>(a, 0, n);
-    }
-    return;
-  }
-  for (int mb = 0; mb < a.M; mb += MB) {
-    const int me = mb + MB < a.M ? mb + MB : a.M;
-    for (int nb = n0; nb < n1; nb += NB) {
-      const int ne = nb + NB < n1 ? nb + NB : n1;
-      int m = mb;
-      for (; m + 4 <= me; m += 4)
-        for (int n = nb; n < ne; n++) tile<BITS, 4, 1>(a, m, n);
-      for (int n = nb; n < ne; n++) {
-        switch (me - m) {
-          case 3: tile<BITS, 3, 1>(a, m, n); break;
-          case 2: tile<BITS, 2, 1>(a, m, n); break;
-          case 1: tile<BITS, 1, 1>(a, m, n); break;
-          default: break;
-        }
-      }
-    }
-  }
-}
+};
 
 void dequant(const mlxs::cpu::QmvArgs& a, int n0, int n1, float* out) {
   const int gs = a.group_size, groups = a.K / gs, row_bytes = a.K * a.bits / 8;
@@ -259,8 +226,8 @@ void dequant(const mlxs::cpu::QmvArgs& a, int n0, int n1, float* out) {
 }
 
 void qmv(const mlxs::cpu::QmvArgs& a, int n0, int n1) {
-  if (a.bits == 4) run<4>(a, n0, n1);
-  else run<8>(a, n0, n1);
+  if (a.bits == 4) mlxs::cpu::walk_tiles<Tiles, 4>(a, n0, n1);
+  else mlxs::cpu::walk_tiles<Tiles, 8>(a, n0, n1);
 }
 
 } // namespace

@@ -6,7 +6,7 @@
 // It is built from the rows' own caches when the batch forms, and gives each row its state back (writeBack) when
 // the batch changes or the row leaves: between the two, the rows' own caches are stale. Like the model's forward
 // pass, every method runs inside a scope: what it keeps it persists, the rest goes with the scope.
-import { arange, array, concatenate, contiguous, greaterEqual, persist, reshape, slice, sliceUpdate, zeros, type MxArray } from "../../ffi/index.ts";
+import { array, concatenate, contiguous, persist, slice, sliceUpdate, zeros, type MxArray } from "../../ffi/index.ts";
 import { KVCache, replace, type AttentionMask, type LayerRow } from "./kv-cache.ts";
 
 /** What one attention layer of a batch gets: every row's own cache and mask, or one cache holding every row. */
@@ -54,12 +54,14 @@ export class BatchKVCache implements Disposable {
     return array(this.offsets(), [this.rows], "int32");
   }
 
-  /** For `n` new queries per row (a decode step: 1): each row sees its own columns only; null when no row is padded. */
+  /**
+   * For `n` new queries per row (a decode step: 1): each row sees its own columns only, from its first (its
+   * padding's length); null when no row is padded. sdpa then walks each row's own keys, as it would alone.
+   */
   mask(n: number): AttentionMask {
     if (this.#pad.every((p) => p === 0)) return n === 1 ? null : "causal";
     if (n !== 1) throw new Error("a padded batch cache steps one token at a time");
-    const columns = reshape(arange(0, this.#idx + n), [1, 1, 1, this.#idx + n]);
-    return greaterEqual(columns, array(this.#pad, [this.rows, 1, 1, 1], "int32"));
+    return { starts: array(this.#pad, [this.rows], "int32") };
   }
 
   /** Appends (B, H, L, D) keys/values at the next columns; returns every column written so far. */

@@ -17,8 +17,11 @@ import {
   type MxArray,
 } from "../../ffi/index.ts";
 
-/** What sdpa is told: nothing, "causal" (bottom-right aligned), or a boolean array (true = attend). */
-export type AttentionMask = null | "causal" | MxArray;
+/**
+ * What sdpa is told: nothing, "causal" (bottom-right aligned), a boolean array (true = attend), or each row's first
+ * key (a batch cache's rows padded on the left).
+ */
+export type AttentionMask = null | "causal" | MxArray | { starts: MxArray };
 
 /** One batch row as a layer sees it: that sequence's cache for the layer, and the mask its queries get. */
 export interface LayerRow {
