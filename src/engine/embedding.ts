@@ -1,0 +1,97 @@
+// The runner's embedding model: an encoder, its tokenizer and its pooling. Inputs become token rows (cut to the
+// context, or refused), rows of similar length are padded into one masked batch, and each batch's pooled vectors
+// come back as float32 (not normalized: Ollama's server normalizes /api/embed and leaves /api/embeddings raw).
+import { array, eval as evalArrays, scope } from "../ffi/index.ts";
+import { readSentenceTransformers } from "../formats/sentence-transformers.ts";
+import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
+import { pool, type EncoderModel, type Pooling } from "../models/encoder.ts";
+import { loadEncoderDir } from "../models/load-encoder.ts";
+import { MESSAGES } from "../api/errors.ts";
+import { RequestError } from "./runner.ts";
+
+export interface LoadedEncoder extends Disposable {
+  name: string;
+  model: EncoderModel;
+  tokenizer: Tokenizer;
+  pooling: Pooling;
+  loadNs: number;
+  /** the longest input in tokens */
+  contextLength: number;
+}
+
+export async function loadEncoderModel(name: string, dir: string): Promise<LoadedEncoder> {
+  const t0 = performance.now();
+  const st = readSentenceTransformers(dir);
+  const tokenizer = await Tokenizer.fromFiles(dir);
+  const { model } = loadEncoderDir(dir);
+  return {
+    name,
+    model,
+    tokenizer,
+    pooling: st.pooling,
+    contextLength: model.contextLength,
+    loadNs: Math.round((performance.now() - t0) * 1e6),
+    [Symbol.dispose]: () => model[Symbol.dispose](),
+  };
+}
+
+/**
+ * One input as token ids: text is tokenized with the model's special tokens ([CLS] … [SEP]); token ids (from
+ * /v1/embeddings) are used as given. Longer than `limit`: an error with truncate false, else cut to the first
+ * tokens, keeping a closing special token ([SEP]) at the end, as the model saw in training.
+ */
+export function inputTokens(enc: LoadedEncoder, input: string | number[], limit: number, truncate: boolean): number[] {
+  let ids: number[];
+  if (typeof input === "string") ids = enc.tokenizer.encode(input);
+  else {
+    const bad = input.find((t) => !Number.isInteger(t) || t < 0 || t >= enc.tokenizer.idLimit);
+    if (bad !== undefined) throw new RequestError(`invalid input: token id ${bad} is not in the vocabulary`, 400);
+    ids = input;
+  }
+  if (ids.length === 0) throw new RequestError("invalid input: no tokens to embed", 400);
+  if (ids.length <= limit) return ids;
+  if (!truncate) throw new RequestError(MESSAGES.inputTooLong, 400);
+  const last = ids[ids.length - 1]!;
+  return enc.tokenizer.isSpecial(last) && limit > 1 ? [...ids.slice(0, limit - 1), last] : ids.slice(0, limit);
+}
+
+/** Tokens one padded batch may hold (rows × longest row): bounds the attention scores' memory. */
+const BATCH_TOKENS = 8192;
+const BATCH_ROWS = 64;
+
+/** Pooled vectors for token rows, in their order; rows run as padded, masked batches of similar lengths. */
+export function embedRows(enc: LoadedEncoder, rows: readonly number[][]): Float32Array[] {
+  const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.length - rows[b]!.length);
+  const out = new Array<Float32Array>(rows.length);
+  let start = 0;
+  while (start < order.length) {
+    // Sorted by length, so the last row of a batch is its longest.
+    let end = start + 1;
+    while (end < order.length && end - start < BATCH_ROWS && (end - start + 1) * rows[order[end]!]!.length <= BATCH_TOKENS) end++;
+    const batch = order.slice(start, end);
+    const vectors = embedBatch(enc, batch.map((i) => rows[i]!));
+    batch.forEach((i, k) => (out[i] = vectors[k]!));
+    start = end;
+  }
+  return out;
+}
+
+function embedBatch(enc: LoadedEncoder, rows: number[][]): Float32Array[] {
+  const B = rows.length;
+  const L = Math.max(...rows.map((r) => r.length));
+  const ids = new Int32Array(B * L);
+  const mask = new Int32Array(B * L);
+  rows.forEach((r, b) => {
+    ids.set(r, b * L);
+    mask.fill(1, b * L, b * L + r.length);
+  });
+  const H = enc.model.hiddenSize;
+  const flat = scope(() => {
+    const idsArr = array(ids, [B, L], "int32");
+    const maskArr = array(mask, [B, L], "int32");
+    const pooled = pool(enc.model.forward(idsArr, maskArr), maskArr, enc.pooling);
+    evalArrays(pooled);
+    return pooled.toFloat32();
+  });
+  return rows.map((_, b) => flat.slice(b * H, (b + 1) * H));
+}

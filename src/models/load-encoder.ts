@@ -1,0 +1,48 @@
+// Loading an embedding model's weights: a Hugging Face encoder directory (config.json + model*.safetensors), or
+// named tensors from a GGUF file. Like load.ts for the causal models: every tensor must find its module.
+import { loadSafetensors, type MxArray, eval as evalArrays } from "../ffi/index.ts";
+import type { Config } from "./config.ts";
+import type { EncoderModel } from "./encoder.ts";
+import { ModelLoadError, readConfig, weightFiles } from "./load.ts";
+import { encoderBuilderFor } from "./registry.ts";
+import { parseQuantConfig, Weights } from "./weights.ts";
+
+/** BertForMaskedLM / BertForSequenceClassification checkpoints keep the encoder under `bert.`; heads are dropped. */
+function stripTaskPrefix(tensors: Map<string, MxArray>): void {
+  for (const [name, t] of [...tensors]) {
+    if (name.startsWith("bert.")) {
+      tensors.delete(name);
+      tensors.set(name.slice("bert.".length), t);
+    } else if (name.startsWith("cls.") || name.startsWith("classifier.")) {
+      t.free();
+      tensors.delete(name);
+    }
+  }
+}
+
+export function loadEncoderDir(dir: string): { model: EncoderModel; config: Config } {
+  const config = readConfig(dir);
+  const build = encoderBuilderFor(String(config.model_type ?? ""));
+  const tensors = new Map<string, MxArray>();
+  try {
+    for (const file of weightFiles(dir)) for (const [name, t] of loadSafetensors(file).tensors) tensors.set(name, t);
+  } catch (e) {
+    for (const t of tensors.values()) t.free();
+    throw e;
+  }
+  stripTaskPrefix(tensors);
+  return { model: buildEncoder(config, tensors, build), config };
+}
+
+export function buildEncoder(config: Config, tensors: Map<string, MxArray>, build = encoderBuilderFor(String(config.model_type ?? ""))): EncoderModel {
+  using ws = new Weights(tensors, parseQuantConfig(config));
+  const arrays = [...tensors.values()];
+  for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));
+  const model = build(config, ws);
+  const unused = ws.remaining();
+  if (unused.length > 0) {
+    model[Symbol.dispose]();
+    throw new ModelLoadError(`model weights have ${unused.length} tensors the architecture does not use: ${unused.slice(0, 5).join(", ")}`);
+  }
+  return model;
+}
