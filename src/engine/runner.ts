@@ -4,12 +4,14 @@
 //
 // Generations run side by side: each starts as it arrives and their decode steps share one batched forward pass
 // (decode-batch.ts); the server bounds how many a runner gets at once (OLLAMA_NUM_PARALLEL). Other requests
-// (load, selftest) run alone, in order: one waits for the generations before it, and the ones after it wait
+// (load, selftest, embed) run alone, in order — except that embed requests queued together run as one job, their
+// inputs sharing batches: one waits for the generations before it, and the ones after it wait
 // for it. Between steps a job yields to the event loop so that a cancel (or a stats request) sent meanwhile is
 // read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
+import { embed, type EmbedJob } from "./serve-embed.ts";
 
 export interface JobContext {
   /** True once the server cancelled this request. */
@@ -56,6 +58,22 @@ export async function runRunner(): Promise<void> {
     },
   });
 
+  // Errors of a job, as the events that end its requests.
+  function fail(ids: readonly number[], err: unknown): void {
+    const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
+    const message = err instanceof Error ? err.message : String(err);
+    const status = err instanceof RequestError ? err.status : undefined;
+    for (const id of ids) send({ type: "error", id, message, kind, ...(status ? { status } : {}) });
+  }
+
+  function executeEmbeds(jobs: EmbedJob[]): void {
+    try {
+      embed(jobs, { cancelled: () => false, emit: send, yieldToLoop: () => Promise.resolve() });
+    } catch (err) {
+      fail(jobs.map((j) => j.id), err);
+    }
+  }
+
   async function execute(req: RunnerRequest): Promise<void> {
     running.add(req.id);
     const ctx: JobContext = {
@@ -78,10 +96,7 @@ export async function runRunner(): Promise<void> {
           throw new RequestError(`unexpected request ${req.op}`);
       }
     } catch (err) {
-      const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
-      const message = err instanceof Error ? err.message : String(err);
-      const status = err instanceof RequestError ? err.status : undefined;
-      send({ type: "error", id: req.id, message, kind, ...(status ? { status } : {}) });
+      fail([req.id], err);
     } finally {
       cancelled.delete(req.id);
       running.delete(req.id);
@@ -99,6 +114,14 @@ export async function runRunner(): Promise<void> {
         continue;
       }
       while (generations.size > 0) await Promise.all(generations);
+      if (req.op === "embed") {
+        // Let requests already on the channel in, so that clients that sent together share batches.
+        await new Promise((resolve) => setImmediate(resolve));
+        const jobs: EmbedJob[] = [req];
+        while (queue[0]?.op === "embed") jobs.push(queue.shift() as EmbedJob);
+        executeEmbeds(jobs);
+        continue;
+      }
       await execute(req);
     }
     busy = false;

@@ -2,6 +2,7 @@
 // the HF config.json and chat template of an MLX model, and the capabilities they imply.
 import { readFileSync } from "node:fs";
 import { detectThinkingTags } from "../formats/tools/thinking.ts";
+import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import type { Message } from "../schemas/index.ts";
 import { MEDIA, type Layer, type Store, type StoredModel } from "../store/store.ts";
 
@@ -74,9 +75,14 @@ export function readModelLayers(store: Store, model: StoredModel): ModelLayers {
   return out;
 }
 
-/** Ollama's capabilities: completion, plus tools/thinking when the chat template mentions them (images.go). */
+/**
+ * Ollama's capabilities: an encoder embeds (and only that); any other model completes, plus tools/thinking when the
+ * chat template mentions them (images.go).
+ */
 export function capabilitiesOf(model: StoredModel, layers: ModelLayers): string[] {
   if (model.config.capabilities?.length) return [...model.config.capabilities];
+  const arch = typeof layers.hfConfig?.model_type === "string" ? layers.hfConfig.model_type : model.config.architecture;
+  if (isEmbeddingArchitecture(arch)) return ["embedding"];
   const caps = ["completion"];
   const template = layers.chatTemplate ?? layers.template ?? "";
   if (template.includes("tools") || template.includes("tool_call")) caps.push("tools");

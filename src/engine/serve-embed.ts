@@ -1,0 +1,63 @@
+// The runner's embedding side: an embedding model instead of a causal one (one model per runner either way), and
+// embed requests. Requests that wait in the runner's queue together run together: their inputs share padded
+// batches (embedding.ts), and each request gets its own vectors back, or its own error.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isEmbeddingArchitecture } from "../models/kinds.ts";
+import { embedRows, inputTokens, loadEncoderModel, type LoadedEncoder } from "./embedding.ts";
+import type { EmbedParams, ModelSpec } from "./protocol.ts";
+import { RequestError, type JobContext } from "./runner.ts";
+
+let encoder: LoadedEncoder | null = null;
+
+/** Whether the model to load is an embedding model (by config.json's model_type). */
+export function isEmbeddingSpec(spec: ModelSpec): boolean {
+  if (spec.format !== "mlx") return false;
+  const config = join(spec.path, "config.json");
+  if (!existsSync(config)) return false;
+  try {
+    return isEmbeddingArchitecture(String((JSON.parse(readFileSync(config, "utf8")) as { model_type?: unknown }).model_type));
+  } catch {
+    return false;
+  }
+}
+
+export function loadedEncoder(): LoadedEncoder | null {
+  return encoder;
+}
+
+export async function loadEmbeddingModel(id: number, spec: ModelSpec, ctx: JobContext): Promise<void> {
+  encoder = await loadEncoderModel(spec.name, spec.path);
+  ctx.emit({ type: "loaded", id, loadDurationNs: encoder.loadNs, contextLength: encoder.contextLength });
+}
+
+export interface EmbedJob {
+  id: number;
+  params: EmbedParams;
+}
+
+export function embed(jobs: readonly EmbedJob[], ctx: JobContext): void {
+  const enc = encoder;
+  if (!enc) throw new RequestError("this runner serves no embedding model");
+  const accepted: { job: EmbedJob; rows: number[][] }[] = [];
+  for (const job of jobs) {
+    const limit = Math.max(1, Math.min(job.params.numCtx, enc.contextLength));
+    try {
+      accepted.push({ job, rows: job.params.inputs.map((input) => inputTokens(enc, input, limit, job.params.truncate)) });
+    } catch (e) {
+      if (!(e instanceof RequestError)) throw e;
+      ctx.emit({ type: "error", id: job.id, message: e.message, kind: "request", ...(e.status ? { status: e.status } : {}) });
+    }
+  }
+  if (accepted.length === 0) return;
+  const t0 = performance.now();
+  const vectors = embedRows(enc, accepted.flatMap((a) => a.rows));
+  const promptNs = Math.round((performance.now() - t0) * 1e6);
+  let at = 0;
+  for (const { job, rows } of accepted) {
+    const embeddings = vectors.slice(at, at + rows.length).map((v) => Array.from(v));
+    at += rows.length;
+    const promptTokens = rows.reduce((n, r) => n + r.length, 0);
+    ctx.emit({ type: "embeddings", id: job.id, embeddings, promptTokens, promptNs });
+  }
+}
