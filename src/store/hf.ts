@@ -114,8 +114,11 @@ export class HfClient {
 }
 
 /** The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template. */
+/** The top-level model files, and a sentence-transformers module's config (1_Pooling/config.json); not onnx/ etc. */
 export function mlxFiles(siblings: readonly HfSibling[]): HfSibling[] {
-  return siblings.filter((s) => !s.rfilename.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(s.rfilename) && !/^(README|LICENSE)/i.test(s.rfilename));
+  const wanted = (f: string) =>
+    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || /^\d+_[A-Za-z]+\/config\.json$/.test(f);
+  return siblings.filter((s) => wanted(s.rfilename));
 }
 
 /** Quantization names as GGUF file names carry them: Q4_K_M, IQ3_XS, Q8_0, BF16, F16. */

@@ -330,7 +330,7 @@ export class Store {
 /** A layer's file name as a relative path: at most one folder, no "..", no absolute paths. */
 export function layerFilePath(name: string): string {
   const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.length === 0 || parts.length > 2 || parts.some((p) => p === "..")) return basename(name);
+  if (name.startsWith("/") || parts.length === 0 || parts.length > 2 || parts.some((p) => p === "..")) return basename(name);
   return parts.join("/");
 }
 

@@ -24,6 +24,7 @@ interface Oracle {
   ids: number[][];
   raw: number[][];
   normalized: number[][];
+  cls: number[][];
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -65,6 +66,21 @@ describe("all-MiniLM-L6-v2", () => {
       const maxDiff = Math.max(...oracle.raw[i]!.map((v, k) => Math.abs(v - vectors[i]![k]!)));
       expect(maxDiff).toBeLessThan(1e-4);
     }
+  });
+
+  test("CLS pooling takes each row's first state (bge-style models)", () => {
+    const vectors = embedRows({ ...enc, pooling: "cls" }, oracle.ids);
+    for (let i = 0; i < TEXTS.length; i++) expect(cosine(vectors[i]!, oracle.cls[i]!)).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  test("last-token pooling takes each row's last real token, not padding", () => {
+    const rows = [oracle.ids[0]!, oracle.ids[2]!];
+    const [a, b] = embedRows({ ...enc, pooling: "last" }, rows);
+    const mean = embedRows(enc, rows);
+    expect(cosine(a!, mean[0]!)).toBeLessThan(0.9999);
+    // the same row alone (no padding) gives the same vector
+    expect(cosine(a!, embedRows({ ...enc, pooling: "last" }, [rows[0]!])[0]!)).toBeGreaterThan(0.99999);
+    expect(b).toHaveLength(384);
   });
 
   test("paraphrases are closer than unrelated sentences", () => {
