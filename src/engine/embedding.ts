@@ -5,7 +5,9 @@ import { array, eval as evalArrays, scope } from "../ffi/index.ts";
 import { readSentenceTransformers } from "../formats/sentence-transformers.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import { pool, type EncoderModel, type Pooling } from "../models/encoder.ts";
-import { loadEncoderDir } from "../models/load-encoder.ts";
+import { loadEncoderDir, loadGgufEncoder } from "../models/load-encoder.ts";
+import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
+import type { ModelSpec } from "./protocol.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { RequestError } from "./runner.ts";
 
@@ -19,16 +21,35 @@ export interface LoadedEncoder extends Disposable {
   contextLength: number;
 }
 
-export async function loadEncoderModel(name: string, dir: string): Promise<LoadedEncoder> {
+/** llama.cpp's LLAMA_POOLING_TYPE_* (GGUF `<arch>.pooling_type`): 1 mean, 2 cls, 3 last. */
+const GGUF_POOLING: Record<number, Pooling> = { 1: "mean", 2: "cls", 3: "last" };
+
+async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<{ model: EncoderModel; tokenizer: Tokenizer; pooling: Pooling }> {
+  if (spec.format === "mlx") {
+    const st = readSentenceTransformers(spec.path);
+    const tokenizer = await Tokenizer.fromFiles(spec.path);
+    return { model: loadEncoderDir(spec.path).model, tokenizer, pooling: st.pooling };
+  }
+  const { model, file } = loadGgufEncoder(spec.path);
+  const md = file.metadata;
+  const raw = md[`${String(md["general.architecture"])}.pooling_type`];
+  const pooling = GGUF_POOLING[Number(raw)];
+  if (!pooling) {
+    model[Symbol.dispose]();
+    throw new Error(`GGUF pooling_type ${String(raw)} is not supported (1 mean, 2 cls and 3 last are)`);
+  }
+  const g = tokenizerFromGguf(md);
+  return { model, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
+}
+
+export async function loadEncoderModel(name: string, spec: Pick<ModelSpec, "format" | "path">): Promise<LoadedEncoder> {
   const t0 = performance.now();
-  const st = readSentenceTransformers(dir);
-  const tokenizer = await Tokenizer.fromFiles(dir);
-  const { model } = loadEncoderDir(dir);
+  const { model, tokenizer, pooling } = await loadParts(spec);
   return {
     name,
     model,
     tokenizer,
-    pooling: st.pooling,
+    pooling,
     contextLength: model.contextLength,
     loadNs: Math.round((performance.now() - t0) * 1e6),
     [Symbol.dispose]: () => model[Symbol.dispose](),

@@ -4,15 +4,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isEmbeddingArchitecture } from "../models/kinds.ts";
+import { readGguf } from "../formats/gguf/file.ts";
 import { embedRows, inputTokens, loadEncoderModel, type LoadedEncoder } from "./embedding.ts";
 import type { EmbedParams, ModelSpec } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 
 let encoder: LoadedEncoder | null = null;
 
-/** Whether the model to load is an embedding model (by config.json's model_type). */
+/** Whether the model to load is an embedding model (by config.json's model_type, or the GGUF's architecture). */
 export function isEmbeddingSpec(spec: ModelSpec): boolean {
-  if (spec.format !== "mlx") return false;
+  if (spec.format === "gguf") return isEmbeddingArchitecture(String(readGguf(spec.path).metadata["general.architecture"] ?? ""));
   const config = join(spec.path, "config.json");
   if (!existsSync(config)) return false;
   try {
@@ -27,7 +28,7 @@ export function loadedEncoder(): LoadedEncoder | null {
 }
 
 export async function loadEmbeddingModel(id: number, spec: ModelSpec, ctx: JobContext): Promise<void> {
-  encoder = await loadEncoderModel(spec.name, spec.path);
+  encoder = await loadEncoderModel(spec.name, spec);
   ctx.emit({ type: "loaded", id, loadDurationNs: encoder.loadNs, contextLength: encoder.contextLength });
 }
 

@@ -1,6 +1,8 @@
 // Loading an embedding model's weights: a Hugging Face encoder directory (config.json + model*.safetensors), or
 // named tensors from a GGUF file. Like load.ts for the causal models: every tensor must find its module.
-import { loadSafetensors, type MxArray, eval as evalArrays } from "../ffi/index.ts";
+import { astype, isFloating, loadSafetensors, type MxArray, eval as evalArrays } from "../ffi/index.ts";
+import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
+import type { GgufFile } from "../formats/gguf/file.ts";
 import type { Config } from "./config.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { ModelLoadError, readConfig, weightFiles } from "./load.ts";
@@ -34,7 +36,22 @@ export function loadEncoderDir(dir: string): { model: EncoderModel; config: Conf
   return { model: buildEncoder(config, tensors, build), config };
 }
 
+/** A GGUF encoder: weights renamed to BertModel's (formats/gguf/bert-names.ts), with the file for its metadata. */
+export function loadGgufEncoder(path: string): { model: EncoderModel; config: Config; file: GgufFile } {
+  const { file, config, tensors } = loadGgufWeights(path);
+  return { model: buildEncoder(config, tensors), config, file };
+}
+
+/**
+ * Every tensor must find its module. Float weights run as float32: encoders are small (22M–335M parameters), a
+ * forward pass is one batched prefill, and F16/BF16 files (GGUF's usual F16) then give the float32 model's vectors.
+ */
 export function buildEncoder(config: Config, tensors: Map<string, MxArray>, build = encoderBuilderFor(String(config.model_type ?? ""))): EncoderModel {
+  for (const [key, t] of tensors) {
+    if (!isFloating(t.dtype) || t.dtype === "float32") continue;
+    tensors.set(key, astype(t, "float32"));
+    t.free();
+  }
   using ws = new Weights(tensors, parseQuantConfig(config));
   const arrays = [...tensors.values()];
   for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));

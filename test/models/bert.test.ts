@@ -42,7 +42,7 @@ let oracle: Oracle;
 
 beforeAll(async () => {
   const dir = allMiniLmDir();
-  enc = await loadEncoderModel("all-minilm", dir);
+  enc = await loadEncoderModel("all-minilm", { format: "mlx", path: dir });
   oracle = runOracleScript<Oracle>(join(REPO_ROOT, "test/fixtures/embed_oracle.py"), { dir, texts: TEXTS }, [oracleDep("mlx-embeddings-0.1.0")]);
 });
 afterAll(() => enc?.[Symbol.dispose]());

@@ -7,6 +7,8 @@ import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
+import { allMiniLmGguf } from "../fixtures/bert-gguf.ts";
+import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 import { post, startServer, TINY, type TestServer } from "./harness.ts";
 
@@ -155,6 +157,23 @@ describe("/v1/embeddings", () => {
     const [s2, b2] = await errorOf("/v1/embeddings", { model: MODEL, input: [101, 99999999] });
     expect(s2).toBe(400);
     expect((b2 as { error: { message: string } }).error.message).toContain("not in the vocabulary");
+  });
+});
+
+describe("a GGUF embedding model (as the Ollama registry serves all-minilm)", () => {
+  test("embeds what the safetensors model embeds, and shows the embedding capability", async () => {
+    const file = allMiniLmGguf();
+    await server.store.importGguf("all-minilm:f16", file, ggufConfigBlob(file));
+    const input = ["GGUF on MLX", "a second, longer input for the padded batch"];
+    const fromGguf = await ollama.embed({ model: "all-minilm:f16", input });
+    const fromDir = await ollama.embed({ model: MODEL, input });
+    for (let i = 0; i < input.length; i++) expect(cosine(fromGguf.embeddings[i]!, fromDir.embeddings[i]!)).toBeGreaterThanOrEqual(0.9999);
+    expect(fromGguf.prompt_eval_count).toBe(fromDir.prompt_eval_count);
+    expect((await ollama.show({ model: "all-minilm:f16" })).capabilities).toEqual(["embedding"]);
+    expect(await errorOf("/api/chat", { model: "all-minilm:f16", messages: [{ role: "user", content: "hi" }] })).toEqual([
+      400,
+      { error: '"all-minilm:f16" does not support chat' },
+    ]);
   });
 });
 

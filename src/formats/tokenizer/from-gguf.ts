@@ -4,8 +4,10 @@
 //    tokenizer.ggml.pre (llama.cpp's names), since GGUF stores a name, not the regex.
 //  - "llama": SentencePiece BPE with scores and <0xNN> byte tokens; merges are derived from the scores the way
 //    Hugging Face's SentencePieceExtractor does (a merge's rank is the score of the piece it makes).
+//  - "bert": WordPiece, in llama.cpp's "phantom space" form (bert-vocab.ts undoes it); [CLS] text [SEP].
 import gemma3Template from "./templates/gemma3.jinja" with { type: "text" };
 import type { TokenizerConfig, TokenizerExtras, TokenizerJson } from "./tokenizer.ts";
+import { wordPieceJson } from "./bert-vocab.ts";
 
 export type GgufMetadata = Record<string, unknown>;
 
@@ -148,8 +150,12 @@ export function tokenizerFromGguf(md: GgufMetadata): GgufTokenizer {
         merges: spmMerges(tokens, scores, types, vocab),
       },
     };
+  } else if (kind === "bert") {
+    // llama.cpp's WPM tokenizer always wraps a text in CLS (the BOS id) and SEP (the separator, or EOS, id)
+    const sep = optNum(md, "tokenizer.ggml.seperator_token_id") ?? eos;
+    json = wordPieceJson(tokens, addedTokens, md["tokenizer.ggml.add_bos_token"] === false ? undefined : bos, sep, unk);
   } else {
-    throw new GgufTokenizerError(`GGUF tokenizer model "${kind}" is not supported (gpt2 and llama are)`);
+    throw new GgufTokenizerError(`GGUF tokenizer model "${kind}" is not supported (gpt2, llama and bert are)`);
   }
 
   const name = (id: number | undefined) => (id !== undefined && tokens[id] !== undefined ? tokens[id]! : null);
