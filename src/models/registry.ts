@@ -4,6 +4,7 @@ import { buildGemma3 } from "./gemma3.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert } from "./bert.ts";
+import { NomicBert } from "./nomic-bert.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
 import type { Weights } from "./weights.ts";
@@ -25,6 +26,7 @@ type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
 /** Embedding models (models/kinds.ts lists the same names for code that must not load MLX). */
 const ENCODERS: Record<string, EncoderBuilder> = {
   bert: Bert.load,
+  nomic_bert: NomicBert.load,
 };
 
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3");
