@@ -76,9 +76,12 @@ export function inputTokens(enc: LoadedEncoder, input: string | number[], limit:
   return enc.tokenizer.isSpecial(last) && limit > 1 ? [...ids.slice(0, limit - 1), last] : ids.slice(0, limit);
 }
 
-/** Tokens one padded batch may hold (rows × longest row): bounds the attention scores' memory. */
-const BATCH_TOKENS = 8192;
-const BATCH_ROWS = 64;
+/**
+ * Tokens one padded batch may hold (rows × longest row), and rows: bounds the attention scores' memory. On the CPU,
+ * 4096 tokens and 32 rows embedded all-MiniLM's 256-sentence run ~15% faster than 8192 and 64 (caches).
+ */
+const BATCH_TOKENS = 4096;
+const BATCH_ROWS = 32;
 
 /** Pooled vectors for token rows, in their order; rows run as padded, masked batches of similar lengths. */
 export function embedRows(enc: LoadedEncoder, rows: readonly number[][]): Float32Array[] {
