@@ -1,9 +1,9 @@
 // nomic-bert (rotary positions, fused Wqkv, SwiGLU) from a GGUF against llama.cpp's own nomic-bert on the same file:
-// a tiny model with random weights, texts of many lengths in one padded batch.
+// a tiny model with random weights, texts of many lengths in one padded batch; and from a directory, against the GGUF.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
-import { llamaCppEmbeddings, tinyNomicGguf } from "../fixtures/bert-gguf.ts";
+import { llamaCppEmbeddings, tinyNomicDir, tinyNomicGguf } from "../fixtures/bert-gguf.ts";
 
 const TEXTS = [
   "Hello, World!",
@@ -45,6 +45,18 @@ describe("nomic-bert", () => {
     for (let i = 0; i < TEXTS.length; i++) {
       expect(rows[i]!.slice(1, -1)).toEqual(ref.ids[i]!);
       expect(cosine(ours[i]!, ref.vectors[i]!)).toBeGreaterThanOrEqual(0.9999);
+    }
+  });
+
+  test("the same model from a sentence-transformers directory (nomic's names and config.json) embeds alike", async () => {
+    const dir = await loadEncoderModel("tiny-nomic-dir", { format: "mlx", path: tinyNomicDir() });
+    try {
+      expect(dir.contextLength).toBe(2048);
+      const rows = TEXTS.map((t) => enc.tokenizer.encode(t));
+      const [a, b] = [embedRows(dir, rows), embedRows(enc, rows)];
+      for (let i = 0; i < TEXTS.length; i++) expect(cosine(a[i]!, b[i]!)).toBeGreaterThan(0.999999);
+    } finally {
+      dir[Symbol.dispose]();
     }
   });
 });
