@@ -75,7 +75,8 @@ export class Bert implements EncoderModel {
     if ((c.position_embedding_type ?? "absolute") !== "absolute") {
       throw new Error(`bert: position_embedding_type "${String(c.position_embedding_type)}" is not supported (absolute is)`);
     }
-    for (const unused of ["embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"]) ws.drop(unused);
+    // the pooler (tanh(W h_cls)) is BertModel's, not sentence-transformers': dense or quantized, it goes
+    for (const unused of ["embeddings.position_ids", ...["weight", "bias", "scales", "biases"].map((s) => `pooler.dense.${s}`)]) ws.drop(unused);
     const layers: BertLayer[] = [];
     for (let i = 0; i < req(c, "num_hidden_layers"); i++) layers.push(BertLayer.load(ws, `encoder.layer.${i}`, nHeads, eps));
     return new Bert(
