@@ -1,5 +1,7 @@
 // BERT encoders (all-MiniLM, bge, mxbai-embed-large, snowflake-arctic-embed): post-norm blocks
 // h = LN(x + attn(x)), out = LN(h + W2 gelu(W1 h)); word + position + token-type embeddings, then a LayerNorm.
+// XLM-RoBERTa (bge-m3, multilingual-e5) is the same network whose positions start after the padding id (RoBERTa's
+// create_position_ids_from_input_ids), so its context is max_position_embeddings - pad_token_id - 1.
 // Attention is bidirectional: the only mask is the batch's padding. Names as Hugging Face's BertModel saves them
 // (a BertForMaskedLM-style `bert.` prefix is stripped by the loader); the pooler is unused by sentence-transformers.
 import { add, arange, expandDims, gelu, notEqual, reshape, sdpa, transpose, zeros, type MxArray } from "../ffi/index.ts";
@@ -53,10 +55,20 @@ class BertLayer implements Disposable {
   }
 }
 
-export class Bert implements EncoderModel {
-  readonly modelType = "bert";
+export interface BertFlavor {
+  modelType: string;
+  /** the position of a sequence's first token: 0, or RoBERTa's pad_token_id + 1 */
+  firstPosition(c: Config): number;
+  layerNormEpsDefault: number;
+}
 
+export const BERT: BertFlavor = { modelType: "bert", firstPosition: () => 0, layerNormEpsDefault: 1e-12 };
+export const XLM_ROBERTA: BertFlavor = { modelType: "xlm-roberta", firstPosition: (c) => opt(c, "pad_token_id", 1) + 1, layerNormEpsDefault: 1e-5 };
+
+export class Bert implements EncoderModel {
   private constructor(
+    readonly modelType: string,
+    private readonly firstPosition: number,
     readonly hiddenSize: number,
     readonly contextLength: number,
     private readonly words: Embedding,
@@ -66,10 +78,11 @@ export class Bert implements EncoderModel {
     private readonly layers: BertLayer[],
   ) {}
 
-  static load(c: Config, ws: Weights): Bert {
+  static load(c: Config, ws: Weights, flavor: BertFlavor = BERT): Bert {
     const hidden = req(c, "hidden_size");
     const nHeads = req(c, "num_attention_heads");
-    const eps = opt(c, "layer_norm_eps", 1e-12);
+    const eps = opt(c, "layer_norm_eps", flavor.layerNormEpsDefault);
+    const first = flavor.firstPosition(c);
     const act = c.hidden_act ?? "gelu";
     if (act !== "gelu") throw new Error(`bert: hidden_act "${String(act)}" is not supported (gelu is)`);
     if ((c.position_embedding_type ?? "absolute") !== "absolute") {
@@ -80,8 +93,10 @@ export class Bert implements EncoderModel {
     const layers: BertLayer[] = [];
     for (let i = 0; i < req(c, "num_hidden_layers"); i++) layers.push(BertLayer.load(ws, `encoder.layer.${i}`, nHeads, eps));
     return new Bert(
+      flavor.modelType,
+      first,
       hidden,
-      req(c, "max_position_embeddings"),
+      req(c, "max_position_embeddings") - first,
       Embedding.load(ws, "embeddings.word_embeddings"),
       Embedding.load(ws, "embeddings.position_embeddings"),
       ws.has("embeddings.token_type_embeddings.weight") ? Embedding.load(ws, "embeddings.token_type_embeddings") : null,
@@ -93,8 +108,9 @@ export class Bert implements EncoderModel {
   forward(ids: MxArray, mask: MxArray): MxArray {
     const [B, L] = ids.shape as [number, number];
     if (L > this.contextLength) throw new Error(`bert: ${L} tokens exceed the ${this.contextLength} positions`);
-    // Rows are right-padded, so every row's positions are 0..L-1; every token is of type 0 (one segment).
-    let h = add(this.words.forward(ids), this.positions.forward(expandDims(arange(0, L, 1, "int32"), 0)));
+    // Rows are right-padded, so every row's positions are first..first+L-1; every token is of type 0 (one segment).
+    const positions = expandDims(arange(this.firstPosition, this.firstPosition + L, 1, "int32"), 0);
+    let h = add(this.words.forward(ids), this.positions.forward(positions));
     if (this.tokenTypes) h = add(h, this.tokenTypes.forward(zeros([B, L], "int32")));
     h = this.embedNorm.forward(h);
     const keyMask = reshape(notEqual(mask, 0), [B, 1, 1, L]);

@@ -9,13 +9,14 @@ import { ModelLoadError, readConfig, weightFiles } from "./load.ts";
 import { encoderBuilderFor } from "./registry.ts";
 import { parseQuantConfig, Weights } from "./weights.ts";
 
-/** BertForMaskedLM / BertForSequenceClassification checkpoints keep the encoder under `bert.`; heads are dropped. */
+/** BertForMaskedLM / XLMRobertaForMaskedLM-style checkpoints keep the encoder under `bert.` / `roberta.`; heads go. */
 function stripTaskPrefix(tensors: Map<string, MxArray>): void {
   for (const [name, t] of [...tensors]) {
-    if (name.startsWith("bert.")) {
+    const prefix = ["bert.", "roberta."].find((p) => name.startsWith(p));
+    if (prefix) {
       tensors.delete(name);
-      tensors.set(name.slice("bert.".length), t);
-    } else if (name.startsWith("cls.") || name.startsWith("classifier.")) {
+      tensors.set(name.slice(prefix.length), t);
+    } else if (name.startsWith("cls.") || name.startsWith("classifier.") || name.startsWith("lm_head.")) {
       t.free();
       tensors.delete(name);
     }

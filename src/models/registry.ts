@@ -3,7 +3,7 @@ import type { Config } from "./config.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
-import { Bert } from "./bert.ts";
+import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
@@ -25,7 +25,8 @@ type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
 
 /** Embedding models (models/kinds.ts lists the same names for code that must not load MLX). */
 const ENCODERS: Record<string, EncoderBuilder> = {
-  bert: Bert.load,
+  bert: (c, ws) => Bert.load(c, ws),
+  "xlm-roberta": (c, ws) => Bert.load(c, ws, XLM_ROBERTA),
   nomic_bert: NomicBert.load,
 };
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
-import { allMiniLmGguf, llamaCppEmbeddings } from "../fixtures/bert-gguf.ts";
+import { allMiniLmGguf, llamaCppEmbeddings } from "../fixtures/encoders.ts";
 
 const TEXTS = [
   "Hello, World!",

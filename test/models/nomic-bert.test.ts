@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
-import { llamaCppEmbeddings, tinyNomicDir, tinyNomicGguf } from "../fixtures/bert-gguf.ts";
+import { llamaCppEmbeddings, tinyNomicDir, tinyNomicGguf } from "../fixtures/encoders.ts";
 
 const TEXTS = [
   "Hello, World!",

@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
-import { allMiniLmGguf } from "../fixtures/bert-gguf.ts";
+import { allMiniLmGguf } from "../fixtures/encoders.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 import { post, startServer, TINY, type TestServer } from "./harness.ts";
