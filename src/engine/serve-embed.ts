@@ -11,9 +11,17 @@ import { RequestError, type JobContext } from "./runner.ts";
 
 let encoder: LoadedEncoder | null = null;
 
-/** Whether the model to load is an embedding model (by config.json's model_type, or the GGUF's architecture). */
+/**
+ * Whether the model to load is an embedding model: an encoder (config.json's model_type, the GGUF's architecture),
+ * a sentence-transformers directory (modules.json: a decoder such as Qwen3-Embedding), or a GGUF with a pooling type.
+ */
 export function isEmbeddingSpec(spec: ModelSpec): boolean {
-  if (spec.format === "gguf") return isEmbeddingArchitecture(String(readGguf(spec.path).metadata["general.architecture"] ?? ""));
+  if (spec.format === "gguf") {
+    const md = readGguf(spec.path).metadata;
+    const arch = String(md["general.architecture"] ?? "");
+    return isEmbeddingArchitecture(arch) || md[`${arch}.pooling_type`] !== undefined;
+  }
+  if (existsSync(join(spec.path, "modules.json"))) return true;
   const config = join(spec.path, "config.json");
   if (!existsSync(config)) return false;
   try {

@@ -5,7 +5,10 @@ import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import type { GgufFile } from "../formats/gguf/file.ts";
 import type { Config } from "./config.ts";
 import type { EncoderModel } from "./encoder.ts";
-import { ModelLoadError, readConfig, weightFiles } from "./load.ts";
+import { build, ModelLoadError, readConfig, weightFiles } from "./load.ts";
+import { DecoderEmbedder } from "./decoder-embedder.ts";
+import { isEmbeddingArchitecture } from "./kinds.ts";
+import { DecoderLM } from "./model.ts";
 import { encoderBuilderFor } from "./registry.ts";
 import { parseQuantConfig, Weights } from "./weights.ts";
 
@@ -25,7 +28,8 @@ function stripTaskPrefix(tensors: Map<string, MxArray>): void {
 
 export function loadEncoderDir(dir: string): { model: EncoderModel; config: Config } {
   const config = readConfig(dir);
-  const build = encoderBuilderFor(String(config.model_type ?? ""));
+  const modelType = String(config.model_type ?? "");
+  const builder = isEmbeddingArchitecture(modelType) ? encoderBuilderFor(modelType) : null;
   const tensors = new Map<string, MxArray>();
   try {
     for (const file of weightFiles(dir)) for (const [name, t] of loadSafetensors(file).tensors) tensors.set(name, t);
@@ -33,8 +37,30 @@ export function loadEncoderDir(dir: string): { model: EncoderModel; config: Conf
     for (const t of tensors.values()) t.free();
     throw e;
   }
+  if (!builder) return { model: buildDecoderEmbedder(config, tensors), config };
   stripTaskPrefix(tensors);
-  return { model: buildEncoder(config, tensors, build), config };
+  return { model: buildEncoder(config, tensors, builder), config };
+}
+
+/**
+ * A decoder saved as the bare transformer (Qwen3Model: `layers.0...`, no `model.` prefix, no head) gets mlx-lm's
+ * names; a missing head is tied, never used: embeddings stop at the final norm.
+ */
+function buildDecoderEmbedder(config: Config, tensors: Map<string, MxArray>): EncoderModel {
+  if (!tensors.has("model.embed_tokens.weight") && tensors.has("embed_tokens.weight")) {
+    for (const [name, t] of [...tensors]) {
+      tensors.delete(name);
+      tensors.set(`model.${name}`, t);
+    }
+  }
+  const head = { ...config, tie_word_embeddings: config.tie_word_embeddings === true || !tensors.has("lm_head.weight") };
+  const { model } = build(head, tensors);
+  if (!(model instanceof DecoderLM)) {
+    model[Symbol.dispose]();
+    throw new ModelLoadError(`${String(config.model_type)} cannot serve as an embedding model`);
+  }
+  const text = (config.text_config ?? config) as Config;
+  return new DecoderEmbedder(model, Number(text.hidden_size), Number(text.max_position_embeddings ?? 0) || 32768);
 }
 
 /** A GGUF encoder: weights renamed to BertModel's (formats/gguf/bert-names.ts), with the file for its metadata. */
@@ -47,7 +73,7 @@ export function loadGgufEncoder(path: string): { model: EncoderModel; config: Co
  * Every tensor must find its module. Float weights run as float32: encoders are small (22M–335M parameters), a
  * forward pass is one batched prefill, and F16/BF16 files (GGUF's usual F16) then give the float32 model's vectors.
  */
-export function buildEncoder(config: Config, tensors: Map<string, MxArray>, build = encoderBuilderFor(String(config.model_type ?? ""))): EncoderModel {
+export function buildEncoder(config: Config, tensors: Map<string, MxArray>, builder = encoderBuilderFor(String(config.model_type ?? ""))): EncoderModel {
   for (const [key, t] of tensors) {
     if (!isFloating(t.dtype) || t.dtype === "float32") continue;
     tensors.set(key, astype(t, "float32"));
@@ -56,7 +82,7 @@ export function buildEncoder(config: Config, tensors: Map<string, MxArray>, buil
   using ws = new Weights(tensors, parseQuantConfig(config));
   const arrays = [...tensors.values()];
   for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));
-  const model = build(config, ws);
+  const model = builder(config, ws);
   const unused = ws.remaining();
   if (unused.length > 0) {
     model[Symbol.dispose]();

@@ -7,7 +7,8 @@ import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
-import { allMiniLmGguf } from "../fixtures/encoders.ts";
+import { allMiniLmGguf, tinyQwen3EmbeddingDir } from "../fixtures/encoders.ts";
+import { rmSync } from "node:fs";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 import { post, startServer, TINY, type TestServer } from "./harness.ts";
@@ -177,10 +178,28 @@ describe("a GGUF embedding model (as the Ollama registry serves all-minilm)", ()
   });
 });
 
+describe("a decoder embedding model (a qwen3 sentence-transformers directory, as Qwen3-Embedding)", () => {
+  test("shows only the embedding capability and embeds unit vectors; chat refuses it", async () => {
+    const dir = await tinyQwen3EmbeddingDir();
+    try {
+      await server.store.importMlxDir("tiny-qwen3-embedding", dir, mlxConfigBlob(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await ollama.show({ model: "tiny-qwen3-embedding" })).capabilities).toEqual(["embedding"]);
+    const r = await ollama.embed({ model: "tiny-qwen3-embedding", input: ["one", "two words here"] });
+    expect(r.embeddings.map((v) => v.length)).toEqual([64, 64]);
+    expect(Math.abs(norm(r.embeddings[1]!) - 1)).toBeLessThan(1e-6);
+    const [status] = await errorOf("/api/chat", { model: "tiny-qwen3-embedding", messages: [{ role: "user", content: "hi" }] });
+    expect(status).toBe(400);
+  });
+});
+
 describe("an embedding model elsewhere in the API", () => {
   test("/api/show lists the embedding capability only; /api/ps shows its runner", async () => {
     const show = await ollama.show({ model: MODEL });
     expect(show.capabilities).toEqual(["embedding"]);
+    await ollama.embed({ model: MODEL, input: "loaded now" });
     const ps = await ollama.ps();
     expect(ps.models.map((m) => m.name)).toContain("all-minilm:latest");
   });
