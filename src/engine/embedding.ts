@@ -31,15 +31,17 @@ async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<{ mo
     return { model: loadEncoderDir(spec.path).model, tokenizer, pooling: st.pooling };
   }
   const { model, file } = loadGgufEncoder(spec.path);
-  const md = file.metadata;
-  const raw = md[`${String(md["general.architecture"])}.pooling_type`];
-  const pooling = GGUF_POOLING[Number(raw)];
-  if (!pooling) {
+  try {
+    const md = file.metadata;
+    const raw = md[`${String(md["general.architecture"])}.pooling_type`];
+    const pooling = GGUF_POOLING[Number(raw)];
+    if (!pooling) throw new Error(`GGUF pooling_type ${String(raw)} is not supported (1 mean, 2 cls and 3 last are)`);
+    const g = tokenizerFromGguf(md);
+    return { model, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
+  } catch (e) {
     model[Symbol.dispose]();
-    throw new Error(`GGUF pooling_type ${String(raw)} is not supported (1 mean, 2 cls and 3 last are)`);
+    throw e;
   }
-  const g = tokenizerFromGguf(md);
-  return { model, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
 }
 
 export async function loadEncoderModel(name: string, spec: Pick<ModelSpec, "format" | "path">): Promise<LoadedEncoder> {

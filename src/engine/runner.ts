@@ -29,6 +29,8 @@ export class RequestError extends Error {
   }
 }
 
+const EMBED_GATHER_MS = 2;
+
 export async function runRunner(): Promise<void> {
   if (!process.send) {
     console.error("ollmlx runner is started by `ollmlx serve`; it talks to the server over an IPC channel");
@@ -67,11 +69,7 @@ export async function runRunner(): Promise<void> {
   }
 
   function executeEmbeds(jobs: EmbedJob[]): void {
-    try {
-      embed(jobs, { cancelled: () => false, emit: send, yieldToLoop: () => Promise.resolve() });
-    } catch (err) {
-      fail(jobs.map((j) => j.id), err);
-    }
+    embed(jobs, { cancelled: () => false, emit: send, yieldToLoop: () => Promise.resolve() }, fail);
   }
 
   async function execute(req: RunnerRequest): Promise<void> {
@@ -115,8 +113,9 @@ export async function runRunner(): Promise<void> {
       }
       while (generations.size > 0) await Promise.all(generations);
       if (req.op === "embed") {
-        // Let requests already on the channel in, so that clients that sent together share batches.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Requests sent together reach the channel a few reads apart: gather for a moment (a millisecond against a
+        // batch's tens), so that clients that sent together share batches.
+        await new Promise((resolve) => setTimeout(resolve, EMBED_GATHER_MS));
         const jobs: EmbedJob[] = [req];
         while (queue[0]?.op === "embed") jobs.push(queue.shift() as EmbedJob);
         executeEmbeds(jobs);

@@ -45,22 +45,27 @@ export interface EmbedJob {
   params: EmbedParams;
 }
 
-export function embed(jobs: readonly EmbedJob[], ctx: JobContext): void {
+/** Every job ends with exactly one event: its embeddings, or its error (`fail` maps an error to its event). */
+export function embed(jobs: readonly EmbedJob[], ctx: JobContext, fail: (ids: number[], err: unknown) => void): void {
   const enc = encoder;
-  if (!enc) throw new RequestError("this runner serves no embedding model");
+  if (!enc) return fail(jobs.map((j) => j.id), new RequestError("this runner serves no embedding model"));
   const accepted: { job: EmbedJob; rows: number[][] }[] = [];
   for (const job of jobs) {
     const limit = Math.max(1, Math.min(job.params.numCtx, enc.contextLength));
     try {
       accepted.push({ job, rows: job.params.inputs.map((input) => inputTokens(enc, input, limit, job.params.truncate)) });
     } catch (e) {
-      if (!(e instanceof RequestError)) throw e;
-      ctx.emit({ type: "error", id: job.id, message: e.message, kind: "request", ...(e.status ? { status: e.status } : {}) });
+      fail([job.id], e);
     }
   }
   if (accepted.length === 0) return;
   const t0 = performance.now();
-  const vectors = embedRows(enc, accepted.flatMap((a) => a.rows));
+  let vectors: Float32Array[];
+  try {
+    vectors = embedRows(enc, accepted.flatMap((a) => a.rows));
+  } catch (e) {
+    return fail(accepted.map((a) => a.job.id), e);
+  }
   const promptNs = Math.round((performance.now() - t0) * 1e6);
   let at = 0;
   for (const { job, rows } of accepted) {
