@@ -204,6 +204,12 @@ describe("an embedding model elsewhere in the API", () => {
     expect(ps.models.map((m) => m.name)).toContain("all-minilm:latest");
   });
 
+  test("keep_alive 0 unloads the embedding runner once the request is answered", async () => {
+    const r = await ollama.embed({ model: MODEL, input: "and now unload", keep_alive: 0 });
+    expect(r.embeddings).toHaveLength(1);
+    expect((await ollama.ps()).models.map((m) => m.name)).not.toContain("all-minilm:latest");
+  });
+
   test("generate and chat answer Ollama's 400", async () => {
     expect(await errorOf("/api/generate", { model: MODEL, prompt: "hi" })).toEqual([400, { error: '"all-minilm" does not support generate' }]);
     expect(await errorOf("/api/chat", { model: MODEL, messages: [{ role: "user", content: "hi" }] })).toEqual([
