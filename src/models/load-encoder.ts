@@ -63,10 +63,14 @@ function buildDecoderEmbedder(config: Config, tensors: Map<string, MxArray>): En
   return new DecoderEmbedder(model, Number(text.hidden_size), Number(text.max_position_embeddings ?? 0) || 32768);
 }
 
-/** A GGUF encoder: weights renamed to BertModel's (formats/gguf/bert-names.ts), with the file for its metadata. */
+/**
+ * A GGUF embedding model, with the file for its metadata: an encoder (names as formats/gguf/bert-names.ts maps them),
+ * or a causal architecture with a pooling type (Qwen3-Embedding as the Ollama registry serves it).
+ */
 export function loadGgufEncoder(path: string): { model: EncoderModel; config: Config; file: GgufFile } {
   const { file, config, tensors } = loadGgufWeights(path);
-  return { model: buildEncoder(config, tensors), config, file };
+  const encoder = isEmbeddingArchitecture(String(config.model_type));
+  return { model: encoder ? buildEncoder(config, tensors) : buildDecoderEmbedder(config, tensors), config, file };
 }
 
 /**
