@@ -10,6 +10,7 @@ import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import type { ModelSpec } from "./protocol.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { RequestError } from "./runner.ts";
+import { configureCpuKernels } from "./completion.ts";
 
 export interface LoadedEncoder extends Disposable {
   name: string;
@@ -46,6 +47,7 @@ async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<{ mo
 
 export async function loadEncoderModel(name: string, spec: Pick<ModelSpec, "format" | "path">): Promise<LoadedEncoder> {
   const t0 = performance.now();
+  configureCpuKernels(); // quantized encoders and decoder embedders honour OLLMLX_CPU_KERNELS as chat models do
   const { model, tokenizer, pooling } = await loadParts(spec);
   return {
     name,
