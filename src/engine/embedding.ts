@@ -87,30 +87,39 @@ export function inputTokens(enc: LoadedEncoder, input: string | number[], limit:
 const BATCH_TOKENS = 4096;
 const BATCH_ROWS = 32;
 
-/** Pooled vectors for token rows, in their order; rows run as padded, masked batches of similar lengths. */
-export function embedRows(enc: LoadedEncoder, rows: readonly number[][]): Float32Array[] {
+/** The rows' indices grouped into batches: sorted by length, as many as fit BATCH_TOKENS and BATCH_ROWS. */
+export function planBatches(rows: readonly (readonly number[])[]): number[][] {
   const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.length - rows[b]!.length);
-  const out = new Array<Float32Array>(rows.length);
+  const batches: number[][] = [];
   let start = 0;
   while (start < order.length) {
     // Sorted by length, so the last row of a batch is its longest.
     let end = start + 1;
     while (end < order.length && end - start < BATCH_ROWS && (end - start + 1) * rows[order[end]!]!.length <= BATCH_TOKENS) end++;
-    const batch = order.slice(start, end);
+    batches.push(order.slice(start, end));
+    start = end;
+  }
+  return batches;
+}
+
+/** Pooled vectors for token rows, in their order, all at once (the runner steps batch by batch: serve-embed.ts). */
+export function embedRows(enc: LoadedEncoder, rows: readonly number[][]): Float32Array[] {
+  const out = new Array<Float32Array>(rows.length);
+  for (const batch of planBatches(rows)) {
     const vectors = embedBatch(enc, batch.map((i) => rows[i]!));
     batch.forEach((i, k) => (out[i] = vectors[k]!));
-    start = end;
   }
   return out;
 }
 
-function embedBatch(enc: LoadedEncoder, rows: number[][]): Float32Array[] {
+/** One padded, masked forward pass: a pooled float32 vector per row. */
+export function embedBatch(enc: LoadedEncoder, rows: readonly (readonly number[])[]): Float32Array[] {
   const B = rows.length;
   const L = Math.max(...rows.map((r) => r.length));
   const ids = new Int32Array(B * L);
   const mask = new Int32Array(B * L);
   rows.forEach((r, b) => {
-    ids.set(r, b * L);
+    ids.set(r as number[], b * L);
     mask.fill(1, b * L, b * L + r.length);
   });
   const H = enc.model.hiddenSize;

@@ -68,8 +68,19 @@ export async function runRunner(): Promise<void> {
     for (const id of ids) send({ type: "error", id, message, kind, ...(status ? { status } : {}) });
   }
 
-  function executeEmbeds(jobs: EmbedJob[]): void {
-    embed(jobs, { cancelled: () => false, emit: send, yieldToLoop: () => Promise.resolve() }, fail);
+  async function executeEmbeds(jobs: EmbedJob[]): Promise<void> {
+    for (const j of jobs) running.add(j.id);
+    try {
+      // A timer turn, not setImmediate, between batches: measured here, a setImmediate turn did not always deliver a
+      // pending cancel and a timer turn did; a batch takes far longer than one.
+      const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+      await embed(jobs, { emit: send, cancelled: (id) => cancelled.has(id), yieldToLoop }, fail);
+    } finally {
+      for (const j of jobs) {
+        running.delete(j.id);
+        cancelled.delete(j.id);
+      }
+    }
   }
 
   async function execute(req: RunnerRequest): Promise<void> {
@@ -118,7 +129,7 @@ export async function runRunner(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, EMBED_GATHER_MS));
         const jobs: EmbedJob[] = [req];
         while (queue[0]?.op === "embed") jobs.push(queue.shift() as EmbedJob);
-        executeEmbeds(jobs);
+        await executeEmbeds(jobs);
         continue;
       }
       await execute(req);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import { readGguf } from "../formats/gguf/file.ts";
-import { embedRows, inputTokens, loadEncoderModel, type LoadedEncoder } from "./embedding.ts";
+import { embedBatch, inputTokens, loadEncoderModel, planBatches, type LoadedEncoder } from "./embedding.ts";
 import type { EmbedParams, ModelSpec } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 
@@ -45,8 +45,19 @@ export interface EmbedJob {
   params: EmbedParams;
 }
 
-/** Every job ends with exactly one event: its embeddings, or its error (`fail` maps an error to its event). */
-export function embed(jobs: readonly EmbedJob[], ctx: JobContext, fail: (ids: number[], err: unknown) => void): void {
+export interface EmbedContext {
+  emit: JobContext["emit"];
+  yieldToLoop: JobContext["yieldToLoop"];
+  /** whether the server cancelled this request (its client went away) */
+  cancelled(id: number): boolean;
+}
+
+/**
+ * Every job ends with exactly one event: its embeddings, its error (`fail` maps an error to its event), or "cancelled".
+ * Batches mix the jobs' rows; between batches the runner reads its channel, and a cancelled job's rows are dropped
+ * from the batches still to run.
+ */
+export async function embed(jobs: readonly EmbedJob[], ctx: EmbedContext, fail: (ids: number[], err: unknown) => void): Promise<void> {
   const enc = encoder;
   if (!enc) return fail(jobs.map((j) => j.id), new RequestError("this runner serves no embedding model"));
   const accepted: { job: EmbedJob; rows: number[][] }[] = [];
@@ -59,19 +70,32 @@ export function embed(jobs: readonly EmbedJob[], ctx: JobContext, fail: (ids: nu
     }
   }
   if (accepted.length === 0) return;
+  // Every row of every job, and which job it belongs to.
+  const rows = accepted.flatMap((a) => a.rows);
+  const owner = accepted.flatMap((a, j) => a.rows.map(() => j));
+  const vectors = new Array<Float32Array>(rows.length);
   const t0 = performance.now();
-  let vectors: Float32Array[];
   try {
-    vectors = embedRows(enc, accepted.flatMap((a) => a.rows));
+    for (const planned of planBatches(rows)) {
+      const batch = planned.filter((i) => !ctx.cancelled(accepted[owner[i]!]!.job.id));
+      if (batch.length === 0) continue;
+      embedBatch(enc, batch.map((i) => rows[i]!)).forEach((v, k) => (vectors[batch[k]!] = v));
+      await ctx.yieldToLoop();
+    }
   } catch (e) {
     return fail(accepted.map((a) => a.job.id), e);
   }
   const promptNs = Math.round((performance.now() - t0) * 1e6);
   let at = 0;
-  for (const { job, rows } of accepted) {
-    const embeddings = vectors.slice(at, at + rows.length).map((v) => Array.from(v));
-    at += rows.length;
-    const promptTokens = rows.reduce((n, r) => n + r.length, 0);
+  for (const { job, rows: own } of accepted) {
+    const mine = vectors.slice(at, at + own.length);
+    at += own.length;
+    if (ctx.cancelled(job.id)) {
+      ctx.emit({ type: "done", id: job.id, reason: "cancelled" });
+      continue;
+    }
+    const embeddings = mine.map((v) => Array.from(v));
+    const promptTokens = own.reduce((n, r) => n + r.length, 0);
     ctx.emit({ type: "embeddings", id: job.id, embeddings, promptTokens, promptNs });
   }
 }

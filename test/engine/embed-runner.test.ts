@@ -56,3 +56,24 @@ describe("embedding runner", () => {
     expect(again).toMatchObject({ type: "embeddings" });
   });
 });
+
+describe("cancelling an embedding", () => {
+  test("a cancelled request stops between batches and ends cancelled; the runner goes on", async () => {
+    const proc = await runner.process();
+    await proc.call({ op: "load", model: { name: "all-minilm", format: "mlx", path: allMiniLmDir() } });
+    // 256 inputs of ~55 tokens: 8 batches of 32
+    const inputs = Array.from({ length: 256 }, (_, i) => `long input ${i} ` + "word ".repeat(50));
+    const t0 = performance.now();
+    const call = proc.request({ op: "embed", params: { inputs, truncate: true, numCtx: 4096 } });
+    setTimeout(() => call.cancel(), 100);
+    const end = await last(call.events);
+    const elapsed = performance.now() - t0;
+    expect(end).toMatchObject({ type: "done", reason: "cancelled" });
+    const next = await last(proc.request({ op: "embed", params: { inputs: ["after the cancel"], truncate: true, numCtx: 4096 } }).events);
+    expect(next).toMatchObject({ type: "embeddings" });
+    // it ended after a batch or two of the eight
+    const one = performance.now();
+    await last(proc.request({ op: "embed", params: { inputs: inputs.slice(0, 32), truncate: true, numCtx: 4096 } }).events);
+    expect(elapsed).toBeLessThan(100 + 3 * (performance.now() - one) + 300);
+  });
+});
