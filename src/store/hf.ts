@@ -4,7 +4,7 @@
 //   GET {endpoint}/{repo}/resolve/{commit}/{filename}            → the file; LFS files redirect to a signed CDN URL
 // HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN (Authorization: Bearer) are honoured as huggingface_hub does.
 import { createHash } from "node:crypto";
-import { isSafeRelativePath } from "./names.ts";
+import { isSafeRelativePath, MODULE_FOLDER } from "./names.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
 import { DEFAULT_STALL_MS, httpError, httpGet, readAll } from "./pull-http.ts";
 
@@ -113,11 +113,15 @@ export class HfClient {
   }
 }
 
-/** The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template. */
-/** The top-level model files, and a sentence-transformers module's config (1_Pooling/config.json); not onnx/ etc. */
+const isModuleConfig = (f: string) => f.split("/").length === 2 && MODULE_FOLDER.test(f.split("/")[0]!) && f.endsWith("/config.json");
+
+/**
+ * The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template; and
+ * a sentence-transformers module's config (1_Pooling/config.json), but no other folder (onnx/, openvino/).
+ */
 export function mlxFiles(siblings: readonly HfSibling[]): HfSibling[] {
   const wanted = (f: string) =>
-    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || /^\d+_[A-Za-z]+\/config\.json$/.test(f);
+    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || isModuleConfig(f);
   return siblings.filter((s) => wanted(s.rfilename));
 }
 

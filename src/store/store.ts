@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { displayName, parseModelName, type ModelName } from "./names.ts";
+import { displayName, isSafeRelativePath, MODULE_FOLDER, parseModelName, type ModelName } from "./names.ts";
 
 export const MEDIA = {
   manifest: "application/vnd.docker.distribution.manifest.v2+json",
@@ -298,8 +298,8 @@ export class Store {
   }
 
   /**
-   * Imports a model directory in the mlx-community layout as a model of this store, with the files one folder down
-   * that sentence-transformers models keep their modules' configs in (1_Pooling/config.json).
+   * Imports a model directory in the mlx-community layout as a model of this store, with the files of the folders
+   * sentence-transformers keeps its modules' configs in (1_Pooling/config.json); other folders (onnx/) stay out.
    */
   async importMlxDir(rawName: string, dir: string, config: ModelConfigBlob): Promise<StoredModel> {
     const name = parseModelName(rawName);
@@ -308,7 +308,7 @@ export class Store {
     for (const f of files("")) {
       const p = join(dir, f);
       const s = statSync(p);
-      const inside = s.isDirectory() && !f.startsWith(".") ? files(f).filter((g) => statSync(join(dir, g)).isFile()) : [];
+      const inside = s.isDirectory() && MODULE_FOLDER.test(f) ? files(f).filter((g) => statSync(join(dir, g)).isFile()) : [];
       for (const g of s.isFile() ? [f] : inside) {
         const media = g.endsWith(".safetensors") ? MEDIA.safetensors : g.endsWith(".json") ? MEDIA.json : MEDIA.file;
         layers.push(await this.importFile(join(dir, g), media, g));
@@ -327,11 +327,9 @@ export class Store {
   }
 }
 
-/** A layer's file name as a relative path: at most one folder, no "..", no absolute paths. */
+/** A layer's file name as a path in the model's directory: a safe name in at most one folder, else its base name. */
 export function layerFilePath(name: string): string {
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (name.startsWith("/") || parts.length === 0 || parts.length > 2 || parts.some((p) => p === "..")) return basename(name);
-  return parts.join("/");
+  return isSafeRelativePath(name) && name.split("/").length <= 2 ? name : basename(name);
 }
 
 function safeDir(path: string): string[] {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { poolingFromConfig, readSentenceTransformers } from "../../src/formats/sentence-transformers.ts";
-import { layerFilePath } from "../../src/store/store.ts";
+import { layerFilePath, Store } from "../../src/store/store.ts";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -45,11 +45,23 @@ describe("sentence-transformers", () => {
     expect(() => readSentenceTransformers(dir)).toThrow("sentence_transformers.models.Dense is not supported yet");
   });
 
+  test("importing a directory keeps the module folders' files and leaves other folders out", async () => {
+    const dir = stDir([T("Transformer"), T("Pooling", "1_Pooling")], { pooling_mode_mean_tokens: true });
+    writeFileSync(join(dir, "config.json"), "{}");
+    mkdirSync(join(dir, "onnx"));
+    writeFileSync(join(dir, "onnx", "model.onnx"), "not for us");
+    const root = mkdtempSync(join(tmpdir(), "ollmlx-st-store-"));
+    dirs.push(root);
+    const m = await new Store(root).importMlxDir("st-test", dir, { model_format: "safetensors", model_family: "bert", model_families: [], model_type: "", file_type: "" });
+    expect(m.manifest.layers.map((l) => l.name).sort()).toEqual(["1_Pooling/config.json", "config.json", "modules.json"]);
+  });
+
   test("a stored layer's file keeps one folder, and never climbs out of the model's directory", () => {
     expect(layerFilePath("1_Pooling/config.json")).toBe("1_Pooling/config.json");
     expect(layerFilePath("config.json")).toBe("config.json");
     expect(layerFilePath("../../etc/passwd")).toBe("passwd");
     expect(layerFilePath("/abs/x.json")).toBe("x.json");
+    expect(layerFilePath("a/./b.json")).toBe("b.json");
     expect(layerFilePath("a/b/c.json")).toBe("c.json");
   });
 });
