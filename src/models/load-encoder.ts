@@ -1,5 +1,6 @@
 // Loading an embedding model's weights: a Hugging Face encoder directory (config.json + model*.safetensors), or
-// named tensors from a GGUF file. Like load.ts for the causal models: every tensor must find its module.
+// named tensors from a GGUF file; a causal architecture among them (Qwen3-Embedding) is built by load.ts and wrapped
+// (decoder-embedder.ts). As in load.ts, every tensor must find its module.
 import { astype, isFloating, loadSafetensors, type MxArray, eval as evalArrays } from "../ffi/index.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import type { GgufFile } from "../formats/gguf/file.ts";
