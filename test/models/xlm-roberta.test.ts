@@ -1,9 +1,10 @@
 // XLM-RoBERTa (bge-m3's architecture: BERT with positions after the padding id, a Unigram tokenizer, CLS pooling)
-// against mlx-embeddings' xlm_roberta on a tiny seeded model; texts in several scripts, in one padded batch.
+// against mlx-embeddings' xlm_roberta on a tiny seeded model; texts in several scripts, in one padded batch. And the
+// same model as llama.cpp's converter writes it, against llama.cpp.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { embedRows, inputTokens, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
-import { MLX_EMBEDDINGS, tinyXlmrDir } from "../fixtures/encoders.ts";
+import { llamaCppEmbeddings, MLX_EMBEDDINGS, tinyXlmrDir, tinyXlmrGguf } from "../fixtures/encoders.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 
 const TEXTS = [
@@ -51,5 +52,22 @@ describe("XLM-RoBERTa", () => {
     expect(cut).toHaveLength(64);
     expect(cut.at(-1)).toBe(2); // </s> kept
     expect(embedRows(enc, [cut])[0]).toHaveLength(64);
+  });
+
+  test("as llama.cpp converts it (GGUF: bert, a t5 Unigram vocabulary, position rows shifted): HF's ids, llama.cpp's vectors", async () => {
+    const file = tinyXlmrGguf();
+    using gguf = await loadEncoderModel("tiny-xlmr-gguf", { format: "gguf", path: file });
+    expect(gguf.pooling).toBe("cls");
+    expect(gguf.contextLength).toBe(64);
+    const rows = TEXTS.map((t) => gguf.tokenizer.encode(t));
+    // Hugging Face's ids, <s> … </s>: the model's own tokenizer (llama.cpp's embeds a t5 vocabulary without the <s>)
+    expect(rows).toEqual(oracle.ids);
+    const ref = llamaCppEmbeddings(file, [...TEXTS, ...rows]);
+    const ours = embedRows(gguf, rows);
+    for (let i = 0; i < TEXTS.length; i++) {
+      expect(rows[i]!.slice(1, -1)).toEqual(ref.ids[i]!);
+      expect(cosine(ours[i]!, ref.vectors[TEXTS.length + i]!)).toBeGreaterThanOrEqual(0.9999);
+      expect(cosine(ours[i]!, oracle.cls[i]!)).toBeGreaterThanOrEqual(0.9999);
+    }
   });
 });
