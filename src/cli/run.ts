@@ -1,5 +1,6 @@
 // `ollmlx run MODEL [PROMPT]` (cmd.go RunHandler/generate): a prompt, or piped stdin, is one streamed
-// /api/generate; a terminal with no prompt opens the interactive session. A model that is not here is pulled first.
+// /api/generate; a terminal with no prompt opens the interactive session; an embedding model prints the prompt's
+// vector (embed.ts). A model that is not here is pulled first.
 import { formatGoDuration, parseGoDuration } from "../api/duration.ts";
 import { ApiError, isAbort, type Client } from "./client.ts";
 import { metricsSummary, thinkingClosing, thinkingOpening, WordWrapper, type Metrics } from "./display.ts";
@@ -205,6 +206,12 @@ export async function run(client: Client, args: string[], flags: Map<string, str
   if (prompts.length > 0 || !process.stdout.isTTY) interactive = false;
 
   const info = await showOrPull(client, model, flags.get("insecure") === "true");
+  if (info.capabilities?.includes("embedding")) {
+    const { embedOnce, parseDimensions } = await import("./embed.ts");
+    const truncate = flags.has("truncate") ? flags.get("truncate") === "true" : undefined;
+    const { keepAlive, verbose } = opts;
+    return embedOnce(client, { model, text: opts.prompt, keepAlive, verbose, truncate, dimensions: parseDimensions(flags.get("dimensions")) });
+  }
   opts.think = inferThink(info, explicitThink);
   opts.parentModel = info.details?.parent_model ?? "";
   if (!interactive) return generateOnce(client, opts);

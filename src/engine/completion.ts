@@ -37,7 +37,7 @@ function loadedModel(name: string, model: CausalLM, tokenizer: Tokenizer, config
 }
 
 /** Applies OLLMLX_CPU_KERNELS and OLLMLX_CPU_THREADS to this process's MLX before a model's graph is built. */
-function configureCpuKernels(): void {
+export function configureCpuKernels(): void {
   cpuKernels({ use: cpuKernelChoice(), threads: cpuKernelThreads() });
 }
 

@@ -2,12 +2,13 @@ import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 // The typed protocol between the server and a runner process, carried over Bun's IPC channel (JSON messages).
 // Requests carry an id chosen by the server; every event names the request it belongs to.
 // A request ends with exactly one terminal event: "done", "error", or the answer of a one-shot request
-// ("loaded" for load, "stats" for stats).
+// ("loaded" for load, "stats" for stats, "embeddings" for embed).
 
 export type RunnerRequest =
   | { op: "selftest"; id: number; steps: number; size: number; fail?: "mlx"; /** pause between steps */ stepDelayMs?: number }
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "generate"; id: number; params: GenerateParams }
+  | { op: "embed"; id: number; params: EmbedParams }
   | { op: "cancel"; id: number; target: number }
   | { op: "stats"; id: number }
   | { op: "unload"; id: number };
@@ -40,6 +41,16 @@ export interface GenerateParams {
   /** false: generation that fills the context ends ("length") instead of shifting it (Ollama's `shift`, default true) */
   shift?: boolean;
   options: SamplingParams;
+}
+
+/** One request's inputs for an embedding model, one vector each (pooled, not normalized: the server does that). */
+export interface EmbedParams {
+  /** texts, or token ids (/v1/embeddings' token arrays) used as given */
+  inputs: (string | number[])[];
+  /** false: an input longer than the context is Ollama's 400 instead of being cut to it */
+  truncate: boolean;
+  /** num_ctx: with the model's own limit, the most tokens an input keeps */
+  numCtx: number;
 }
 
 /**
@@ -106,11 +117,12 @@ export type RunnerEvent =
   | { type: "token"; id: number; text: string; token: number; logprob?: number; top?: { token: number; logprob: number; text: string }[] }
   | { type: "loaded"; id: number; loadDurationNs: number; contextLength: number }
   | { type: "stats"; id: number; stats: RunnerStats }
+  | { type: "embeddings"; id: number; embeddings: number[][]; promptTokens: number; promptNs: number }
   | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }
   | { type: "error"; id: number; message: string; kind: "mlx" | "request" | "internal"; /** the HTTP status it means, when not 500 */ status?: number };
 
 export type DoneReason = "stop" | "length" | "cancelled" | "ok";
 
 export function isTerminal(e: RunnerEvent): boolean {
-  return e.type === "done" || e.type === "error" || e.type === "stats" || e.type === "loaded";
+  return e.type === "done" || e.type === "error" || e.type === "stats" || e.type === "loaded" || e.type === "embeddings";
 }

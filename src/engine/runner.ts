@@ -4,12 +4,14 @@
 //
 // Generations run side by side: each starts as it arrives and their decode steps share one batched forward pass
 // (decode-batch.ts); the server bounds how many a runner gets at once (OLLAMA_NUM_PARALLEL). Other requests
-// (load, selftest) run alone, in order: one waits for the generations before it, and the ones after it wait
+// (load, selftest, embed) run alone, in order — except that embed requests queued together run as one job, their
+// inputs sharing batches: one waits for the generations before it, and the ones after it wait
 // for it. Between steps a job yields to the event loop so that a cancel (or a stats request) sent meanwhile is
 // read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
+import { embed, type EmbedJob } from "./serve-embed.ts";
 
 export interface JobContext {
   /** True once the server cancelled this request. */
@@ -26,6 +28,8 @@ export class RequestError extends Error {
     super(message);
   }
 }
+
+const EMBED_GATHER_MS = 2;
 
 export async function runRunner(): Promise<void> {
   if (!process.send) {
@@ -56,6 +60,29 @@ export async function runRunner(): Promise<void> {
     },
   });
 
+  // Errors of a job, as the events that end its requests.
+  function fail(ids: readonly number[], err: unknown): void {
+    const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
+    const message = err instanceof Error ? err.message : String(err);
+    const status = err instanceof RequestError ? err.status : undefined;
+    for (const id of ids) send({ type: "error", id, message, kind, ...(status ? { status } : {}) });
+  }
+
+  async function executeEmbeds(jobs: EmbedJob[]): Promise<void> {
+    for (const j of jobs) running.add(j.id);
+    try {
+      // A timer turn, not setImmediate, between batches: measured here, a setImmediate turn did not always deliver a
+      // pending cancel and a timer turn did; a batch takes far longer than one.
+      const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+      await embed(jobs, { emit: send, cancelled: (id) => cancelled.has(id), yieldToLoop }, fail);
+    } finally {
+      for (const j of jobs) {
+        running.delete(j.id);
+        cancelled.delete(j.id);
+      }
+    }
+  }
+
   async function execute(req: RunnerRequest): Promise<void> {
     running.add(req.id);
     const ctx: JobContext = {
@@ -78,10 +105,7 @@ export async function runRunner(): Promise<void> {
           throw new RequestError(`unexpected request ${req.op}`);
       }
     } catch (err) {
-      const kind = err instanceof ffi.MlxError ? "mlx" : err instanceof RequestError ? "request" : "internal";
-      const message = err instanceof Error ? err.message : String(err);
-      const status = err instanceof RequestError ? err.status : undefined;
-      send({ type: "error", id: req.id, message, kind, ...(status ? { status } : {}) });
+      fail([req.id], err);
     } finally {
       cancelled.delete(req.id);
       running.delete(req.id);
@@ -99,6 +123,15 @@ export async function runRunner(): Promise<void> {
         continue;
       }
       while (generations.size > 0) await Promise.all(generations);
+      if (req.op === "embed") {
+        // Requests sent together reach the channel a few reads apart: gather for a moment (a millisecond against a
+        // batch's tens), so that clients that sent together share batches.
+        await new Promise((resolve) => setTimeout(resolve, EMBED_GATHER_MS));
+        const jobs: EmbedJob[] = [req];
+        while (queue[0]?.op === "embed") jobs.push(queue.shift() as EmbedJob);
+        await executeEmbeds(jobs);
+        continue;
+      }
       await execute(req);
     }
     busy = false;

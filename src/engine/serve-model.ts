@@ -12,6 +12,7 @@ import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
 import { PrefixCache, prefixCacheBytes, type PrefixCacheStats } from "./prefix-cache.ts";
 import { DecodeBatch } from "./decode-batch.ts";
+import { isEmbeddingSpec, loadEmbeddingModel, loadedEncoder } from "./serve-embed.ts";
 
 let loaded: LoadedModel | null = null;
 // The KV state of recent requests to the loaded model (prefix-cache.ts); made with the model, lives as long.
@@ -32,17 +33,19 @@ function weightBytes(spec: ModelSpec): number {
 }
 
 export function loadedModelName(): string | null {
-  return loaded?.name ?? null;
+  return loaded?.name ?? loadedEncoder()?.name ?? null;
 }
 
 export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): Promise<void> {
-  if (loaded) {
-    if (loaded.name === spec.name) {
-      ctx.emit({ type: "loaded", id, loadDurationNs: 0, contextLength: loaded.contextLength });
+  const current = loaded ?? loadedEncoder();
+  if (current) {
+    if (current.name === spec.name) {
+      ctx.emit({ type: "loaded", id, loadDurationNs: 0, contextLength: current.contextLength });
       return;
     }
-    throw new RequestError(`this runner already serves ${loaded.name}; a runner holds one model`);
+    throw new RequestError(`this runner already serves ${current.name}; a runner holds one model`);
   }
+  if (isEmbeddingSpec(spec)) return loadEmbeddingModel(id, spec, ctx);
   // A 4-bit weight is half a byte per parameter on disk, a float32 one four: bytes × 2 over-estimates params.
   const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
   loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize }) : await loadMlxModel(spec.name, spec.path, { dequantize });
@@ -92,7 +95,7 @@ function contextText(lm: LoadedModel, ids: number[]): string {
 
 export async function generate(id: number, params: GenerateParams, ctx: JobContext): Promise<void> {
   const lm = loaded;
-  if (!lm) throw new RequestError("no model is loaded in this runner");
+  if (!lm) throw new RequestError(loadedEncoder() ? `${loadedEncoder()!.name} is an embedding model: it cannot generate` : "no model is loaded in this runner");
   const o = params.options;
   let tokens: number[];
   let promptText: string;

@@ -64,7 +64,13 @@ export class DecoderLM implements CausalLM {
   }
 
   forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
-    const { embed, blocks, norm, lmHead } = this.p;
+    const h = this.hiddenRows(inputs, caches, batched);
+    return this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
+  }
+
+  /** forwardRows without the head: the final norm's hidden states (B, L, hidden), what decoder embedders pool. */
+  hiddenRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
+    const { embed, blocks, norm } = this.p;
     if (inputs.shape[0] !== caches.length) throw new Error(`${inputs.shape[0]} batch rows but ${caches.length} caches`);
     let h = embed.forward(inputs);
     if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
@@ -86,8 +92,7 @@ export class DecoderLM implements CausalLM {
       const masks = b.sliding ? swaMasks : fullMasks;
       h = b.forward(h, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) });
     }
-    h = norm.forward(h);
-    return lmHead ? lmHead.forward(h) : embed.asLinear(h);
+    return norm.forward(h);
   }
 
   [Symbol.dispose](): void {

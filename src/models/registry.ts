@@ -3,6 +3,9 @@ import type { Config } from "./config.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
+import { Bert, XLM_ROBERTA } from "./bert.ts";
+import { NomicBert } from "./nomic-bert.ts";
+import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
 import type { Weights } from "./weights.ts";
 
@@ -18,7 +21,17 @@ const ARCHITECTURES: Record<string, Builder> = {
   qwen3_moe: buildQwen3Moe,
 };
 
+type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
+
+/** Embedding models (models/kinds.ts lists the same names for code that must not load MLX). */
+const ENCODERS: Record<string, EncoderBuilder> = {
+  bert: (c, ws) => Bert.load(c, ws),
+  "xlm-roberta": (c, ws) => Bert.load(c, ws, XLM_ROBERTA),
+  nomic_bert: NomicBert.load,
+};
+
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3");
+
 
 export class UnsupportedArchitectureError extends Error {
   override name = "UnsupportedArchitectureError";
@@ -30,6 +43,14 @@ export function builderFor(modelType: string): Builder {
     throw new UnsupportedArchitectureError(
       `model architecture "${modelType}" is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,
     );
+  }
+  return b;
+}
+
+export function encoderBuilderFor(modelType: string): EncoderBuilder {
+  const b = ENCODERS[modelType];
+  if (!b) {
+    throw new UnsupportedArchitectureError(`embedding architecture "${modelType}" is not supported (supported: ${Object.keys(ENCODERS).join(", ")})`);
   }
   return b;
 }

@@ -46,7 +46,7 @@ export async function* chatChunks(
   const requested = normalizeRoles(body.messages ?? []);
   if (requested.some((m) => m.images && m.images.length > 0)) throw new InvalidRequestError(MESSAGES.noImageInput);
   rejectUnsupported(body);
-  const prepared = prepare(model, app, body);
+  const prepared = prepare(model, app, body, { route: "chat", name: body.model });
   const tools = body.tools ?? [];
   if (tools.length > 0 && !prepared.capabilities.includes("tools")) throw new CapabilityError(model.display, ["tools"]);
   checkTools(tools);

@@ -27,7 +27,7 @@ export async function* generateChunks(
   }
   if (body.images && body.images.length > 0) throw new InvalidRequestError(MESSAGES.noImageInput);
   rejectUnsupported(body);
-  const prepared = prepare(model, app, body);
+  const prepared = prepare(model, app, body, { route: "generate", name: body.model });
   // fill in the middle: only a model whose Go TEMPLATE uses .Suffix can (Ollama's "insert" capability)
   if (body.suffix && !prepared.capabilities.includes("insert")) throw new CapabilityError(model.display, ["insert"]);
   const prompt = body.prompt ?? "";

@@ -53,13 +53,16 @@ export interface Prepared {
   context: Pick<GenerateParams, "truncate" | "shift">;
 }
 
-export function prepare(model: StoredModel, app: AppContext, body: CommonFields): Prepared {
+/** `use` names the route and the model as the client wrote it, for Ollama's `"NAME" does not support chat`. */
+export function prepare(model: StoredModel, app: AppContext, body: CommonFields, use: { route: "generate" | "chat"; name: string }): Prepared {
   const keepAliveMs = parseKeepAlive(body.keep_alive);
   const constraint = formatConstraint(body.format);
   const topLogprobs = body.top_logprobs ?? 0;
   if (topLogprobs < 0 || topLogprobs > 20) throw new InvalidRequestError(MESSAGES.topLogprobsRange);
   const layers = readModelLayers(app.store, model);
   const capabilities = capabilitiesOf(model, layers);
+  // an embedding model (Ollama's errCapabilityCompletion, answered by GenerateHandler/ChatHandler)
+  if (!capabilities.includes("completion")) throw new InvalidRequestError(`${JSON.stringify(use.name)} does not support ${use.route}`);
   const merged = resolveOptions({ model: layers.params, request: body.options });
   const options = samplingParams(merged, body.logprobs === true, topLogprobs);
 

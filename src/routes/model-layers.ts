@@ -2,6 +2,7 @@
 // the HF config.json and chat template of an MLX model, and the capabilities they imply.
 import { readFileSync } from "node:fs";
 import { detectThinkingTags } from "../formats/tools/thinking.ts";
+import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import type { Message } from "../schemas/index.ts";
 import { MEDIA, type Layer, type Store, type StoredModel } from "../store/store.ts";
 
@@ -16,6 +17,8 @@ export interface ModelLayers {
   chatTemplate?: string;
   /** config.json of an MLX model */
   hfConfig?: Record<string, unknown>;
+  /** a sentence-transformers directory (it has modules.json): an embedding model, decoder or not */
+  sentenceTransformers?: boolean;
 }
 
 function readText(store: Store, layer: Layer): string {
@@ -64,6 +67,7 @@ export function readModelLayers(store: Store, model: StoredModel): ModelLayers {
         break;
       default:
         if (layer.name === "config.json") out.hfConfig = readJson(store, layer) as Record<string, unknown> | undefined;
+        else if (layer.name === "modules.json") out.sentenceTransformers = true;
         else if (layer.name === "tokenizer_config.json") fromConfig = chatTemplateOf(readJson(store, layer));
         else if (layer.name === "chat_template.jinja") jinja = readText(store, layer);
         else if (layer.name === "chat_template.json") fromConfig ??= chatTemplateOf(readJson(store, layer));
@@ -74,9 +78,14 @@ export function readModelLayers(store: Store, model: StoredModel): ModelLayers {
   return out;
 }
 
-/** Ollama's capabilities: completion, plus tools/thinking when the chat template mentions them (images.go). */
+/**
+ * Ollama's capabilities: an encoder or a sentence-transformers model embeds (and only that); any other model completes, plus tools/thinking when the
+ * chat template mentions them (images.go).
+ */
 export function capabilitiesOf(model: StoredModel, layers: ModelLayers): string[] {
   if (model.config.capabilities?.length) return [...model.config.capabilities];
+  const arch = typeof layers.hfConfig?.model_type === "string" ? layers.hfConfig.model_type : model.config.architecture;
+  if (isEmbeddingArchitecture(arch) || layers.sentenceTransformers) return ["embedding"];
   const caps = ["completion"];
   const template = layers.chatTemplate ?? layers.template ?? "";
   if (template.includes("tools") || template.includes("tool_call")) caps.push("tools");

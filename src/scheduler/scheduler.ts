@@ -5,7 +5,7 @@
 // Reference: Ollama's server/sched.go.
 import { RequestCanceledError, ServerBusyError } from "../api/errors.ts";
 import { defaultKeepAlive } from "../api/duration.ts";
-import type { GenerateParams, RunnerEvent } from "../engine/protocol.ts";
+import type { EmbedParams, GenerateParams, RunnerEvent } from "../engine/protocol.ts";
 import type { Store, StoredModel } from "../store/store.ts";
 import { LoadedModel } from "./loaded-model.ts";
 import { isTerminal } from "../engine/protocol.ts";
@@ -51,7 +51,16 @@ export interface Lease {
    * matters where nothing reads the events as they come (stream:false) and during a long prefill.
    */
   generate(params: GenerateParams, signal?: AbortSignal): AsyncGenerator<RunnerEvent>;
+  /** Embeds a request's inputs on an embedding model; a client gone before they run cancels them. */
+  embed(params: EmbedParams, signal?: AbortSignal): Promise<Embeddings>;
   release(): void;
+}
+
+export interface Embeddings {
+  /** one pooled vector per input, not normalized */
+  embeddings: number[][];
+  promptTokens: number;
+  promptNs: number;
 }
 
 export interface RunningModel {
@@ -206,6 +215,23 @@ export class Scheduler {
           signal?.removeEventListener("abort", cancel);
           // The consumer stopped early (client disconnected): stop the generation in the runner.
           if (!finished) call.cancel();
+        }
+      },
+      async embed(params: EmbedParams, signal?: AbortSignal): Promise<Embeddings> {
+        const proc = entry.process;
+        if (!proc) throw new Error(`${entry.model.display} is not loaded`);
+        signal?.throwIfAborted();
+        const call = proc.request({ op: "embed", params });
+        const cancel = () => call.cancel();
+        signal?.addEventListener("abort", cancel, { once: true });
+        try {
+          let last: RunnerEvent | null = null;
+          for await (const event of call.events) last = event;
+          if (last?.type === "embeddings") return { embeddings: last.embeddings, promptTokens: last.promptTokens, promptNs: last.promptNs };
+          if (last?.type === "done" && last.reason === "cancelled") throw new RequestCanceledError();
+          throw new Error(`runner answered embed with ${last?.type ?? "nothing"}`);
+        } finally {
+          signal?.removeEventListener("abort", cancel);
         }
       },
       release() {

@@ -219,7 +219,10 @@ export const ModelList = t.Object(
 export const OpenAIEmbeddingRequest = t.Object(
   {
     model: Omittable(t.String()),
-    input: t.Union([t.String(), t.Array(t.String())], { error: "invalid input" }),
+    input: t.Union([t.String(), t.Array(t.String()), t.Array(Int()), t.Array(t.Array(Int()))], {
+      error: "invalid input",
+      description: "a string, a list of strings, or token ids (one list, or a list of lists) of the model's own vocabulary",
+    }),
     dimensions: Omittable(Int()),
     encoding_format: Omittable(t.String({ description: '"float" (default) or "base64" (little-endian float32)' })),
     user: t.Optional(t.Unknown()),

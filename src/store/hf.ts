@@ -4,7 +4,7 @@
 //   GET {endpoint}/{repo}/resolve/{commit}/{filename}            → the file; LFS files redirect to a signed CDN URL
 // HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN (Authorization: Bearer) are honoured as huggingface_hub does.
 import { createHash } from "node:crypto";
-import { isSafeRelativePath } from "./names.ts";
+import { isSafeRelativePath, MODULE_FOLDER } from "./names.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
 import { DEFAULT_STALL_MS, httpError, httpGet, readAll } from "./pull-http.ts";
 
@@ -113,9 +113,16 @@ export class HfClient {
   }
 }
 
-/** The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template. */
+const isModuleConfig = (f: string) => f.split("/").length === 2 && MODULE_FOLDER.test(f.split("/")[0]!) && f.endsWith("/config.json");
+
+/**
+ * The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template; and
+ * a sentence-transformers module's config (1_Pooling/config.json), but no other folder (onnx/, openvino/).
+ */
 export function mlxFiles(siblings: readonly HfSibling[]): HfSibling[] {
-  return siblings.filter((s) => !s.rfilename.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(s.rfilename) && !/^(README|LICENSE)/i.test(s.rfilename));
+  const wanted = (f: string) =>
+    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || isModuleConfig(f);
+  return siblings.filter((s) => wanted(s.rfilename));
 }
 
 /** Quantization names as GGUF file names carry them: Q4_K_M, IQ3_XS, Q8_0, BF16, F16. */

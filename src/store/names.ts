@@ -64,6 +64,9 @@ export function isSafeFileName(name: unknown): name is string {
   return typeof name === "string" && name !== "" && name !== "." && name !== ".." && name.length <= 255 && !/[/\\\x00-\x1f\x7f]/.test(name);
 }
 
+/** sentence-transformers keeps each module's config in a numbered folder: 1_Pooling/config.json, 2_Dense/config.json */
+export const MODULE_FOLDER = /^\d+_[A-Za-z]+$/;
+
 /** A relative path of safe file names joined by `/` ("subdir/file.json"; never "/abs", "a/../b" or "a//b"). */
 export function isSafeRelativePath(path: unknown): path is string {
   return typeof path === "string" && path.split("/").every(isSafeFileName);

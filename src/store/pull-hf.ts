@@ -3,6 +3,7 @@
 // is (architecture, weights present) is decided from the listing and config.json before any weight byte is asked for.
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { SUPPORTED_ARCHITECTURES } from "../models/registry.ts";
+import { EMBEDDING_ARCHITECTURES, isEmbeddingArchitecture } from "../models/kinds.ts";
 import { HfClient, mlxFiles, pickGguf, type HfSibling } from "./hf.ts";
 import { downloadBlob, forEachLimited, maxTransferStreams } from "./pull-blob.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
@@ -51,9 +52,10 @@ export function mlxConfigBlob(hf: Record<string, unknown>): ModelConfigBlob {
 /** Refuses, before any weight is fetched, a repo ollmlx could not run. */
 function checkMlxRepo(repo: string, files: readonly HfSibling[], hf: Record<string, unknown>): void {
   const arch = typeof hf.model_type === "string" ? hf.model_type : "";
-  if (!SUPPORTED_ARCHITECTURES.includes(arch)) {
+  if (!SUPPORTED_ARCHITECTURES.includes(arch) && !isEmbeddingArchitecture(arch)) {
+    const supported = [...SUPPORTED_ARCHITECTURES, ...EMBEDDING_ARCHITECTURES].join(", ");
     throw new UnsupportedModelError(
-      `hf.co/${repo}: model architecture "${arch || "unknown"}" is not supported by ollmlx (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,
+      `hf.co/${repo}: model architecture "${arch || "unknown"}" is not supported by ollmlx (supported: ${supported})`,
     );
   }
   if (!files.some((f) => f.rfilename.endsWith(".safetensors"))) {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { displayName, parseModelName, type ModelName } from "./names.ts";
+import { displayName, isSafeRelativePath, MODULE_FOLDER, parseModelName, type ModelName } from "./names.ts";
 
 export const MEDIA = {
   manifest: "application/vnd.docker.distribution.manifest.v2+json",
@@ -282,7 +282,13 @@ export class Store {
       const tmp = `${dir}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
-      for (const l of m.manifest.layers) if (l.name) symlinkSync(this.blobPath(l.digest), join(tmp, basename(l.name)));
+      for (const l of m.manifest.layers) {
+        if (!l.name) continue;
+        // a sentence-transformers module's file keeps its folder (1_Pooling/config.json); nothing climbs out
+        const rel = layerFilePath(l.name);
+        mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+        symlinkSync(this.blobPath(l.digest), join(tmp, rel));
+      }
       writeFileSync(join(tmp, ".complete"), "");
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dirname(dir), { recursive: true });
@@ -291,15 +297,22 @@ export class Store {
     return { format: "mlx", path: dir };
   }
 
-  /** Imports a model directory in the mlx-community layout as a model of this store. */
+  /**
+   * Imports a model directory in the mlx-community layout as a model of this store, with the files of the folders
+   * sentence-transformers keeps its modules' configs in (1_Pooling/config.json); other folders (onnx/) stay out.
+   */
   async importMlxDir(rawName: string, dir: string, config: ModelConfigBlob): Promise<StoredModel> {
     const name = parseModelName(rawName);
     const layers: Layer[] = [];
-    for (const f of readdirSync(dir).sort()) {
+    const files = (sub: string) => readdirSync(join(dir, sub)).sort().map((f) => (sub ? `${sub}/${f}` : f));
+    for (const f of files("")) {
       const p = join(dir, f);
-      if (!statSync(p).isFile()) continue;
-      const media = f.endsWith(".safetensors") ? MEDIA.safetensors : f.endsWith(".json") ? MEDIA.json : MEDIA.file;
-      layers.push(await this.importFile(p, media, f));
+      const s = statSync(p);
+      const inside = s.isDirectory() && MODULE_FOLDER.test(f) ? files(f).filter((g) => statSync(join(dir, g)).isFile()) : [];
+      for (const g of s.isFile() ? [f] : inside) {
+        const media = g.endsWith(".safetensors") ? MEDIA.safetensors : g.endsWith(".json") ? MEDIA.json : MEDIA.file;
+        layers.push(await this.importFile(join(dir, g), media, g));
+      }
     }
     this.writeManifest(name, config, layers);
     return this.get(name);
@@ -312,6 +325,11 @@ export class Store {
     this.writeManifest(name, config, [model, ...extra]);
     return this.get(name);
   }
+}
+
+/** A layer's file name as a path in the model's directory: a safe name in at most one folder, else its base name. */
+export function layerFilePath(name: string): string {
+  return isSafeRelativePath(name) && name.split("/").length <= 2 ? name : basename(name);
 }
 
 function safeDir(path: string): string[] {

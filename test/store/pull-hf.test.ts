@@ -66,6 +66,23 @@ describe("pull from Hugging Face", () => {
     expect(readdirSync(join(store.root, "blobs")).some((f) => f.endsWith("-partial"))).toBe(false);
   });
 
+  test("a sentence-transformers repo keeps its module configs (1_Pooling/config.json) and skips other formats' folders", async () => {
+    const pooling = text(JSON.stringify({ word_embedding_dimension: 8, pooling_mode_cls_token: true }));
+    const files = mlxRepo("bert", [
+      { name: "modules.json", bytes: text('[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"}]') },
+      { name: "1_Pooling/config.json", bytes: pooling },
+      { name: "onnx/model.onnx", bytes: bytesOf(1000, 3), lfs: true },
+    ]);
+    hub.addRepo("sentence-transformers/tiny-bert", files);
+    const { error } = await drain(pullModel(store, "hf.co/sentence-transformers/tiny-bert", { env }));
+    expect(error).toBeUndefined();
+    const m = store.list()[0]!;
+    const dir = store.modelPath(m).path;
+    expect(new Uint8Array(readFileSync(join(dir, "1_Pooling", "config.json")))).toEqual(pooling);
+    expect(existsSync(join(dir, "onnx"))).toBe(false);
+    expect(hub.requestedPaths().some((p) => p.includes("onnx"))).toBe(false);
+  });
+
   test("progress is Ollama's stream: pulling manifest, per-layer pulling <digest[7:19]> with total/completed, then verify, write, success", async () => {
     hub.addRepo("mlx-community/Tiny-4bit", mlxRepo());
     const { events } = await drain(pullModel(store, "mlx-community/Tiny-4bit", { env }));

@@ -1,6 +1,7 @@
 // GGUF (llama.cpp) names and metadata → the Hugging Face / mlx-lm names and config.json our models read.
 import type { Config } from "../../models/config.ts";
 import { GgufError, type GgufValue } from "./file.ts";
+import { encoderConfigFromGguf, encoderModulePath, isGgufEncoder } from "./bert-names.ts";
 
 type Md = Record<string, GgufValue>;
 
@@ -20,6 +21,8 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
 /** config.json for our model modules, from `<arch>.*` metadata. */
 export function configFromGguf(md: Md): Config {
   const arch = String(md["general.architecture"] ?? "");
+  const encoder = encoderConfigFromGguf(md, arch);
+  if (encoder) return encoder;
   const modelType = ARCH_TO_MODEL_TYPE[arch];
   if (!modelType) {
     throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
@@ -82,6 +85,7 @@ const LAYER_NAMES: Record<string, string> = {
 
 /** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
 export function hfModulePath(ggufName: string, modelType: string): { path: string; suffix: string } | null {
+  if (isGgufEncoder(modelType)) return encoderModulePath(ggufName, modelType);
   const m = /^(.*)\.(weight|bias)$/.exec(ggufName);
   if (!m) return null;
   const [, base, suffix] = m as unknown as [string, string, string];

@@ -27,9 +27,10 @@ export function ggufConfigBlob(fileOrPath: GgufFile | string): ModelConfigBlob {
   const params = f.tensors.reduce((n, t) => n + t.dims.reduce((a, b) => a * b, 1), 0);
   const fileType = asNumber(md["general.file_type"]);
   const template = typeof md["tokenizer.chat_template"] === "string" ? (md["tokenizer.chat_template"] as string) : "";
-  const capabilities = ["completion"];
-  if (/tools|tool_call/.test(template)) capabilities.push("tools");
-  if (detectThinkingTags(template)) capabilities.push("thinking");
+  // as Ollama (images.go): a pooling type makes an embedding model, and only that
+  const capabilities = md[`${arch}.pooling_type`] !== undefined ? ["embedding"] : ["completion"];
+  if (capabilities[0] === "completion" && /tools|tool_call/.test(template)) capabilities.push("tools");
+  if (capabilities[0] === "completion" && detectThinkingTags(template)) capabilities.push("thinking");
   return {
     model_format: "gguf",
     model_family: arch,

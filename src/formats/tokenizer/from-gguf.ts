@@ -4,8 +4,12 @@
 //    tokenizer.ggml.pre (llama.cpp's names), since GGUF stores a name, not the regex.
 //  - "llama": SentencePiece BPE with scores and <0xNN> byte tokens; merges are derived from the scores the way
 //    Hugging Face's SentencePieceExtractor does (a merge's rank is the score of the piece it makes).
+//  - "bert": WordPiece, in llama.cpp's "phantom space" form (bert-vocab.ts undoes it); [CLS] text [SEP].
+//  - "t5": SentencePiece Unigram (unigram-vocab.ts), as llama.cpp converts T5 and XLM-RoBERTa (bge-m3).
 import gemma3Template from "./templates/gemma3.jinja" with { type: "text" };
 import type { TokenizerConfig, TokenizerExtras, TokenizerJson } from "./tokenizer.ts";
+import { wordPieceJson } from "./bert-vocab.ts";
+import { unigramJson } from "./unigram-vocab.ts";
 
 export type GgufMetadata = Record<string, unknown>;
 
@@ -148,8 +152,24 @@ export function tokenizerFromGguf(md: GgufMetadata): GgufTokenizer {
         merges: spmMerges(tokens, scores, types, vocab),
       },
     };
+  } else if (kind === "bert") {
+    // llama.cpp's WPM tokenizer always wraps a text in CLS (the BOS id) and SEP (the separator, or EOS, id)
+    const sep = optNum(md, "tokenizer.ggml.seperator_token_id") ?? eos;
+    json = wordPieceJson(tokens, addedTokens, md["tokenizer.ggml.add_bos_token"] === false ? undefined : bos, sep, unk);
+  } else if (kind === "t5") {
+    const charsmap = md["tokenizer.ggml.precompiled_charsmap"];
+    json = unigramJson({
+      tokens,
+      scores: list<number>(md, "tokenizer.ggml.scores"),
+      addedTokens,
+      unk,
+      charsmap: Array.isArray(charsmap) ? Uint8Array.from(charsmap as number[]) : null,
+      addSpacePrefix: md["tokenizer.ggml.add_space_prefix"] !== false,
+      removeExtraWhitespaces: md["tokenizer.ggml.remove_extra_whitespaces"] === true,
+      postProcessor: postProcessor(tokens, addBos ? bos : undefined, addEos ? eos : undefined),
+    });
   } else {
-    throw new GgufTokenizerError(`GGUF tokenizer model "${kind}" is not supported (gpt2 and llama are)`);
+    throw new GgufTokenizerError(`GGUF tokenizer model "${kind}" is not supported (gpt2, llama, bert and t5 are)`);
   }
 
   const name = (id: number | undefined) => (id !== undefined && tokens[id] !== undefined ? tokens[id]! : null);
