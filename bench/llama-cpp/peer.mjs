@@ -19,4 +19,6 @@ for await (const _token of seq.evaluate(prompt, { temperature: 0 })) {
   if (++n >= nGen) break;
 }
 const end = performance.now();
-console.log(JSON.stringify({ load_s: loadS, prompt_tps: nPrompt / ((first - t) / 1000), generation_tps: n / ((end - first) / 1000), generation_tokens: n }));
+// VmHWM: this process's peak resident memory (bench/rss.ts)
+const peak = Number((await import("node:fs")).readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s+(\d+)/)[1]) / 1024;
+console.log(JSON.stringify({ load_s: loadS, prompt_tps: nPrompt / ((first - t) / 1000), generation_tps: n / ((end - first) / 1000), generation_tokens: n, peak_mib: peak }));

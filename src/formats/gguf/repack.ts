@@ -3,14 +3,26 @@
 // quantized integers are kept and each group's scale and bias are computed (w = scale·q + bias). Scales and
 // biases are stored as float32, in which d·sc and dmin·m (an f16 times a 6-bit integer) are exact, so the
 // repacked weight dequantizes to exactly ggml's values. Q2_K, Q3_K and Q6_K (16-element sub-blocks, which MLX
-// groups cannot express) are dequantized to float32 here and requantized by MLX (group 32) by the loader.
+// groups cannot express) are dequantized to float32 here, a block of rows at a time, and requantized by MLX
+// (group 32) by the loader: a whole float32 copy of a large tensor (Gemma 3's 262,144-row embedding: 671 MB) never
+// exists.
 // Block layouts and element order follow ggml-quants.c dequantize_row_*.
 import { GgufError, ggmlTypeName, type GgufTensorInfo } from "./file.ts";
 
 export type Repacked =
   | { kind: "float"; dtype: "float32" | "float16" | "bfloat16"; bytes: Uint8Array; shape: number[] }
   | { kind: "affine"; bits: number; groupSize: 32; weight: Uint32Array; scales: Float32Array; biases: Float32Array; shape: number[] }
-  | { kind: "requantize"; bits: number; groupSize: 32; values: Float32Array; shape: number[] };
+  | {
+      kind: "requantize";
+      bits: number;
+      groupSize: 32;
+      /** rows (all leading dimensions) × cols, the last dimension */
+      rows: number;
+      cols: number;
+      /** the float values of rows [r0, r1), written into `out` when given (it must hold them) */
+      values: (r0: number, r1: number, out?: Float32Array) => Float32Array;
+      shape: number[];
+    };
 
 const f16 = new Float32Array(65536);
 for (let h = 0; h < 65536; h++) {
@@ -153,8 +165,7 @@ function scaleMinK4(j: number, b: Uint8Array, o: number): [number, number] {
 }
 
 /** Q6_K → float32 (ggml's dequantize_row_q6_K). */
-function dequantQ6K(b: Uint8Array, nBlocks: number): Float32Array {
-  const y = new Float32Array(nBlocks * 256);
+function dequantQ6K(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 256)): Float32Array {
   const i8 = (v: number) => (v > 127 ? v - 256 : v);
   for (let blk = 0; blk < nBlocks; blk++) {
     const o = blk * 210;
@@ -185,8 +196,7 @@ function dequantQ6K(b: Uint8Array, nBlocks: number): Float32Array {
 }
 
 /** Q2_K → float32 (ggml's dequantize_row_q2_K): 16 sub-blocks of 16, 2-bit values, 4-bit scales and mins. */
-function dequantQ2K(b: Uint8Array, nBlocks: number): Float32Array {
-  const y = new Float32Array(nBlocks * 256);
+function dequantQ2K(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 256)): Float32Array {
   for (let blk = 0; blk < nBlocks; blk++) {
     const o = blk * 84;
     const d = halfAt(b, o + 80);
@@ -212,8 +222,7 @@ function dequantQ2K(b: Uint8Array, nBlocks: number): Float32Array {
 }
 
 /** Q3_K → float32 (ggml's dequantize_row_q3_K): 16 sub-blocks of 16, 3-bit values (high bit in hmask), 6-bit scales. */
-function dequantQ3K(b: Uint8Array, nBlocks: number): Float32Array {
-  const y = new Float32Array(nBlocks * 256);
+function dequantQ3K(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 256)): Float32Array {
   const aux = new Uint32Array(4);
   const scales = new Int8Array(aux.buffer);
   const k1 = 0x03030303;
@@ -266,11 +275,11 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array): Repacked {
     // 16-element sub-blocks: MLX groups cannot express them, so MLX requantizes the float values.
     // Q6_K goes to 8 bits (finer than its 6); Q2_K and Q3_K to 4 bits (finer than their 2 and 3).
     case "Q6_K":
-      return { kind: "requantize", bits: 8, groupSize: 32, values: dequantQ6K(bytes, bytes.length / 210), shape };
+      return requantize(t, bytes, shape, 8, 210, dequantQ6K);
     case "Q3_K":
-      return { kind: "requantize", bits: 4, groupSize: 32, values: dequantQ3K(bytes, bytes.length / 110), shape };
+      return requantize(t, bytes, shape, 4, 110, dequantQ3K);
     case "Q2_K":
-      return { kind: "requantize", bits: 4, groupSize: 32, values: dequantQ2K(bytes, bytes.length / 84), shape };
+      return requantize(t, bytes, shape, 4, 84, dequantQ2K);
   }
   const dec = DECODERS[type];
   if (!dec) throw new GgufError(`tensor ${t.name} has type ${type}, which ollmlx cannot load`);
@@ -293,10 +302,29 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array): Repacked {
   return { kind: "affine", bits: dec.bits, groupSize: 32, weight, scales, biases, shape };
 }
 
+/** A 256-element super-block type, dequantized on demand a range of rows at a time (its rows are whole blocks). */
+function requantize(
+  t: GgufTensorInfo,
+  bytes: Uint8Array,
+  shape: number[],
+  bits: number,
+  blockBytes: number,
+  dequant: (b: Uint8Array, nBlocks: number, out?: Float32Array) => Float32Array,
+): Repacked {
+  const cols = shape[shape.length - 1]!;
+  if (cols % 256 !== 0) throw new GgufError(`tensor ${t.name}: row length ${cols} is not a multiple of the 256-element block`);
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const rowBytes = (cols / 256) * blockBytes;
+  if (bytes.length !== rows * rowBytes) throw new GgufError(`tensor ${t.name}: ${bytes.length} bytes, expected ${rows * rowBytes}`);
+  const values = (r0: number, r1: number, out?: Float32Array) =>
+    dequant(bytes.subarray(r0 * rowBytes, r1 * rowBytes), ((r1 - r0) * rowBytes) / blockBytes, out?.subarray(0, (r1 - r0) * cols));
+  return { kind: "requantize", bits, groupSize: 32, rows, cols, values, shape };
+}
+
 /** The float values of a ggml tensor per ggml's own formulas (the reference the repack is tested against). */
 export function dequantize(t: GgufTensorInfo, bytes: Uint8Array): Float32Array {
   const r = repack(t, bytes);
-  if (r.kind === "requantize") return r.values;
+  if (r.kind === "requantize") return r.values(0, r.rows);
   if (r.kind === "float") {
     if (r.dtype === "float32") return new Float32Array(r.bytes.slice().buffer);
     const h = new Uint16Array(r.bytes.slice().buffer);
