@@ -7,3 +7,4 @@ export * from "./chat.ts";
 export * from "./embed.ts";
 export * from "./models.ts";
 export * from "./openai.ts";
+export * from "./anthropic.ts";
