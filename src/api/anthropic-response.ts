@@ -63,11 +63,7 @@ type OpenBlock = "text" | "thinking" | undefined;
 /** Turns native chat chunks into Anthropic's events; the input token count is only known at the end (message_delta). */
 export async function* anthropicStreamEvents(source: AsyncIterable<ChatResponse>, id: string, model: string): AsyncGenerator<AnthropicStreamEvent> {
   const empty = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-  yield {
-    type: "message_start",
-    message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: empty },
-  };
-  yield { type: "ping" };
+  let started = false;
   let index = -1;
   let open: OpenBlock;
   let calledTools = false;
@@ -91,6 +87,15 @@ export async function* anthropicStreamEvents(source: AsyncIterable<ChatResponse>
   }
 
   for await (const chunk of source) {
+    // Only once the first chunk is in: a request that fails before it (a capability, a full queue) keeps its status.
+    if (!started) {
+      started = true;
+      yield {
+        type: "message_start",
+        message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: empty },
+      };
+      yield { type: "ping" };
+    }
     const m = chunk.message;
     yield* extend("thinking", m.thinking ?? "");
     yield* extend("text", m.content);

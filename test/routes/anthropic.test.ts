@@ -3,7 +3,7 @@
 // round trip forces the call with tool_choice (constrained decoding).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic, { BadRequestError, NotFoundError } from "@anthropic-ai/sdk";
-import { importThinkingOpenModel } from "./fixtures/tiny-variants.ts";
+import { importPlainModel, importThinkingOpenModel } from "./fixtures/tiny-variants.ts";
 import { post, startServer, TINY, type TestServer } from "./harness.ts";
 
 let server: TestServer;
@@ -11,6 +11,7 @@ let anthropic: Anthropic;
 beforeAll(async () => {
   server = await startServer();
   await importThinkingOpenModel(server.store, "opener:latest");
+  await importPlainModel(server.store, "plain:latest");
   anthropic = new Anthropic({ baseURL: server.url, apiKey: "ollmlx", maxRetries: 0 });
 });
 afterAll(() => server.close());
@@ -159,6 +160,10 @@ describe("Anthropic Messages", () => {
     const streamed = await post(server.url, "/v1/messages", { model: "ghost", max_tokens: 5, stream: true, messages: [USER] });
     expect(streamed.status).toBe(404);
     expect(((await streamed.json()) as { error: { type: string } }).error.type).toBe("not_found_error");
+    // a failure found after scheduling still comes before the first event, so it keeps its status too
+    const noTools = await post(server.url, "/v1/messages", { model: "plain", max_tokens: 5, stream: true, tools: [WEATHER], messages: [USER] });
+    expect(noTools.status).toBe(400);
+    expect(await noTools.json()).toEqual({ type: "error", error: { type: "invalid_request_error", message: "plain:latest does not support tools" } });
   });
 
   test("a client that disconnects mid-stream stops its generation: the next request gets the runner promptly", async () => {
