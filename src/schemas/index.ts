@@ -8,3 +8,4 @@ export * from "./embed.ts";
 export * from "./models.ts";
 export * from "./openai.ts";
 export * from "./anthropic.ts";
+export * from "./responses.ts";
