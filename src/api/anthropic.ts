@@ -3,6 +3,7 @@
 // call by constrained decoding, none hides the tools) and thinking is off unless the request enables it.
 import type { AnthropicContentBlock, AnthropicCountTokensRequest, AnthropicMessage, AnthropicMessagesRequest, ChatRequest, Message, Tool, ToolCall, ToolChoice } from "../schemas/index.ts";
 import { InvalidRequestError } from "./errors.ts";
+import { functionTool } from "./function-tool.ts";
 import { thinkFromReasoningEffort } from "./openai.ts";
 
 /** Vision needs a vision model, which the engine does not have yet: say so rather than answer blind. */
@@ -11,6 +12,7 @@ export const IMAGE_UNSUPPORTED = "messages: image content blocks are not support
 function textOfBlocks(blocks: readonly { type: string; text?: string }[], where: string): string {
   return blocks
     .map((block) => {
+      if (!block || typeof block !== "object") throw new InvalidRequestError(`${where}: expected text blocks`);
       if (block.type === "image") throw new InvalidRequestError(IMAGE_UNSUPPORTED);
       if (block.type !== "text" || typeof block.text !== "string") throw new InvalidRequestError(`${where}: expected text blocks, got ${JSON.stringify(block.type)}`);
       return block.text;
@@ -93,12 +95,8 @@ function fromAnthropicTools(request: AnthropicCountTokensRequest): Tool[] | unde
   if (!request.tools || request.tools.length === 0) return undefined;
   return request.tools.map((tool) => {
     if (tool.type && tool.type !== "custom") throw new InvalidRequestError(`tools: server tool ${JSON.stringify(tool.type)} is not supported`);
-    const schema = tool.input_schema;
-    if (schema.type !== "object") throw new InvalidRequestError(`tools: ${tool.name}: input_schema.type must be "object"`);
-    return {
-      type: "function",
-      function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: schema as Tool["function"]["parameters"] },
-    };
+    if (tool.input_schema.type !== "object") throw new InvalidRequestError(`tools: ${tool.name}: input_schema.type must be "object"`);
+    return functionTool(tool.name, tool.description, tool.input_schema);
   });
 }
 

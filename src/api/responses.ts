@@ -3,6 +3,7 @@
 // and tool_choice is honoured as on /v1/chat/completions.
 import type { ChatRequest, Message, ResponsesInputItem, ResponsesRequest, Tool, ToolChoice } from "../schemas/index.ts";
 import { InvalidRequestError } from "./errors.ts";
+import { functionTool } from "./function-tool.ts";
 import { fromOpenAIToolCalls, thinkFromReasoningEffort } from "./openai.ts";
 
 const NO_VISION = "input_image and input_file are not supported yet (ollmlx has no vision models); send input_text";
@@ -13,6 +14,7 @@ function textOfContent(content: ResponsesInputItem["content"]): string {
   if (typeof content === "string") return content;
   return content
     .map((part) => {
+      if (!part || typeof part !== "object") throw new InvalidRequestError("content parts must be objects");
       const type = part.type;
       if (type === "input_image" || type === "input_file") throw new InvalidRequestError(NO_VISION);
       if ((type !== "input_text" && type !== "output_text" && type !== "text") || typeof part.text !== "string") {
@@ -91,8 +93,7 @@ function fromResponsesTools(tools: ResponsesRequest["tools"]): Tool[] | undefine
   return tools.map((tool) => {
     if (tool.type !== "function") throw new InvalidRequestError(`tools: ${JSON.stringify(tool.type)} tools are not supported, only "function"`);
     if (!tool.name) throw new InvalidRequestError("tools: a function tool needs a name");
-    const parameters = (tool.parameters ?? { type: "object", properties: {} }) as Tool["function"]["parameters"];
-    return { type: "function", function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters } };
+    return functionTool(tool.name, tool.description, tool.parameters ?? { type: "object", properties: {} });
   });
 }
 
