@@ -3,12 +3,14 @@
 // the call with tool_choice; a schema with an enum lets a constrained answer finish within a few tokens.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
+import { importThinkingOpenModel } from "./fixtures/tiny-variants.ts";
 import { post, startServer, TINY, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 let openai: OpenAI;
 beforeAll(async () => {
   server = await startServer();
+  await importThinkingOpenModel(server.store, "opener:latest");
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "ollmlx", maxRetries: 0 });
 });
 afterAll(() => server.close());
@@ -118,6 +120,21 @@ describe("OpenAI Responses", () => {
     });
     expect(answer.output.some((item) => item.type === "message")).toBe(true);
     expect(answer.usage!.input_tokens).toBeGreaterThan(first.usage!.input_tokens);
+  });
+
+  test("reasoning: a thinking model's thought is a reasoning item with a summary, streamed as summary deltas", async () => {
+    const request = { model: "opener", input: "Think first.", reasoning: { effort: "low" as const }, max_output_tokens: 5, temperature: 0 };
+    const whole = await openai.responses.create(request);
+    const reasoning = whole.output[0] as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning.type).toBe("reasoning");
+    expect(reasoning.summary[0]!.text.length).toBeGreaterThan(0);
+
+    const stream = openai.responses.stream(request);
+    let summary = "";
+    for await (const event of stream) if (event.type === "response.reasoning_summary_text.delta") summary += event.delta;
+    const final = await stream.finalResponse();
+    expect(summary).toBe(reasoning.summary[0]!.text);
+    expect((final.output[0] as OpenAI.Responses.ResponseReasoningItem).summary).toEqual(reasoning.summary);
   });
 
   test("errors use OpenAI's envelope with the right statuses", async () => {
