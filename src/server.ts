@@ -1,10 +1,11 @@
 // The HTTP server: Elysia route plugins composed in one place, errors mapped to Ollama's bodies in one onError
-// (OpenAI's envelope on /v1). Bodies are read as JSON whatever their content type, as Ollama's handlers do.
+// (OpenAI's envelope on /v1, Anthropic's on /v1/messages). Bodies are read as JSON whatever their content type, as Ollama's handlers do.
 import { Elysia } from "elysia";
-import { errorBody, messageFor, openAIErrorBody, statusFor, validationFailure, validationMessage, InvalidRequestError, MESSAGES, OllamaError } from "./api/index.ts";
+import { anthropicErrorBody, errorBody, messageFor, openAIErrorBody, statusFor, validationFailure, validationMessage, InvalidRequestError, MESSAGES, OllamaError } from "./api/index.ts";
 import { readBodyText } from "./api/body.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Store } from "./store/store.ts";
+import { anthropicRoutes } from "./routes/anthropic/messages.ts";
 import { blobRoutes } from "./routes/blobs.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import type { AppContext } from "./routes/context.ts";
@@ -45,8 +46,12 @@ async function parseJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-function isOpenAIPath(request: Request): boolean {
-  return new URL(request.url).pathname.startsWith("/v1/");
+/** The error envelope a path's clients parse: Anthropic's on /v1/messages, OpenAI's on the rest of /v1, Ollama's elsewhere. */
+function errorBodyFor(request: Request, message: string, status: number): unknown {
+  const path = new URL(request.url).pathname;
+  if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return anthropicErrorBody(new Error(message), status);
+  if (path.startsWith("/v1/")) return openAIErrorBody(new Error(message), status);
+  return errorBody(new Error(message));
 }
 
 export interface AppOptions {
@@ -98,8 +103,7 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
         message = messageFor(error);
         if (status >= 500) console.error(error);
       }
-      const body = isOpenAIPath(request) ? openAIErrorBody(new Error(message), status) : errorBody(new Error(message));
-      return Response.json(body, { status });
+      return Response.json(errorBodyFor(request, message, status), { status });
     })
     .use(swaggerRoutes())
     .use(metaRoutes)
@@ -111,7 +115,8 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
     .use(blobRoutes(context))
     .use(pullRoutes(context))
     .use(pushRoutes(context))
-    .use(openAIRoutes(context));
+    .use(openAIRoutes(context))
+    .use(anthropicRoutes(context));
   registered.routes = () => app.routes;
   return app;
 }

@@ -1,6 +1,6 @@
 // Typed errors with Ollama's exact messages (server/routes.go, server/sched.go, server/images.go), and the one place
 // that maps them to an HTTP status and body: {"error": "..."} natively, OpenAI's envelope on /v1.
-import type { ErrorResponse, OpenAIError } from "../schemas/index.ts";
+import type { AnthropicError, ErrorResponse, OpenAIError } from "../schemas/index.ts";
 
 /** An error a client caused or can act on; `status` is the HTTP status Ollama answers with. */
 export class OllamaError extends Error {
@@ -117,6 +117,39 @@ export function openAIErrorType(status: number): string {
 /** The /v1 error body: {"error": {"message", "type", "param": null, "code": null}}. */
 export function openAIErrorBody(error: unknown, status = statusFor(error)): OpenAIError {
   return { error: { message: messageFor(error), type: openAIErrorType(status), param: null, code: null } };
+}
+
+/** Anthropic's error type for a status (its API reference's table; 503, our full queue, is its "overloaded"). */
+export function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    default:
+      return "api_error";
+  }
+}
+
+/** The /v1/messages error body: {"type": "error", "error": {"type", "message"}}. */
+export function anthropicErrorBody(error: unknown, status = statusFor(error)): AnthropicError {
+  return { type: "error", error: { type: anthropicErrorType(status), message: messageFor(error) } };
+}
+
+export function anthropicErrorResponse(error: unknown): Response {
+  const status = statusFor(error);
+  return Response.json(anthropicErrorBody(error, status), { status });
 }
 
 /** A complete JSON error Response for the native API. */

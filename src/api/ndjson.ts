@@ -114,6 +114,26 @@ export function sseResponse<T>(source: AsyncIterable<T>, options: StreamOptions 
 }
 
 /**
+ * SSE with named events, as Anthropic's Messages and OpenAI's Responses streams are framed: "event: <type>\ndata:
+ * {json}\n\n" where the event name is the payload's own `type`; no [DONE]. A mid-stream error is the API's own
+ * error event, an early one its error Response.
+ */
+export function typedSseResponse<T extends { type: string }>(
+  source: AsyncIterable<T>,
+  errors: { event(error: unknown): { type: string }; response(error: unknown): Response },
+  options: StreamOptions = {},
+): Promise<Response> {
+  const named = (value: { type: string }) => `event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`;
+  return frame(source, {
+    contentType: "text/event-stream",
+    chunk: named,
+    error: (error) => named(errors.event(error)),
+    end: "",
+    errorResponse: errors.response,
+  }, options);
+}
+
+/**
  * The progress of pull, push and create: NDJSON objects as they come, or with `stream: false` only the last one
  * (Ollama's behaviour); an error thrown before the end is then the response's error.
  */

@@ -2,6 +2,7 @@
 // the HF config.json and chat template of an MLX model, and the capabilities they imply.
 import { readFileSync } from "node:fs";
 import { detectThinkingTags } from "../formats/tools/thinking.ts";
+import { GoTemplate } from "../formats/tokenizer/go-template/index.ts";
 import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import type { Message } from "../schemas/index.ts";
 import { MEDIA, type Layer, type Store, type StoredModel } from "../store/store.ts";
@@ -83,7 +84,13 @@ export function readModelLayers(store: Store, model: StoredModel): ModelLayers {
  * chat template mentions them (images.go).
  */
 export function capabilitiesOf(model: StoredModel, layers: ModelLayers): string[] {
-  if (model.config.capabilities?.length) return [...model.config.capabilities];
+  const recorded = model.config.capabilities;
+  if (recorded?.length) {
+    // What import recorded is the base (a GGUF says completion or embedding); a TEMPLATE layer adds what it can
+    // render, as Ollama's Capabilities reads Template.Vars: a model created with a tools template gains tools.
+    if (!recorded.includes("completion")) return [...recorded];
+    return [...recorded, ...goTemplateCapabilities(layers.template).filter((c) => !recorded.includes(c))];
+  }
   const arch = typeof layers.hfConfig?.model_type === "string" ? layers.hfConfig.model_type : model.config.architecture;
   if (isEmbeddingArchitecture(arch) || layers.sentenceTransformers) return ["embedding"];
   const caps = ["completion"];
@@ -94,4 +101,16 @@ export function capabilitiesOf(model: StoredModel, layers: ModelLayers): string[
   // <think>…</think> as Ollama's Jinja heuristic, and the other families' tags (Magistral [THINK], Gemma 4 channel)
   if (detectThinkingTags(template)) caps.push("thinking");
   return caps;
+}
+
+/** tools for a Go TEMPLATE that uses .Tools, insert for one that uses .Suffix (images.go Capabilities). */
+function goTemplateCapabilities(source: string | undefined): string[] {
+  if (!source) return [];
+  let vars: ReadonlySet<string>;
+  try {
+    vars = GoTemplate.parse(source).vars;
+  } catch {
+    return []; // a template that does not parse fails the request that renders it, with its own error
+  }
+  return [...(vars.has("tools") ? ["tools"] : []), ...(vars.has("suffix") ? ["insert"] : [])];
 }

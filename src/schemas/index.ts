@@ -7,3 +7,5 @@ export * from "./chat.ts";
 export * from "./embed.ts";
 export * from "./models.ts";
 export * from "./openai.ts";
+export * from "./anthropic.ts";
+export * from "./responses.ts";

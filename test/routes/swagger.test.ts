@@ -32,6 +32,10 @@ const ROUTES: [string, string, boolean][] = [
   ["get", "/v1/models", false],
   ["get", "/v1/models/{model}", false],
   ["post", "/v1/embeddings", true],
+  ["post", "/v1/responses", true],
+  ["get", "/v1/responses/{id}", false],
+  ["post", "/v1/messages", true],
+  ["post", "/v1/messages/count_tokens", true],
 ];
 
 describe("Swagger", () => {
@@ -59,5 +63,10 @@ describe("Swagger", () => {
     }
     const generate = doc.paths["/api/generate"]!.post!.requestBody!.content["application/json"]!.schema as { properties?: Record<string, unknown> };
     expect(Object.keys(generate.properties ?? {})).toEqual(expect.arrayContaining(["model", "prompt", "options", "keep_alive"]));
+    // the compatibility routes are documented from the schemas that validate them
+    const bodyKeys = (path: string) =>
+      Object.keys((doc.paths[path]!.post!.requestBody!.content["application/json"]!.schema as { properties?: Record<string, unknown> }).properties ?? {});
+    expect(bodyKeys("/v1/messages")).toEqual(expect.arrayContaining(["model", "messages", "max_tokens", "system", "tools", "tool_choice", "thinking", "stop_sequences"]));
+    expect(bodyKeys("/v1/responses")).toEqual(expect.arrayContaining(["model", "input", "instructions", "previous_response_id", "store", "tools", "text"]));
   });
 });

@@ -44,6 +44,56 @@ const TIME = {
   function: { name: "get_time", parameters: { type: "object", properties: { tz: { type: "string", enum: ["CET", "UTC"] } }, required: ["tz"] } },
 };
 const USER = { role: "user", content: "What is the weather in Paris?" };
+/** Ollama's library template for Qwen 2.5 (ChatML with a Hermes tools branch), as a Modelfile TEMPLATE. */
+const HERMES_TEMPLATE = `{{- if .Messages }}{{- if or .System .Tools }}<|im_start|>system
+{{- if .System }}
+{{ .System }}
+{{- end }}
+{{- if .Tools }}
+
+# Tools
+
+You may call one or more functions to assist with the user query.
+
+You are provided with function signatures within <tools></tools> XML tags:
+<tools>
+{{- range .Tools }}
+{"type": "function", "function": {{ .Function }}}
+{{- end }}
+</tools>
+
+For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:
+<tool_call>
+{"name": <function-name>, "arguments": <args-json-object>}
+</tool_call>
+{{- end }}<|im_end|>
+{{ end }}
+{{- range $i, $_ := .Messages }}
+{{- $last := eq (len (slice $.Messages $i)) 1 -}}
+{{- if eq .Role "user" }}<|im_start|>user
+{{ .Content }}<|im_end|>
+{{ else if eq .Role "assistant" }}<|im_start|>assistant
+{{ if .Content }}{{ .Content }}
+{{- else if .ToolCalls }}<tool_call>
+{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}
+{{ end }}</tool_call>
+{{- end }}{{ if not $last }}<|im_end|>
+{{ end }}
+{{- else if eq .Role "tool" }}<|im_start|>user
+<tool_response>
+{{ .Content }}
+</tool_response><|im_end|>
+{{ end }}
+{{- if and (ne .Role "assistant") $last }}<|im_start|>assistant
+{{ end }}
+{{- end }}
+{{- else }}
+{{- if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}{{ if .Prompt }}<|im_start|>user
+{{ .Prompt }}<|im_end|>
+{{ end }}<|im_start|>assistant
+{{ end }}{{ .Response }}{{ if .Response }}<|im_end|>{{ end }}`;
 const OPTIONS = { num_predict: 64, seed: 1, temperature: 0 };
 
 async function chat(body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -153,6 +203,17 @@ describe("bad tool requests are 400s", () => {
       status: 400,
       body: { error: "plain:latest does not support tools" },
     });
+  });
+
+  test("the same model created with a TEMPLATE that uses .Tools gains tools: show lists it, a call parses", async () => {
+    const created = await post(server.url, "/api/create", { model: "plain-tools", from: "plain", template: HERMES_TEMPLATE, stream: false });
+    expect(created.status).toBe(200);
+    const show = (await (await post(server.url, "/api/show", { model: "plain-tools" })).json()) as { capabilities: string[] };
+    expect(show.capabilities).toEqual(["completion", "tools"]);
+    const { status, body } = await chat({ model: "plain-tools", messages: [USER], tools: [WEATHER], tool_choice: "required" });
+    expect(status).toBe(200);
+    const calls = (body.message as { tool_calls?: { function: { name: string } }[] }).tool_calls ?? [];
+    expect(calls.map((c) => c.function.name)).toEqual(["get_weather"]);
   });
 });
 
