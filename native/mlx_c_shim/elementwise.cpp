@@ -1,6 +1,7 @@
 // Elementwise ops, reductions, sorting. The activations (silu, gelu, gelu_approx) follow mlx.nn's
 // definitions exactly and are compiled shapeless, as mlx.nn compiles them.
 #include "internal.h"
+#include "gelu.h"
 
 using namespace mlxs;
 
@@ -58,7 +59,9 @@ mx::array unary(int32_t op, const mx::array& a) {
     case MLXS_COPY: return mx::copy(a);
     case MLXS_CONTIGUOUS: return mx::contiguous(a);
     case MLXS_SILU: return silu({a})[0];
-    case MLXS_GELU: return gelu({a})[0];
+    case MLXS_GELU:
+      if (auto y = mlxs::fused_gelu(a)) return *y;
+      return gelu({a})[0];
     case MLXS_GELU_APPROX: return gelu_approx({a})[0];
     case MLXS_RELU: return mx::maximum(a, mx::array(0, a.dtype()));
     case MLXS_ISNAN: return mx::isnan(a);

@@ -93,3 +93,35 @@ describe("RoPE", () => {
     }
   }
 });
+
+describe("GELU (erf form)", () => {
+  test("float32: one primitive, within 1e-6 of the largest output of MLX's op, on decode and prompt shapes", () => {
+    for (const shape of [[1, 1, 1536], [3, 70, 1536], [5, 17]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // a wide range, ±8, with the near-zero values where erf's own series matters
+      const x = mx.array(randomF32(n, n, 8).map((v, i) => (i % 7 === 0 ? v * 1e-4 : v)), shape);
+      mx.eval(x);
+      const { ours, mlx } = both(() => mx.gelu(x));
+      const d = maxDiff(ours, mlx);
+      expect(d.abs / d.scale).toBeLessThanOrEqual(1e-6);
+      x.free();
+    }
+    const names = (use: "best" | "mlx") => {
+      mx.cpuKernels({ use });
+      return mx.scope(() => [mx.gelu(mx.zeros([2, 8], "float32")).primitive, mx.gelu(mx.zeros([2, 8], "bfloat16")).primitive]);
+    };
+    expect(names("best")[0]).toBe("CpuGelu");
+    expect(names("best")[1]).not.toBe("CpuGelu"); // other dtypes keep MLX's compiled op
+    expect(names("mlx")[0]).not.toBe("CpuGelu");
+  });
+
+  test("a strided view is read as its values", () => {
+    const x = mx.array(randomF32(64 * 48, 3, 4), [64, 48]);
+    const t = mx.transpose(x);
+    const { ours, mlx } = both(() => mx.gelu(t));
+    const d = maxDiff(ours, mlx);
+    expect(d.abs / d.scale).toBeLessThanOrEqual(1e-6);
+    x.free();
+    t.free();
+  });
+});
