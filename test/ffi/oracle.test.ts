@@ -61,9 +61,14 @@ test("rope (freqs and traditional), quantize (f32 and bf16) and gelu match Pytho
       ropeTrad: mx.rope(xa, { dims: 8, traditional: true, base: 10000, scale: 0.5, offset: 2 }),
       wq: q.wq, scales: q.scales, biases: q.biases!,
       wq3: q3.wq, s3: q3.scales,
-      geluApprox: mx.geluApprox(xa), gelu: mx.gelu(xa),
+      geluApprox: mx.geluApprox(xa),
     };
   });
+  // gelu on MLX's own ops: the shim's CPU primitive computes erf by another approximation, within 2.4e-7
+  // (test/ffi/fused.test.ts); its rope above is bit for bit.
+  mx.cpuKernels({ use: "mlx" });
+  const gelu = mx.scope(() => mx.gelu(mx.array(x, [1, 2, 3, 8])).toFloat32());
+  mx.cpuKernels({ use: "best" });
   const u32 = (a: mx.MxArray) => Array.from(new Uint32Array(a.toBytes().buffer));
   expect(Array.from(ours.ropeFreqs.toFloat32())).toEqual(py.rope_freqs!);
   expect(Array.from(ours.ropeTrad.toFloat32())).toEqual(py.rope_trad!);
@@ -73,6 +78,6 @@ test("rope (freqs and traditional), quantize (f32 and bf16) and gelu match Pytho
   expect(u32(ours.wq3)).toEqual(py.wq3!);
   expect(Array.from(ours.s3.toFloat32())).toEqual(py.s3!);
   expect(Array.from(ours.geluApprox.toFloat32())).toEqual(py.gelu_approx!);
-  expect(Array.from(ours.gelu.toFloat32())).toEqual(py.gelu!);
+  expect(Array.from(gelu)).toEqual(py.gelu!);
   for (const a of Object.values(ours)) a.free();
 });
