@@ -1,16 +1,17 @@
-// Embeddings throughput (issue 16): 256 sentences of 16-128 tokens through `/api/embed` on `ollmlx serve` (the
-// all-minilm model setup imports), against mlx-embeddings on the same sentence-transformers directory (its BERT,
-// padded batches of 32 sorted by length, as ollmlx batches) and llama.cpp on the same model as an F16 GGUF
-// (node-llama-cpp's embedding context, one text after another, as its API embeds). mlx-embeddings runs on the BLAS
-// ollmlx's runners preload. Same run, best of --runs each, tokenization included everywhere.
+// Embeddings throughput (issue 16): 256 sentences of 16-128 tokens through `/api/embed` on `ollmlx serve` (a
+// temporary store holding the all-minilm directory setup installs), against mlx-embeddings on the same
+// sentence-transformers directory (its BERT, padded batches of 32 sorted by length, as ollmlx batches) and llama.cpp
+// on the same model as an F16 GGUF (node-llama-cpp's embedding context, one text after another, as its API embeds).
+// mlx-embeddings runs on the BLAS ollmlx's runners preload. Same run, best of --runs each, tokenization included.
 //   bun bench/embed.ts [--runs 3] [--count 256]   (results: bench/results/embed-<date>.json)
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { allMiniLmDir } from "../test/fixtures/all-minilm.ts";
 import { allMiniLmGguf, MLX_EMBEDDINGS, nodeLlamaCppDir } from "../test/fixtures/encoders.ts";
 import { oracleDep, oraclePath } from "../test/oracle.ts";
-import { freePort } from "../test/binary/dist.ts";
+import { mlxConfigBlob } from "../src/store/pull-hf.ts";
+import { startOllmlxServe } from "./lib/servers.ts";
 import { runnerEnv } from "../src/engine/cpu-backend.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, count: { type: "string", default: "256" } } });
@@ -24,16 +25,12 @@ const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const texts = Array.from({ length: count }, () => Array.from({ length: 12 + Math.floor(rand() * 89) }, () => WORDS[Math.floor(rand() * WORDS.length)]!).join(" "));
 
 async function ollmlx(): Promise<number> {
-  const host = `127.0.0.1:${freePort()}`;
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "src/index.ts"), "serve"], { env: { ...process.env, OLLAMA_HOST: host }, stdout: "ignore", stderr: "ignore" });
+  const dir = allMiniLmDir();
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+  const server = await startOllmlxServe((store) => store.importMlxDir("all-minilm", dir, mlxConfigBlob(config)), process.env);
   try {
-    const url = `http://${host}`;
-    for (let i = 0; i < 300; i++) {
-      if (await fetch(`${url}/api/version`).then((r) => r.ok, () => false)) break;
-      await Bun.sleep(100);
-    }
     const embed = async (input: string[]) => {
-      const r = await fetch(`${url}/api/embed`, { method: "POST", body: JSON.stringify({ model: "all-minilm", input }) });
+      const r = await fetch(`${server.url}/api/embed`, { method: "POST", body: JSON.stringify({ model: "all-minilm", input }) });
       if (!r.ok) throw new Error(`/api/embed: ${r.status} ${await r.text()}`);
       return (await r.json()) as { embeddings: number[][] };
     };
@@ -47,8 +44,7 @@ async function ollmlx(): Promise<number> {
     }
     return best;
   } finally {
-    proc.kill();
-    await proc.exited;
+    await server.stop();
   }
 }
 

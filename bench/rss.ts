@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runnerEnv } from "../src/engine/cpu-backend.ts";
+import { peakRssMiB } from "./lib/proc.ts";
 
 const { values } = parseArgs({
   options: { model: { type: "string", default: "smollm2" }, prompt: { type: "string", default: "256" }, gen: { type: "string", default: "64" }, child: { type: "string" } },
@@ -18,25 +19,20 @@ const known: Record<string, string> = {
 const file = known[values.model!] ?? values.model!;
 const [nPrompt, nGen] = [Number(values.prompt), Number(values.gen)];
 
-/** This process's peak resident set, MiB. */
-function peakMiB(): number {
-  const line = require("node:fs").readFileSync("/proc/self/status", "utf8").split("\n").find((l: string) => l.startsWith("VmHWM:"))!;
-  return Number(line.split(/\s+/)[1]) / 1024;
-}
 
 if (values.child === "engine") {
   const { complete, loadGgufModel } = await import("../src/engine/completion.ts");
   const { GREEDY } = await import("../src/engine/sampler.ts");
   const lm = loadGgufModel("rss", file);
-  const loaded = peakMiB();
+  const loaded = peakRssMiB("self");
   const prompt = Array.from({ length: nPrompt }, (_, i) => ((i * 7919) % 4900) + 50);
   const run = complete(lm, prompt, { ...GREEDY, maxTokens: nGen, numCtx: 1 << 20, stop: [], prefillStepSize: 2048 }, { cancelled: () => false, yieldToLoop: async () => {} });
   while (!(await run.next()).done);
-  console.log(JSON.stringify({ peak_mib: peakMiB(), loaded_mib: loaded }));
+  console.log(JSON.stringify({ peak_mib: peakRssMiB("self"), loaded_mib: loaded }));
   process.exit(0);
 }
 if (values.child === "baseline") {
-  console.log(JSON.stringify({ peak_mib: peakMiB() }));
+  console.log(JSON.stringify({ peak_mib: peakRssMiB("self") }));
   process.exit(0);
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
-import { allMiniLmGguf, llamaCppEmbeddings } from "../fixtures/encoders.ts";
+import { allMiniLmGguf, cosine, llamaCppEmbeddings } from "../fixtures/encoders.ts";
 
 const TEXTS = [
   "Hello, World!",
@@ -13,16 +13,6 @@ const TEXTS = [
   "中文 and emoji 😀 (15% off!) e-mail: someone@example.org",
   "The quick brown fox jumps over the lazy dog.",
 ];
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 let gguf: LoadedEncoder;
 let st: LoadedEncoder;

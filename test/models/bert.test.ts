@@ -8,6 +8,7 @@ import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cosine } from "../fixtures/encoders.ts";
 
 const TEXTS = [
   "Hello, World!",
@@ -27,16 +28,6 @@ interface Oracle {
   raw: number[][];
   normalized: number[][];
   cls: number[][];
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 let enc: LoadedEncoder;

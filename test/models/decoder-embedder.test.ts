@@ -6,21 +6,11 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { liveCount } from "../../src/ffi/index.ts";
-import { llamaCppEmbeddings, MLX_EMBEDDINGS, pooledSmolLm2Gguf, tinyQwen3EmbeddingDir } from "../fixtures/encoders.ts";
+import { cosine, llamaCppEmbeddings, MLX_EMBEDDINGS, pooledSmolLm2Gguf, tinyQwen3EmbeddingDir } from "../fixtures/encoders.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 
 const TEXTS = ["hello", "a longer sentence for the decoder to read, with more tokens", "mid length text", "x y"];
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 let dir: string;
 let enc: LoadedEncoder;

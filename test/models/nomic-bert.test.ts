@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { embedRows, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
-import { llamaCppEmbeddings, tinyNomicDir, tinyNomicGguf } from "../fixtures/encoders.ts";
+import { cosine, llamaCppEmbeddings, tinyNomicDir, tinyNomicGguf } from "../fixtures/encoders.ts";
 
 const TEXTS = [
   "Hello, World!",
@@ -12,16 +12,6 @@ const TEXTS = [
   "x",
   "Café naïve résumé — déjà vu, 中文, 😀",
 ];
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 let enc: LoadedEncoder;
 let file: string;

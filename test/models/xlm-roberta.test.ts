@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { embedRows, inputTokens, loadEncoderModel, type LoadedEncoder } from "../../src/engine/embedding.ts";
-import { llamaCppEmbeddings, MLX_EMBEDDINGS, tinyXlmrDir, tinyXlmrGguf } from "../fixtures/encoders.ts";
+import { cosine, llamaCppEmbeddings, MLX_EMBEDDINGS, tinyXlmrDir, tinyXlmrGguf } from "../fixtures/encoders.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
 
 const TEXTS = [
@@ -15,16 +15,6 @@ const TEXTS = [
   "unseen words: zyxwv qqq!",
   "search query: capital cities of Europe and Madrid es la capital de España.",
 ];
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 let enc: LoadedEncoder;
 let oracle: { ids: number[][]; cls: number[][] };
