@@ -6,6 +6,7 @@ import { readSentenceTransformers } from "../formats/sentence-transformers.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import { pool, type EncoderModel, type Pooling } from "../models/encoder.ts";
 import { loadEncoderDir, loadGgufEncoder } from "../models/load-encoder.ts";
+import type { DenseHead } from "../models/dense-head.ts";
 import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import type { ModelSpec } from "./protocol.ts";
 import { MESSAGES } from "../api/errors.ts";
@@ -15,6 +16,8 @@ import { configureCpuKernels } from "./completion.ts";
 export interface LoadedEncoder extends Disposable {
   name: string;
   model: EncoderModel;
+  /** sentence-transformers' Dense projections of the pooled vector (EmbeddingGemma), when the model has them */
+  head: DenseHead | null;
   tokenizer: Tokenizer;
   pooling: Pooling;
   loadNs: number;
@@ -25,22 +28,26 @@ export interface LoadedEncoder extends Disposable {
 /** llama.cpp's LLAMA_POOLING_TYPE_* (GGUF `<arch>.pooling_type`): 1 mean, 2 cls, 3 last. */
 const GGUF_POOLING: Record<number, Pooling> = { 1: "mean", 2: "cls", 3: "last" };
 
-async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<{ model: EncoderModel; tokenizer: Tokenizer; pooling: Pooling }> {
+type Parts = { model: EncoderModel; head: DenseHead | null; tokenizer: Tokenizer; pooling: Pooling };
+
+async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<Parts> {
   if (spec.format === "mlx") {
     const st = readSentenceTransformers(spec.path);
     const tokenizer = await Tokenizer.fromFiles(spec.path);
-    return { model: loadEncoderDir(spec.path).model, tokenizer, pooling: st.pooling };
+    const { model, head } = loadEncoderDir(spec.path, st.dense);
+    return { model, head, tokenizer, pooling: st.pooling };
   }
-  const { model, file } = loadGgufEncoder(spec.path);
+  const { model, head, file } = loadGgufEncoder(spec.path);
   try {
     const md = file.metadata;
     const raw = md[`${String(md["general.architecture"])}.pooling_type`];
     const pooling = GGUF_POOLING[Number(raw)];
     if (!pooling) throw new Error(`GGUF pooling_type ${String(raw)} is not supported (1 mean, 2 cls and 3 last are)`);
     const g = tokenizerFromGguf(md);
-    return { model, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
+    return { model, head, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
   } catch (e) {
     model[Symbol.dispose]();
+    head?.[Symbol.dispose]();
     throw e;
   }
 }
@@ -48,15 +55,19 @@ async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<{ mo
 export async function loadEncoderModel(name: string, spec: Pick<ModelSpec, "format" | "path">): Promise<LoadedEncoder> {
   const t0 = performance.now();
   configureCpuKernels(); // quantized encoders and decoder embedders honour OLLMLX_CPU_KERNELS as chat models do
-  const { model, tokenizer, pooling } = await loadParts(spec);
+  const { model, head, tokenizer, pooling } = await loadParts(spec);
   return {
     name,
     model,
+    head,
     tokenizer,
     pooling,
     contextLength: model.contextLength,
     loadNs: Math.round((performance.now() - t0) * 1e6),
-    [Symbol.dispose]: () => model[Symbol.dispose](),
+    [Symbol.dispose]: () => {
+      model[Symbol.dispose]();
+      head?.[Symbol.dispose]();
+    },
   };
 }
 
@@ -112,7 +123,7 @@ export function embedRows(enc: LoadedEncoder, rows: readonly number[][]): Float3
   return out;
 }
 
-/** One padded, masked forward pass: a pooled float32 vector per row. */
+/** One padded, masked forward pass: a pooled (and projected, with a Dense head) float32 vector per row. */
 export function embedBatch(enc: LoadedEncoder, rows: readonly (readonly number[])[]): Float32Array[] {
   const B = rows.length;
   const L = Math.max(...rows.map((r) => r.length));
@@ -122,13 +133,15 @@ export function embedBatch(enc: LoadedEncoder, rows: readonly (readonly number[]
     ids.set(r as number[], b * L);
     mask.fill(1, b * L, b * L + r.length);
   });
-  const H = enc.model.hiddenSize;
+  let H = 0;
   const flat = scope(() => {
     const idsArr = array(ids, [B, L], "int32");
     const maskArr = array(mask, [B, L], "int32");
     const pooled = pool(enc.model.forward(idsArr, maskArr), maskArr, enc.pooling);
-    evalArrays(pooled);
-    return pooled.toFloat32();
+    const out = enc.head ? enc.head.forward(pooled) : pooled;
+    evalArrays(out);
+    H = out.shape[1]!;
+    return out.toFloat32();
   });
   return rows.map((_, b) => flat.slice(b * H, (b + 1) * H));
 }

@@ -1,6 +1,7 @@
-// A sentence-transformers model directory: modules.json lists the pipeline (Transformer → Pooling → Normalize),
-// 1_Pooling/config.json says how token states become one vector. A plain Hugging Face encoder directory (no
-// modules.json) pools by mean, as sentence-transformers does when it wraps one.
+// A sentence-transformers model directory: modules.json lists the pipeline (Transformer → Pooling → Dense… →
+// Normalize), 1_Pooling/config.json says how token states become one vector, each N_Dense/ holds a projection of that
+// vector (EmbeddingGemma's 768 → 3072 → 768). A plain Hugging Face encoder directory (no modules.json) pools by mean,
+// as sentence-transformers does when it wraps one.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Pooling } from "../models/encoder.ts";
@@ -11,7 +12,23 @@ export interface SentenceTransformersConfig {
   normalize: boolean;
   /** sentence_bert_config.json's max_seq_length, when there is one */
   maxSeqLength: number | null;
+  /** the Dense modules after pooling, in pipeline order */
+  dense: DenseModule[];
 }
+
+/** What sentence-transformers' Dense applies after its linear layer (its default is Tanh). */
+export type DenseActivation = "identity" | "tanh";
+
+export interface DenseModule {
+  /** the module's folder (2_Dense): its model.safetensors holds linear.weight (and linear.bias) */
+  path: string;
+  activation: DenseActivation;
+}
+
+const ACTIVATIONS: Record<string, DenseActivation> = {
+  "torch.nn.modules.linear.Identity": "identity",
+  "torch.nn.modules.activation.Tanh": "tanh",
+};
 
 export class SentenceTransformersError extends Error {
   override name = "SentenceTransformersError";
@@ -51,9 +68,10 @@ export function readSentenceTransformers(dir: string): SentenceTransformersConfi
   const seq = readJson<{ max_seq_length?: number }>(join(dir, "sentence_bert_config.json"));
   const maxSeqLength = typeof seq?.max_seq_length === "number" ? seq.max_seq_length : null;
   const modules = readJson<ModuleEntry[]>(join(dir, "modules.json"));
-  if (!modules) return { pooling: "mean", normalize: false, maxSeqLength };
+  if (!modules) return { pooling: "mean", normalize: false, maxSeqLength, dense: [] };
   let pooling: Pooling | null = null;
   let normalize = false;
+  const dense: DenseModule[] = [];
   for (const m of modules) {
     const kind = m.type.startsWith(MODULE) ? m.type.slice(MODULE.length) : m.type;
     if (kind === "Transformer") continue;
@@ -62,7 +80,14 @@ export function readSentenceTransformers(dir: string): SentenceTransformersConfi
       const cfg = readJson<Record<string, unknown>>(join(dir, m.path, "config.json"));
       if (!cfg) throw new SentenceTransformersError(`modules.json names ${m.path} but it has no config.json`);
       pooling = poolingFromConfig(cfg);
+    } else if (kind === "Dense") {
+      const cfg = readJson<{ activation_function?: string }>(join(dir, m.path, "config.json"));
+      if (!cfg) throw new SentenceTransformersError(`modules.json names ${m.path} but it has no config.json`);
+      const fn = cfg.activation_function ?? "torch.nn.modules.activation.Tanh";
+      const activation = ACTIVATIONS[fn];
+      if (!activation) throw new SentenceTransformersError(`${m.path}: activation ${fn} is not supported (Identity and Tanh are)`);
+      dense.push({ path: m.path, activation });
     } else throw new SentenceTransformersError(`sentence-transformers module ${m.type} is not supported yet`);
   }
-  return { pooling: pooling ?? "mean", normalize, maxSeqLength };
+  return { pooling: pooling ?? "mean", normalize, maxSeqLength, dense };
 }

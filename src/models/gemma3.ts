@@ -1,5 +1,6 @@
 // Gemma 3 (text): four (1+w) RMSNorms per block, q/k norms, GeGLU (tanh gelu), embeddings × sqrt(hidden)
-// rounded to bf16, sliding-window layers except every `sliding_window_pattern`-th, which is global.
+// rounded to bf16, sliding-window layers except every `sliding_window_pattern`-th, which is global. With
+// use_bidirectional_attention (EmbeddingGemma) it is an encoder: decoder-embedder.ts runs it without the causal mask.
 import { add, astype, clip, type MxArray } from "../ffi/index.ts";
 import { Attention } from "./layers/attention.ts";
 import { KVCache, RotatingKVCache } from "./layers/kv-cache.ts";
@@ -88,7 +89,9 @@ export function buildGemma3(c: Config, ws: Weights): DecoderLM {
     norm: RMSNorm.loadOffset(ws, "model.norm", eps),
     lmHead,
     slidingWindow: window,
-    embedScale: roundToBf16(Math.sqrt(hidden)),
+    // mlx-lm rounds the scale to bf16 whatever the weights; EmbeddingGemma (bidirectional) runs as Hugging Face and
+    // llama.cpp run it, with sqrt(hidden) in float32, and their vectors are its oracle.
+    embedScale: c.use_bidirectional_attention === true ? Math.fround(Math.sqrt(hidden)) : roundToBf16(Math.sqrt(hidden)),
     makeCache: () => blocks.map((b) => (b.sliding ? new RotatingKVCache(window) : new KVCache())),
   });
 }

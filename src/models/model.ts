@@ -1,5 +1,5 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
-import { multiply, type MxArray } from "../ffi/index.ts";
+import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, subtract, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import type { LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
@@ -92,6 +92,28 @@ export class DecoderLM implements CausalLM {
       const masks = b.sliding ? swaMasks : fullMasks;
       h = b.forward(h, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) });
     }
+    return norm.forward(h);
+  }
+
+  /**
+   * Whole right-padded rows in one pass, nothing cached, no causal mask: each token attends to every real token of
+   * its row (padMask (B, L), 1 = token), and in sliding layers only to those within half the window either side,
+   * |i - j| <= window/2, as llama.cpp's symmetric window and Hugging Face's bidirectional Gemma 3 both draw it.
+   * The final norm's hidden states (B, L, hidden): what a bidirectional embedder (EmbeddingGemma) pools.
+   */
+  encodeRows(inputs: MxArray, padMask: MxArray): MxArray {
+    const { embed, blocks, norm, slidingWindow } = this.p;
+    const [B, L] = inputs.shape as [number, number];
+    let h = embed.forward(inputs);
+    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    const full = reshape(notEqual(padMask, 0), [B, 1, 1, L]);
+    let sliding = full;
+    if (slidingWindow !== undefined && L > Math.floor(slidingWindow / 2) + 1) {
+      const pos = arange(0, L, 1, "int32");
+      const band = lessEqual(abs(subtract(expandDims(pos, 1), expandDims(pos, 0))), Math.floor(slidingWindow / 2));
+      sliding = logicalAnd(full, reshape(band, [1, 1, L, L]));
+    }
+    for (const b of blocks) h = b.forward(h, { encode: b.sliding ? sliding : full });
     return norm.forward(h);
   }
 

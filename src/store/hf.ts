@@ -113,15 +113,16 @@ export class HfClient {
   }
 }
 
-const isModuleConfig = (f: string) => f.split("/").length === 2 && MODULE_FOLDER.test(f.split("/")[0]!) && f.endsWith("/config.json");
+const isModuleFile = (f: string) => f.split("/").length === 2 && MODULE_FOLDER.test(f.split("/")[0]!) && /\/(config\.json|model\.safetensors)$/.test(f);
 
 /**
  * The files of an MLX model (mlx-community layout) to install: weights, index, config, tokenizer, chat template; and
- * a sentence-transformers module's config (1_Pooling/config.json), but no other folder (onnx/, openvino/).
+ * a sentence-transformers module's config and weights (1_Pooling/config.json, 2_Dense/model.safetensors), but no
+ * other folder (onnx/, openvino/).
  */
 export function mlxFiles(siblings: readonly HfSibling[]): HfSibling[] {
   const wanted = (f: string) =>
-    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || isModuleConfig(f);
+    (!f.includes("/") && /\.(safetensors|json|jinja|model|tiktoken|txt)$/.test(f) && !/^(README|LICENSE)/i.test(f)) || isModuleFile(f);
   return siblings.filter((s) => wanted(s.rfilename));
 }
 

@@ -25,7 +25,7 @@ const T = (type: string, path = "") => ({ idx: 0, name: type, path, type: `sente
 describe("sentence-transformers", () => {
   test("Transformer → Pooling(cls) → Normalize", () => {
     const dir = stDir([T("Transformer"), T("Pooling", "1_Pooling"), T("Normalize", "2_Normalize")], { pooling_mode_cls_token: true });
-    expect(readSentenceTransformers(dir)).toEqual({ pooling: "cls", normalize: true, maxSeqLength: null });
+    expect(readSentenceTransformers(dir)).toEqual({ pooling: "cls", normalize: true, maxSeqLength: null, dense: [] });
   });
 
   test("no modules.json: mean pooling, as sentence-transformers wraps a plain encoder", () => {
@@ -40,9 +40,25 @@ describe("sentence-transformers", () => {
     expect(() => poolingFromConfig({})).toThrow("not supported");
   });
 
-  test("a Dense module is a load error naming it", () => {
-    const dir = stDir([T("Transformer"), T("Pooling", "1_Pooling"), T("Dense", "2_Dense")], { pooling_mode_mean_tokens: true });
-    expect(() => readSentenceTransformers(dir)).toThrow("sentence_transformers.models.Dense is not supported yet");
+  test("Dense modules in order, with their activations (sentence-transformers' default is Tanh); others are refused", () => {
+    const dir = stDir([T("Transformer"), T("Pooling", "1_Pooling"), T("Dense", "2_Dense"), T("Dense", "3_Dense"), T("Normalize", "4_Normalize")], { pooling_mode_mean_tokens: true });
+    mkdirSync(join(dir, "2_Dense"));
+    writeFileSync(join(dir, "2_Dense", "config.json"), JSON.stringify({ in_features: 8, out_features: 32, bias: false, activation_function: "torch.nn.modules.linear.Identity" }));
+    mkdirSync(join(dir, "3_Dense"));
+    writeFileSync(join(dir, "3_Dense", "config.json"), JSON.stringify({ in_features: 32, out_features: 8, bias: true }));
+    expect(readSentenceTransformers(dir).dense).toEqual([
+      { path: "2_Dense", activation: "identity" },
+      { path: "3_Dense", activation: "tanh" },
+    ]);
+    writeFileSync(join(dir, "3_Dense", "config.json"), JSON.stringify({ in_features: 32, out_features: 8, activation_function: "torch.nn.modules.activation.ReLU" }));
+    expect(() => readSentenceTransformers(dir)).toThrow("3_Dense: activation torch.nn.modules.activation.ReLU is not supported");
+    rmSync(join(dir, "3_Dense"), { recursive: true });
+    expect(() => readSentenceTransformers(dir)).toThrow("modules.json names 3_Dense but it has no config.json");
+  });
+
+  test("a module the pipeline cannot run is a load error naming it", () => {
+    const dir = stDir([T("Transformer"), T("Pooling", "1_Pooling"), T("LayerNorm", "2_LayerNorm")], { pooling_mode_mean_tokens: true });
+    expect(() => readSentenceTransformers(dir)).toThrow("sentence_transformers.models.LayerNorm is not supported yet");
   });
 
   test("importing a directory keeps the module folders' files and leaves other folders out", async () => {

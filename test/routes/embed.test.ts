@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { allMiniLmDir } from "../fixtures/all-minilm.ts";
-import { allMiniLmGguf, tinyQwen3EmbeddingDir } from "../fixtures/encoders.ts";
+import { allMiniLmGguf, MLX_EMBEDDINGS, tinyEmbeddingGemmaDir, tinyEmbeddingGemmaGguf, tinyQwen3EmbeddingDir } from "../fixtures/encoders.ts";
 import { rmSync } from "node:fs";
 import { ggufConfigBlob } from "../../src/formats/gguf/model-info.ts";
 import { oracleDep, REPO_ROOT, runOracleScript } from "../oracle.ts";
@@ -192,6 +192,26 @@ describe("a decoder embedding model (a qwen3 sentence-transformers directory, as
     expect(Math.abs(norm(r.embeddings[1]!) - 1)).toBeLessThan(1e-6);
     const [status] = await errorOf("/api/chat", { model: "tiny-qwen3-embedding", messages: [{ role: "user", content: "hi" }] });
     expect(status).toBe(400);
+  });
+});
+
+describe("EmbeddingGemma (bidirectional Gemma 3 with Dense projections), tiny, in both formats", () => {
+  test("the directory (module folders and all) and the Ollama registry's GGUF embed the oracle's unit vectors", async () => {
+    const dir = await tinyEmbeddingGemmaDir();
+    await server.store.importMlxDir("tiny-embeddinggemma", dir, mlxConfigBlob(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))));
+    const file = await tinyEmbeddingGemmaGguf("ollama", 512);
+    await server.store.importGguf("tiny-embeddinggemma:gguf", file, ggufConfigBlob(file));
+    const input = ["hello", "mid length text"];
+    const ref = runOracleScript<{ ids: number[][]; embeds: number[][] }>(join(REPO_ROOT, "test/fixtures/embed_oracle.py"), { dir, texts: input }, [oracleDep(MLX_EMBEDDINGS)]);
+    for (const model of ["tiny-embeddinggemma", "tiny-embeddinggemma:gguf"]) {
+      expect((await ollama.show({ model })).capabilities).toEqual(["embedding"]);
+      const r = await ollama.embed({ model, input });
+      expect(r.embeddings.map((v) => v.length)).toEqual([48, 48]);
+      for (let i = 0; i < input.length; i++) expect(cosine(r.embeddings[i]!, ref.embeds[i]!)).toBeGreaterThanOrEqual(0.9999);
+      expect(r.prompt_eval_count).toBe(ref.ids[0]!.length + ref.ids[1]!.length); // <bos> … <eos> around each input
+    }
+    const v1 = await openai.embeddings.create({ model: "tiny-embeddinggemma", input: "hello", dimensions: 16 });
+    expect(v1.data[0]!.embedding).toHaveLength(16);
   });
 });
 

@@ -66,11 +66,14 @@ describe("pull from Hugging Face", () => {
     expect(readdirSync(join(store.root, "blobs")).some((f) => f.endsWith("-partial"))).toBe(false);
   });
 
-  test("a sentence-transformers repo keeps its module configs (1_Pooling/config.json) and skips other formats' folders", async () => {
+  test("a sentence-transformers repo keeps its modules' configs and weights (1_Pooling/config.json, 2_Dense/model.safetensors) and skips other formats' folders", async () => {
     const pooling = text(JSON.stringify({ word_embedding_dimension: 8, pooling_mode_cls_token: true }));
+    const dense = bytesOf(600, 5);
     const files = mlxRepo("bert", [
       { name: "modules.json", bytes: text('[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"}]') },
       { name: "1_Pooling/config.json", bytes: pooling },
+      { name: "2_Dense/model.safetensors", bytes: dense, lfs: true },
+      { name: "2_Dense/pytorch_model.bin", bytes: bytesOf(600, 6), lfs: true },
       { name: "onnx/model.onnx", bytes: bytesOf(1000, 3), lfs: true },
     ]);
     hub.addRepo("sentence-transformers/tiny-bert", files);
@@ -79,6 +82,8 @@ describe("pull from Hugging Face", () => {
     const m = store.list()[0]!;
     const dir = store.modelPath(m).path;
     expect(new Uint8Array(readFileSync(join(dir, "1_Pooling", "config.json")))).toEqual(pooling);
+    expect(new Uint8Array(readFileSync(join(dir, "2_Dense", "model.safetensors")))).toEqual(dense);
+    expect(existsSync(join(dir, "2_Dense", "pytorch_model.bin"))).toBe(false);
     expect(existsSync(join(dir, "onnx"))).toBe(false);
     expect(hub.requestedPaths().some((p) => p.includes("onnx"))).toBe(false);
   });

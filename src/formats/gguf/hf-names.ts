@@ -15,6 +15,8 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   qwen2: "qwen2",
   qwen3: "qwen3",
   gemma3: "gemma3_text",
+  // EmbeddingGemma as llama.cpp's converter writes it (the Ollama registry's is "gemma3" with a pooling type)
+  "gemma-embedding": "gemma3_text",
   phi3: "phi3",
 };
 
@@ -65,6 +67,12 @@ export function configFromGguf(md: Md): Config {
   if (modelType === "gemma3_text") {
     config.sliding_window = k("attention.sliding_window") ?? 512;
     config.query_pre_attn_scalar = Number(config.head_dim);
+    const local = k("rope.freq_base_swa") ?? k("rope.local.freq_base");
+    if (local !== undefined) config.rope_local_base_freq = local;
+    // EmbeddingGemma: llama.cpp's own architecture, or Ollama's gemma3 with a pooling type (the only Gemma 3 it
+    // serves as an embedding model) — both attend without the causal mask, as llama.cpp runs them.
+    const embedding = arch === "gemma-embedding" || md[`${arch}.pooling_type`] !== undefined || md[`${arch}.attention.causal`] === false;
+    if (embedding) config.use_bidirectional_attention = true;
   }
   return config;
 }
@@ -92,6 +100,10 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   if (base === "token_embd") return { path: "model.embed_tokens", suffix };
   if (base === "output_norm") return { path: "model.norm", suffix };
   if (base === "output") return { path: "lm_head", suffix };
+  // EmbeddingGemma's projections after pooling: llama.cpp's dense_2/dense_3, Ollama's dense.0/dense.1
+  const dense = /^dense(?:_(\d+)|\.(\d+))$/.exec(base);
+  if (dense) return { path: `dense.${dense[1] !== undefined ? Number(dense[1]) - 2 : Number(dense[2])}`, suffix };
+  if (base === "norm" && modelType === "gemma3_text") return { path: "model.norm", suffix }; // Ollama's older embeddinggemma
   if (base === "rope_freqs") return null;
   const b = /^blk\.(\d+)\.(.+)$/.exec(base);
   if (!b) return null;

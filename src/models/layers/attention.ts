@@ -64,6 +64,10 @@ export class Attention implements Disposable {
     k = transpose(k, [0, 2, 1, 3]);
     v = transpose(reshape(v, [B, L, nKvHeads, headDim]), [0, 2, 1, 3]);
     let out: MxArray;
+    if ("encode" in kv) {
+      out = sdpa(p.rope.apply(q, 0), p.rope.apply(k, 0), v, { scale: this.shape.scale, mask: kv.encode });
+      return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+    }
     if ("batch" in kv) {
       const positions = kv.batch.positions();
       q = this.rotateRows(q, positions, kv.batch.offsets());

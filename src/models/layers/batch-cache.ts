@@ -9,8 +9,11 @@
 import { array, concatenate, contiguous, persist, slice, sliceUpdate, zeros, type MxArray } from "../../ffi/index.ts";
 import { KVCache, replace, type AttentionMask, type LayerRow } from "./kv-cache.ts";
 
-/** What one attention layer of a batch gets: every row's own cache and mask, or one cache holding every row. */
-export type LayerKV = { rows: readonly LayerRow[] } | { batch: BatchKVCache; mask: AttentionMask };
+/**
+ * What one attention layer of a batch gets: every row's own cache and mask, one cache holding every row, or no cache
+ * at all (`encode`: whole rows from position 0 in one pass under the given mask, what a bidirectional embedder runs).
+ */
+export type LayerKV = { rows: readonly LayerRow[] } | { batch: BatchKVCache; mask: AttentionMask } | { encode: AttentionMask };
 
 const STEP = 256;
 
