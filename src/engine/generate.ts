@@ -95,10 +95,18 @@ export async function* generateTokens(
   /** The next token's logits (after the penalties) from `input`: this sequence's row of the next batched step. */
   const logitsOf = async (input: MxArray): Promise<MxArray> => sampler.process(await member!.step(input, caches));
 
+  const cap = 10 * opts.numCtx;
+  const budget = opts.maxTokens < 0 || opts.maxTokens > cap ? cap : opts.maxTokens;
+  /**
+   * Tokens this generation may still produce, the one about to be sampled included: num_predict's, and the
+   * context's when it does not shift (token k needs prompt + k - 1 positions before it; `sequence` holds them).
+   */
+  const tokensLeft = (): number => Math.min(budget - generated, opts.shift === false ? opts.numCtx - sequence.length + 1 : Infinity);
+
   const step = async (input: MxArray): Promise<SampledToken> => {
     const last = await logitsOf(input);
     try {
-      return sampler.pick(last);
+      return sampler.pick(last, tokensLeft());
     } finally {
       last.free(); // the sampled graph holds what it needs
     }
@@ -155,8 +163,6 @@ export async function* generateTokens(
     current = await step(lastInput);
     asyncEval(current.token, ...(current.logprobs ? [current.logprobs] : []));
 
-    const cap = 10 * opts.numCtx;
-    const budget = opts.maxTokens < 0 || opts.maxTokens > cap ? cap : opts.maxTokens;
     while (true) {
       if (generated + 1 < budget && (await makeRoom())) {
         if (constraint) {
@@ -184,7 +190,7 @@ export async function* generateTokens(
           break;
         }
         if (ahead) {
-          next = sampler.pick(ahead);
+          next = sampler.pick(ahead, tokensLeft());
           ahead.free();
           ahead = null;
           asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));

@@ -54,12 +54,15 @@ export class SequenceSampler implements Disposable {
     }
   }
 
-  /** Masks (under a constraint) and samples from processed logits (which stay the caller's); the history takes the token. */
-  pick(last: MxArray): SampledToken {
+  /**
+   * Masks (under a constraint) and samples from processed logits (which stay the caller's); the history takes the
+   * token. `remaining`: the tokens the generation may still produce, this one included (the constraint's budget).
+   */
+  pick(last: MxArray, remaining?: number): SampledToken {
     const constraint = this.#opts.constraint;
     const key = this.#nextKey();
     const s = scope(() => {
-      const allowed = constraint?.mask(last.shape[1]!);
+      const allowed = constraint?.mask(last.shape[1]!, remaining);
       const lp = logprobsOf(allowed ? where(allowed, last, -Infinity) : last);
       return { token: sample(lp, this.#opts, key), logprobs: this.#wantLogprobs ? lp : null };
     });

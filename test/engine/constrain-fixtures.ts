@@ -46,23 +46,25 @@ export function ggufTokenizer(path: string): Tokenizer {
 /**
  * Samples uniformly among the allowed tokens until the constraint is finished, EOS is drawn, or `maxSteps`;
  * returns the text as the server streams it (the streaming detokenizer, not a cleaned-up decode) and whether it
- * ended on its own.
+ * ended on its own. With `budget`, at most that many tokens (EOS included), masked as the token loop masks them.
  */
-export function randomWalk(tokenizer: Tokenizer, state: ConstraintState, seed: number, maxSteps = 400): { text: string; ended: boolean } {
+export function randomWalk(tokenizer: Tokenizer, state: ConstraintState, seed: number, maxSteps = 400, budget?: number): { text: string; ended: boolean; steps: number } {
   const detok = createDetokenizer(tokenizer);
   const eos = tokenizer.eosTokenIds;
   let text = "";
   const next = rng(seed);
-  for (let step = 0; step < maxSteps; step++) {
-    if (state.finished) return { text: text + detok.finalize(), ended: true };
-    const allowed = state.allowed();
+  const steps = budget ?? maxSteps;
+  for (let step = 0; step < steps; step++) {
+    if (state.finished) return { text: text + detok.finalize(), ended: true, steps: step };
+    const allowed = budget === undefined ? state.allowed() : state.allowedWithin(budget - step);
     const ids: number[] = [];
     for (let id = 0; id < allowed.length; id++) if (allowed[id]) ids.push(id);
     const token = ids[Math.floor(next() * ids.length)]!;
-    if (eos.has(token)) return { text: text + detok.finalize(), ended: true };
+    if (eos.has(token)) return { text: text + detok.finalize(), ended: true, steps: step + 1 };
     text += detok.add(token);
     state.advance(token);
     if (!state.alive) throw new Error(`token ${token} was allowed but left the language after ${JSON.stringify(text)}`);
   }
-  return { text: text + detok.finalize(), ended: false };
+  // the token loop stops once the constraint is finished, without sampling again
+  return { text: text + detok.finalize(), ended: state.finished, steps };
 }

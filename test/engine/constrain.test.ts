@@ -152,6 +152,44 @@ describe("constraint masks over a real vocabulary", () => {
     }
   });
 
+  test("under a budget, random walks over SmolLM2's and Gemma 3's tokens close in time: 50 budgets from 20 to 200 tokens parse and validate whenever the shortest value fits", () => {
+    const compact = { type: "object", properties: { name: { type: "string" }, age: { type: "integer" }, tags: { type: "array", items: { type: "string" } } }, required: ["name", "age"] };
+    const gemma = ggufTokenizer(GEMMA3);
+    // the shortest values, and the end-of-sequence token: budgets at or above these are guaranteed to close
+    const shortest = { person: '{"name":"","age":0,"status":"active","address":{"city":"a","zip":""},"tags":[""]}', compact: '{"name":"","age":0}' };
+    for (const t of [tok, gemma]) {
+      expect(createConstraint(t, schema(PERSON)).need).toBe(shortest.person.length + 1);
+      expect(createConstraint(t, schema(compact)).need).toBe(shortest.compact.length + 1);
+    }
+    let steered = 0;
+    for (let seed = 1; seed <= 50; seed++) {
+      const budget = 20 + ((seed * 37) % 181);
+      const t = seed % 4 < 2 ? tok : gemma;
+      const spec = seed % 2 ? compact : PERSON;
+      const validate = ajv.compile(spec);
+      const state = createConstraint(t, schema(spec));
+      const need = state.need;
+      const { text, ended, steps } = randomWalk(t, state, seed, undefined, budget);
+      expect(steps).toBeLessThanOrEqual(budget);
+      if (budget >= need || ended) {
+        expect({ seed, budget, text, ended, valid: ended && validate(JSON.parse(text)) }).toEqual({ seed, budget, text, ended: true, valid: true });
+      }
+      if (budget < need) steered++;
+    }
+    expect(steered).toBeGreaterThan(0); // PERSON under 82 tokens: steered to its shortest value, cut ("length") if that does not fit
+  });
+
+  test("a budget too small for any value steers to the shortest one; without a budget nothing changes", () => {
+    const state = createConstraint(tok, schema({ type: "object", properties: { a: { type: "string" } }, required: ["a"] }));
+    expect(state.need).toBe(9); // {"a":""} and the end
+    const { text, ended } = randomWalk(tok, state, 7, undefined, 4);
+    // SmolLM2 writes {"a":""} in four tokens or fewer: greedy closing found them
+    expect({ text, ended }).toEqual({ text: '{"a":""}', ended: true });
+    const free = createConstraint(tok, schema({ type: "object", properties: { a: { type: "string" } }, required: ["a"] }));
+    expect(free.allowedWithin(undefined)).toBe(free.allowed());
+    expect(free.allowedWithin(10_000)).toBe(free.allowed());
+  });
+
   test("Gemma 3's SentencePiece byte-fallback tokens: whole characters pass, a broken UTF-8 sequence does not", () => {
     const gemma = ggufTokenizer(GEMMA3);
     const byte = (b: number) => gemma.tokenToId(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`)!;

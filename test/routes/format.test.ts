@@ -78,6 +78,50 @@ describe("format with a JSON schema on random weights", () => {
   });
 });
 
+describe("format under a budget that ends mid-value", () => {
+  // the shortest value, {"name":"","age":0,"city":""}, is 29 bytes: every budget from 30 tokens closes in time
+  const CITIZEN = { type: "object", properties: { name: { type: "string" }, age: { type: "integer" }, city: { type: "string" }, tags: { type: "array", items: { type: "string" } } }, required: ["name", "age", "city"] };
+  const validCitizen = new Ajv2020({ strict: false }).compile(CITIZEN);
+  const check = (seed: number, budget: number, text: string, reason: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    expect({ seed, budget, text, valid: value !== undefined && validCitizen(value), reason }).toEqual({ seed, budget, text, valid: true, reason: "stop" });
+  };
+
+  test("random weights, /api/chat at temperature 1: 50 seeded samples with num_predict from 30 to 200 all parse and validate", async () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const budget = 30 + ((seed * 37) % 171);
+      const response = await post(server.url, "/api/chat", { model: TINY, messages, format: CITIZEN, stream: false, options: { temperature: 1, seed, num_predict: budget } });
+      const body = (await response.json()) as { message: { content: string }; done_reason: string; eval_count: number };
+      check(seed, budget, body.message.content, body.done_reason);
+      expect(body.eval_count).toBeLessThanOrEqual(budget);
+    }
+  });
+
+  test("SmolLM2 (the default model) at temperature 1 with num_predict 30, through the ollama and openai clients: every sample parses", async () => {
+    const ollama = new Ollama({ host: server.url });
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "ollmlx" });
+    const ask = [{ role: "user" as const, content: "Describe a citizen of Paris, with a long name and a long list of tags, as JSON." }];
+    for (let seed = 1; seed <= 4; seed++) {
+      const reply = await ollama.chat({ model: SMOL, messages: ask, format: CITIZEN, options: { temperature: 1, seed, num_predict: 30 } });
+      check(seed, 30, reply.message.content, reply.done_reason);
+      const completion = await openai.chat.completions.create({
+        model: SMOL,
+        messages: ask,
+        seed,
+        temperature: 1,
+        max_tokens: 30,
+        response_format: { type: "json_schema", json_schema: { name: "citizen", schema: CITIZEN } },
+      });
+      check(seed, 30, completion.choices[0]!.message.content ?? "", completion.choices[0]!.finish_reason);
+    }
+  });
+});
+
 describe("format with thinking", () => {
   test("think true: a thought may come first, the content is the validated JSON", async () => {
     for (const seed of SEEDS.slice(0, 5)) {

@@ -10,17 +10,26 @@
 //
 // Masks are cached by the state's key: a schema has few distinct states (a free string is one state however
 // long it gets), so after the first request or the first few tokens nearly every step is a lookup.
+//
+// Near the end of the budget (num_predict, the context), a token is allowed only if a complete value still fits in
+// the tokens left after it (budget.ts counts the bytes a completion needs, and every byte is a token): the output
+// closes its strings, arrays and objects in time and parses whenever the budget allowed any valid value at all.
 import { array, type MxArray } from "../../ffi/index.ts";
 import type { Tokenizer } from "../../formats/tokenizer/tokenizer.ts";
 import type { OutputConstraint } from "../protocol.ts";
 import { Config, Matcher, plainTextRoom } from "./matcher.ts";
 import { SchemaProgram } from "./schema.ts";
+import { CompletionCost } from "./budget.ts";
 import { byteVocab, type ByteVocab, type SortedTokens } from "./vocab.ts";
 
 /** What the token loop needs from a constraint. */
 export interface TokenConstraint {
-  /** (1, vocabSize) bool: the tokens allowed next, or null when any is. Created in the caller's scope. */
-  mask(vocabSize: number): MxArray | null;
+  /**
+   * (1, vocabSize) bool: the tokens allowed next, or null when any is. Created in the caller's scope. `remaining`:
+   * the tokens the generation may still produce, this one included (num_predict, the context); near its end only
+   * tokens after which a complete value still fits are allowed.
+   */
+  mask(vocabSize: number, remaining?: number): MxArray | null;
   /** Consume a sampled token. */
   advance(token: number): void;
   /** Nothing but the end can follow: generation stops ("stop") without sampling again. */
@@ -37,12 +46,22 @@ interface MaskEntry {
   allowed: Uint8Array;
   /** allowed tokens (EOS included) */
   count: number;
+  /** the fewest tokens that complete a value from here, the end-of-sequence token included (budget.ts) */
+  need: number;
+  /** per allowed token, `need` after it; computed the first time a budget comes near this state */
+  needAfter?: Uint16Array;
 }
+
+/** needAfter's ceiling: a cost this large never fits a budget anyway */
+const NEED_CAP = 0xffff;
 
 /** One constraint compiled for one vocabulary; shared by every request that sends the same spec. */
 export class CompiledConstraint {
   readonly matcher: Matcher;
   readonly start: Config[];
+  readonly costs = new CompletionCost();
+  /** The most one token can add to `need`: closer to the budget than this, each token is checked. */
+  readonly reach: number;
   private readonly masks = new Map<string, MaskEntry>();
 
   constructor(readonly vocab: ByteVocab, spec: OutputConstraint) {
@@ -50,6 +69,8 @@ export class CompiledConstraint {
     const program = new SchemaProgram(root);
     this.matcher = new Matcher(program);
     const node = program.compile(root);
+    // per byte: at most a whole shortest value opens (plus the key, colon and comma around it)
+    this.reach = Math.max(1, vocab.all?.maxLength ?? 1) * (this.costs.largestValue(node) + 3);
     let top = new Config({ t: "end" }, null);
     if (spec.kind === "tool_call" && spec.suffix) top = literalFrame(program, spec.suffix, top);
     top = new Config({ t: "value", node, ws: 0 }, top);
@@ -79,9 +100,33 @@ export class CompiledConstraint {
       return entry;
     }
     entry = this.computeMask(configs);
-    if (this.masks.size >= Math.min(MAX_MASKS, Math.floor(MASK_BYTES / this.vocab.size))) this.masks.delete(this.masks.keys().next().value!);
+    // an entry with needAfter holds three bytes a token
+    if (this.masks.size >= Math.min(MAX_MASKS, Math.floor(MASK_BYTES / (3 * Math.max(1, this.vocab.size))))) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(key, entry);
     return entry;
+  }
+
+  /** `need` after each token `entry` allows (EOS: none once accepted), from a walk of the whole vocabulary. */
+  needAfter(configs: readonly Config[], entry: MaskEntry): Uint16Array {
+    if (entry.needAfter) return entry.needAfter;
+    const v = this.vocab;
+    const after = new Uint16Array(v.size).fill(NEED_CAP);
+    const each = (id: number, states: Config[]) => {
+      after[id] = Math.min(NEED_CAP, ...states.map((c) => this.costs.need(c)));
+    };
+    const one = configs.length === 1 ? configs[0]! : null;
+    if (one && plainTextRoom(one) >= 0) {
+      // Inside a string (or a free key) between characters, plain text moves no structure: it only counts towards
+      // a minLength. Only the other tokens are walked, as computeMask does.
+      const f = one.f;
+      const short = f.t === "string" ? Math.max(0, f.node.min - f.len) : 0;
+      const base = this.costs.need(one);
+      for (let id = 0; id < v.size; id++) if (v.plain[id] && entry.allowed[id]) after[id] = base - Math.min(v.plainChars[id]!, short);
+      this.walk(configs, v.notPlain, null, each);
+    } else this.walk(configs, v.all, null, each);
+    if (configs.some((c) => this.matcher.accepts(c))) for (const id of this.vocab.eos) after[id] = 0;
+    entry.needAfter = after;
+    return after;
   }
 
   private computeMask(configs: readonly Config[]): MaskEntry {
@@ -105,11 +150,12 @@ export class CompiledConstraint {
     if (configs.some((c) => this.matcher.accepts(c))) for (const id of v.eos) allowed[id] = 1;
     let count = 0;
     for (let i = 0; i < allowed.length; i++) count += allowed[i]!;
-    return { allowed, count };
+    const need = configs.length > 0 ? Math.min(...configs.map((c) => this.costs.need(c))) : NEED_CAP;
+    return { allowed, count, need };
   }
 
-  /** Marks every token of `list` whose bytes the configurations accept. */
-  private walk(start: readonly Config[], list: SortedTokens, allowed: Uint8Array): void {
+  /** Marks every token of `list` whose bytes the configurations accept (and hands each its configurations after). */
+  private walk(start: readonly Config[], list: SortedTokens, allowed: Uint8Array | null, each?: (id: number, after: Config[]) => void): void {
     const states: Config[][] = new Array(list.maxLength + 1);
     states[0] = start as Config[];
     let dead = Infinity; // the prefix length at which the last walked token died
@@ -127,8 +173,10 @@ export class CompiledConstraint {
         if (next.length === 0) break;
         states[d + 1] = next.length > 1 ? dedupe(next) : next;
       }
-      if (d === length) allowed[list.ids[i]!] = 1;
-      else dead = d + 1;
+      if (d === length) {
+        if (allowed) allowed[list.ids[i]!] = 1;
+        each?.(list.ids[i]!, states[length]!);
+      } else dead = d + 1;
     }
   }
 }
@@ -183,6 +231,11 @@ export class ConstraintState implements TokenConstraint {
     return this.configs.length > 0;
   }
 
+  /** The fewest tokens that complete a value from here, the end-of-sequence token included (a bound: bytes). */
+  get need(): number {
+    return this.entry.need;
+  }
+
   /** Whether the text so far is a complete value of the language. */
   get accepting(): boolean {
     return this.configs.some((c) => this.c.matcher.accepts(c));
@@ -192,8 +245,31 @@ export class ConstraintState implements TokenConstraint {
     return this.entry.allowed;
   }
 
-  mask(vocabSize: number): MxArray {
-    const allowed = this.entry.allowed;
+  /** The tokens allowed next: all the language allows, or near the budget's end only those after which it can close. */
+  allowedWithin(remaining: number | undefined): Uint8Array {
+    const e = this.entry;
+    const left = remaining === undefined ? Infinity : remaining - 1; // tokens after this one
+    if (left >= e.need + this.c.reach) return e.allowed;
+    const after = this.c.needAfter(this.configs, e);
+    const fits = new Uint8Array(e.allowed.length);
+    let best = NEED_CAP + 1;
+    let any = false;
+    for (let id = 0; id < fits.length; id++) {
+      if (!e.allowed[id]) continue;
+      const n = after[id]!;
+      if (n <= left) {
+        fits[id] = 1;
+        any = true;
+      }
+      if (n < best) best = n;
+    }
+    // No token keeps a completion within the budget (it was too small from the start): the ones that get closest.
+    if (!any) for (let id = 0; id < fits.length; id++) if (e.allowed[id] && after[id] === best) fits[id] = 1;
+    return fits;
+  }
+
+  mask(vocabSize: number, remaining?: number): MxArray {
+    const allowed = this.allowedWithin(remaining);
     if (allowed.length === vocabSize) return array(allowed, [1, vocabSize], "bool");
     // Padded embeddings (more rows than tokens) are never allowed; a shorter head only sees its ids.
     const fitted = new Uint8Array(vocabSize);

@@ -43,8 +43,9 @@ export class ThinkingGate implements TokenConstraint {
     return allowed;
   }
 
-  mask(vocabSize: number): MxArray | null {
-    if (this.phase === "constrained") return this.inner.mask(vocabSize);
+  mask(vocabSize: number, remaining?: number): MxArray | null {
+    // the budget binds the answer; a thought spends it freely (only what follows it must parse)
+    if (this.phase === "constrained") return this.inner.mask(vocabSize, remaining);
     const allowed = this.allowed();
     if (!allowed) return null;
     const fitted = new Uint8Array(vocabSize);
