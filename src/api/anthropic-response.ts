@@ -2,13 +2,20 @@
 // anthropic.go StreamConverter emits the same sequence): message_start, ping, then per block content_block_start,
 // deltas and content_block_stop, then message_delta (stop_reason, usage) and message_stop.
 import type { AnthropicMessageResponse, AnthropicResponseBlock, AnthropicUsage, ChatResponse } from "../schemas/index.ts";
+import { STOP_SEQUENCE, type WithStopSequence } from "./stop-sequence.ts";
 
 type StopReason = AnthropicMessageResponse["stop_reason"];
 
-function stopReasonOf(doneReason: string | undefined, calledTools: boolean): StopReason {
-  if (calledTools) return "tool_use";
-  if (doneReason === "length") return "max_tokens";
-  return "end_turn";
+/**
+ * stop_reason and stop_sequence of a done chunk. Only the request's own stop_sequences count as one: a stop string
+ * of the model's parameters (<|im_end|>) ends the turn, as its end-of-turn token would.
+ */
+function stopOf(done: ChatResponse & WithStopSequence, calledTools: boolean, requested: readonly string[]): { stop_reason: StopReason; stop_sequence: string | null } {
+  if (calledTools) return { stop_reason: "tool_use", stop_sequence: null };
+  if (done.done_reason === "length") return { stop_reason: "max_tokens", stop_sequence: null };
+  const matched = done[STOP_SEQUENCE];
+  if (matched !== undefined && requested.includes(matched)) return { stop_reason: "stop_sequence", stop_sequence: matched };
+  return { stop_reason: "end_turn", stop_sequence: null };
 }
 
 /** Anthropic counts cache reads apart from input_tokens: the prompt is their sum. */
@@ -23,7 +30,7 @@ export function anthropicUsage(response: Pick<ChatResponse, "prompt_eval_count" 
 }
 
 /** The whole (aggregated) chat response as one Anthropic message: thinking, then text, then tool_use blocks. */
-export function toAnthropicMessage(id: string, model: string, response: ChatResponse): AnthropicMessageResponse {
+export function toAnthropicMessage(id: string, model: string, response: ChatResponse, stopSequences: readonly string[] = []): AnthropicMessageResponse {
   const content: AnthropicResponseBlock[] = [];
   const m = response.message;
   if (m.thinking) content.push({ type: "thinking", thinking: m.thinking, signature: "" });
@@ -38,8 +45,7 @@ export function toAnthropicMessage(id: string, model: string, response: ChatResp
     role: "assistant",
     model,
     content,
-    stop_reason: stopReasonOf(response.done_reason, calledTools),
-    stop_sequence: null,
+    ...stopOf(response, calledTools, stopSequences),
     usage: anthropicUsage(response),
   };
 }
@@ -61,7 +67,12 @@ export type AnthropicStreamEvent =
 type OpenBlock = "text" | "thinking" | undefined;
 
 /** Turns native chat chunks into Anthropic's events; the input token count is only known at the end (message_delta). */
-export async function* anthropicStreamEvents(source: AsyncIterable<ChatResponse>, id: string, model: string): AsyncGenerator<AnthropicStreamEvent> {
+export async function* anthropicStreamEvents(
+  source: AsyncIterable<ChatResponse>,
+  id: string,
+  model: string,
+  stopSequences: readonly string[] = [],
+): AsyncGenerator<AnthropicStreamEvent> {
   const empty = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
   let started = false;
   let index = -1;
@@ -110,7 +121,7 @@ export async function* anthropicStreamEvents(source: AsyncIterable<ChatResponse>
     }
     if (chunk.done) {
       yield* close();
-      yield { type: "message_delta", delta: { stop_reason: stopReasonOf(chunk.done_reason, calledTools), stop_sequence: null }, usage: anthropicUsage(chunk) };
+      yield { type: "message_delta", delta: stopOf(chunk, calledTools, stopSequences), usage: anthropicUsage(chunk) };
       yield { type: "message_stop" };
     }
   }

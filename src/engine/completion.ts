@@ -70,8 +70,8 @@ export interface TextEvent extends TokenEvent {
   text: string;
 }
 
-/** The token loop's statistics, with the finish reason a stop string may have set. */
-export type CompletionStats = GenerationStats;
+/** The token loop's statistics, with the finish reason a stop string may have set, and that string. */
+export type CompletionStats = GenerationStats & { stopSequence?: string };
 
 export async function* complete(
   lm: LoadedModel,
@@ -97,7 +97,8 @@ export async function* complete(
         if (rest) yield { token: -1, text: rest };
       }
       const finishReason = stopped ? "stop" : r.value.finishReason;
-      return { ...r.value, generatedTokens: stopped ? emittedTokens : r.value.generatedTokens, finishReason, peakMemory: memory.peak() };
+      const stopSequence = stops.matched !== null ? { stopSequence: stops.matched } : {};
+      return { ...r.value, generatedTokens: stopped ? emittedTokens : r.value.generatedTokens, finishReason, peakMemory: memory.peak(), ...stopSequence };
     }
     if (stopped) continue; // the look-ahead token after a stop string: computed, never shown
     emittedTokens++;

@@ -95,6 +95,8 @@ export interface GenerationSummary {
   peakMemory: number;
   /** the prompt's token ids then the generated ones, when GenerateParams.returnContext asked (/api/generate `context`) */
   context?: number[];
+  /** the stop string (options.stop) that ended the generation, when one did */
+  stopSequence?: string;
 }
 
 export interface RunnerStats {

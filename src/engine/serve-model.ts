@@ -164,6 +164,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
           generateNs: Math.round(s.generateNs),
           peakMemory: s.peakMemory,
           ...(contextIds ? { context: contextIds } : {}),
+          ...(s.stopSequence !== undefined ? { stopSequence: s.stopSequence } : {}),
         },
       };
       ctx.emit(event);

@@ -62,8 +62,8 @@ export async function* chatChunks(
     return;
   }
 
-  // A forced call starts at the first token, so thinking stays off unless asked for (as with `format`): the
-  // template then renders the turn the way the model answers without thinking.
+  // A forced call starts at the first token, so thinking stays off unless asked for: the template then renders
+  // the turn the way the model answers without thinking.
   const thinkUnset = body.think === undefined || body.think === null;
   if (forcesCall(choice) && thinkUnset && prepared.templateKwargs) prepared.templateKwargs.enable_thinking = false;
   const source = chatTemplateSource(app, prepared);

@@ -5,12 +5,13 @@ import { ndjsonResponse } from "../api/ndjson.ts";
 import { createdAt, monotonicNs } from "../api/time.ts";
 import type { GenerateParams } from "../engine/protocol.ts";
 import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
-import { ErrorResponse, GenerateRequest, GenerateResponse } from "../schemas/index.ts";
+import { ErrorResponse, GenerateRequest, GenerateResponse, type ToolCall } from "../schemas/index.ts";
 import { aggregateGenerate } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
 import { ReplyParser, readReply } from "./reply.ts";
 import { promptOpensThinking } from "../formats/tools/thinking.ts";
+import { detectToolFormat } from "../formats/tools/parser.ts";
 import { chatTemplateSource, promptStartsInThinking, thinkingEnabled, thinkingTagsOf } from "./reply-format.ts";
 import { chooseGoTemplate, renderGoPrompt } from "./go-prompt.ts";
 import { rejectUnsupported } from "./unsupported.ts";
@@ -58,27 +59,36 @@ export async function* generateChunks(
     // conversation's token ids (prompt, then reply) for the next request to continue from.
     input = { ...input, returnContext: true, ...(body.context?.length ? { context: body.context } : {}) };
   }
-  // Thinking is read out of templated prompts only: a raw prompt is the caller's own format.
+  // Thinking and tool calls are read out of templated prompts only: a raw prompt is the caller's own format.
   const thinking = !body.raw && thinkingEnabled(prepared);
-  const source = thinking ? chatTemplateSource(app, prepared) : "";
+  const source = body.raw ? "" : chatTemplateSource(app, prepared);
   const tags = thinkingTagsOf(source);
+  // As Ollama's built-in parsers do on /api/generate: a model with tools whose call syntax the template shows gets
+  // its calls parsed out of the reply, sent whole on the done chunk (the bare-JSON reading is left out here: with
+  // no tools offered, JSON in a completion is far more often the answer than a call).
+  // The Go TEMPLATE, when the model has one, is where its tools branch (and so its call syntax) is written.
+  const toolFormat = !body.raw && prepared.capabilities.includes("tools") ? (detectToolFormat(prepared.layers.template ?? "") ?? detectToolFormat(source) ?? undefined) : undefined;
+  const toolCalls: ToolCall[] = [];
   // A prompt rendered here (a Go template) is looked at directly; the runner's Jinja rendering is replayed.
   const startInThinking =
     thinking &&
     ("prompt" in input
       ? promptOpensThinking(input.prompt, tags)
       : promptStartsInThinking(source, input.messages, undefined, prepared.templateKwargs, tags));
-  const parser = new ReplyParser({ thinkingTags: thinking ? tags : undefined, startInThinking });
+  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
   for await (const event of readReply(infer(app, prepared, input, signal, startNs), parser)) {
     if (event.type === "parts") {
       const { thinking: thought, content } = event.parts;
+      toolCalls.push(...event.parts.toolCalls);
+      if (!thought && !content && !event.logprobs) continue; // only a call: it goes out with the done chunk
       const chunk: GenerateResponse = { model: body.model, created_at: createdAt(), response: content, done: false };
       if (thought) chunk.thinking = thought;
       if (event.logprobs) chunk.logprobs = event.logprobs;
       yield chunk;
     } else {
       const context = event.context ? { context: event.context } : {};
-      yield { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: event.doneReason, ...context, ...event.metrics };
+      const calls = toolCalls.length > 0 ? { tool_calls: toolCalls } : {};
+      yield { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: event.doneReason, ...context, ...event.metrics, ...calls };
     }
   }
 }

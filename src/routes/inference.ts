@@ -25,7 +25,15 @@ export interface Metrics {
 
 export type InferenceEvent =
   | { type: "delta"; text: string; logprobs?: Logprob[] }
-  | { type: "done"; doneReason: string; metrics: Metrics; /** prompt + generated token ids, when asked for */ context?: number[] };
+  | {
+      type: "done";
+      doneReason: string;
+      metrics: Metrics;
+      /** prompt + generated token ids, when asked for */
+      context?: number[];
+      /** the stop string that ended it (Ollama's wire has no field for it; Anthropic's stop_sequence does) */
+      stopSequence?: string;
+    };
 
 /** Fields generate and chat share, after their schemas accepted them. */
 export interface CommonFields {
@@ -69,10 +77,9 @@ export function prepare(model: StoredModel, app: AppContext, body: CommonFields,
   let templateKwargs: Record<string, unknown> | undefined;
   const think = body.think;
   if (capabilities.includes("thinking")) {
-    // Ollama turns thinking on for thinking models when the request leaves it unset.
-    // With a format, thinking stays off unless asked for: the constraint applies from the first token, and
-    // Ollama's think-then-constrain second pass is not implemented.
-    const enabled = think === undefined || think === null ? !constraint : think !== false;
+    // Ollama turns thinking on for thinking models when the request leaves it unset, with a format too: the thought
+    // is free and the answer constrained (Ollama in two passes, here in one: constrain/thinking-gate.ts).
+    const enabled = think === undefined || think === null ? true : think !== false;
     templateKwargs = { enable_thinking: enabled };
     if (typeof think === "string") templateKwargs.reasoning_effort = think;
   } else if (think !== undefined && think !== null && think !== false) {
@@ -166,6 +173,7 @@ export async function* infer(
             eval_duration: s?.generateNs ?? 0,
           },
           ...(s?.context ? { context: s.context } : {}),
+          ...(s?.stopSequence !== undefined ? { stopSequence: s.stopSequence } : {}),
         };
       }
     }

@@ -2,6 +2,7 @@
 // Thinking is split off first (tool calls inside a thought are the model musing, not calling), then the
 // content is read for calls in the model family's syntax. Each call gets Ollama's `call_` id when complete.
 import { toolCallId } from "../api/ids.ts";
+import { STOP_SEQUENCE, type WithStopSequence } from "../api/stop-sequence.ts";
 import { createToolCallParser, type ToolCallParser, type ToolFormat } from "../formats/tools/parser.ts";
 import { ThinkingSplitter, type ThinkingTags } from "../formats/tools/thinking.ts";
 import type { ChatResponse, Logprob, ToolCall } from "../schemas/index.ts";
@@ -106,7 +107,9 @@ export async function* chatReplyChunks(
       yield chunk;
     } else {
       const message = { role: "assistant", content: "" };
-      yield { model, created_at: now(), message, done: true, done_reason: event.doneReason, ...event.metrics };
+      const done: ChatResponse & WithStopSequence = { model, created_at: now(), message, done: true, done_reason: event.doneReason, ...event.metrics };
+      if (event.stopSequence !== undefined) done[STOP_SEQUENCE] = event.stopSequence;
+      yield done;
     }
   }
 }

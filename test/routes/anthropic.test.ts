@@ -45,6 +45,21 @@ describe("Anthropic Messages", () => {
     expect(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0)).toBeGreaterThan(0);
   });
 
+  test("stop_sequences: the text before it, stop_reason stop_sequence naming it, streamed and not", async () => {
+    const free = textOf(await anthropic.messages.create({ model: TINY, max_tokens: 16, ...GREEDY, messages: [USER] }));
+    const stop = free.slice(6, 9);
+    expect(stop.length).toBe(3);
+    const request = { model: TINY, max_tokens: 16, ...GREEDY, messages: [USER], stop_sequences: ["never in this text \u0000", stop] };
+    const message = await anthropic.messages.create(request);
+    expect({ text: textOf(message), stop_reason: message.stop_reason, stop_sequence: message.stop_sequence }).toEqual({
+      text: free.slice(0, free.indexOf(stop)),
+      stop_reason: "stop_sequence",
+      stop_sequence: stop,
+    });
+    const final = await anthropic.messages.stream(request).finalMessage();
+    expect({ stop_reason: final.stop_reason, stop_sequence: final.stop_sequence }).toEqual({ stop_reason: "stop_sequence", stop_sequence: stop });
+  });
+
   test("messages.stream: Anthropic's event sequence, and the final message is the non-streamed one", async () => {
     const request = { model: TINY, max_tokens: 6, ...GREEDY, messages: [USER] };
     const whole = await anthropic.messages.create(request);

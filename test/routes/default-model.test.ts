@@ -98,3 +98,35 @@ describe("the default model", () => {
     expect(answer.choices[0]!.message.content!.length).toBeGreaterThan(0);
   });
 });
+
+describe("/api/generate and tool calls", () => {
+  // SmolLM2-135M copies a call from a shown example; stop at the blank line it writes after the call
+  const prompt = 'You can call tools like this: <tool_call>\n{"name": "get_weather", "arguments": {"city": "London"}}\n</tool_call>\nNow call get_weather for Paris.';
+  const options = { num_predict: 60, temperature: 0, stop: ["\n\n"] };
+
+  test("a templated prompt: the call comes out whole in tool_calls on the done chunk, not in the response (as Ollama's parsers)", async () => {
+    const r = await post(url, "/api/generate", { model: "smollm2:135m", prompt, stream: false, options });
+    const body = (await r.json()) as { response: string; tool_calls?: { id: string; function: { index: number; name: string; arguments: unknown } }[] };
+    expect(body.tool_calls).toEqual([{ id: expect.stringMatching(/^call_/), function: { index: 0, name: "get_weather", arguments: { city: "Paris" } } }]);
+    expect(body.response).not.toContain("<tool_call>");
+    const streamed = await post(url, "/api/generate", { model: "smollm2:135m", prompt, options });
+    const chunks = (await streamed.text()).trim().split("\n").map((l) => JSON.parse(l) as { response: string; done: boolean; tool_calls?: unknown[] });
+    expect(chunks.filter((c) => c.tool_calls).map((c) => c.done)).toEqual([true]);
+    expect(chunks.map((c) => c.response).join("")).toBe(body.response);
+  });
+
+  test("a raw prompt stays the caller's text: no parsing", async () => {
+    const r = await post(url, "/api/generate", { model: "smollm2:135m", prompt: `<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n`, raw: true, stream: false, options });
+    const body = (await r.json()) as { response: string; tool_calls?: unknown[] };
+    expect(body.tool_calls).toBeUndefined();
+    // the templated prompt's own text (SmolLM2's template and default system prompt): the same call, left in place
+    expect(body.response).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}');
+  });
+
+  test("a model without tools is never parsed", async () => {
+    const r = await post(url, "/api/generate", { model: "bare-smollm2", prompt, stream: false, options });
+    const body = (await r.json()) as { response: string; tool_calls?: unknown[] };
+    expect(body.tool_calls).toBeUndefined();
+    expect(body.response).toContain("<tool_call>");
+  });
+});

@@ -1,7 +1,8 @@
 // Thinking before a format, as Ollama does for thinking models (server/routes.go runs the thought unconstrained,
 // then constrains the answer): a thought is free text, and only what follows its close tag must be JSON. Here
 // it is one pass: the gate lets the model open a thought at the start (or starts inside one when the prompt
-// opened it), passes every token until the close tag, then hands over to the constraint.
+// opened it), passes every token until the close tag, then hands over to the constraint. Near the end of the
+// budget it closes the thought itself, while the answer's shortest value still fits.
 import { array, type MxArray } from "../../ffi/index.ts";
 import { detectThinkingTags, promptOpensThinking, type ThinkingTags } from "../../formats/tools/thinking.ts";
 import type { Tokenizer } from "../../formats/tokenizer/tokenizer.ts";
@@ -17,6 +18,7 @@ export class ThinkingGate implements TokenConstraint {
   private phase: Phase;
   private thought = new Uint8Array(0);
   private readonly openId: number | undefined;
+  private readonly closeId: number | undefined;
 
   constructor(
     private readonly inner: ConstraintState,
@@ -28,6 +30,8 @@ export class ThinkingGate implements TokenConstraint {
     // Only an open tag that is one token can be offered next to the format's first tokens.
     const ids = tokenizer.encode(tags.open, { addSpecialTokens: false });
     this.openId = ids.length === 1 ? ids[0] : undefined;
+    const close = tokenizer.encode(tags.close, { addSpecialTokens: false });
+    this.closeId = close.length === 1 ? close[0] : undefined;
   }
 
   get finished(): boolean {
@@ -44,9 +48,15 @@ export class ThinkingGate implements TokenConstraint {
   }
 
   mask(vocabSize: number, remaining?: number): MxArray | null {
-    // the budget binds the answer; a thought spends it freely (only what follows it must parse)
-    if (this.phase === "constrained") return this.inner.mask(vocabSize, remaining);
-    const allowed = this.allowed();
+    // at the start, a thought is offered only while its open and close tags and the answer still fit
+    const tight = remaining !== undefined && remaining - 2 < this.inner.need;
+    if (this.phase === "constrained" || (this.phase === "start" && tight)) return this.inner.mask(vocabSize, remaining);
+    let allowed = this.allowed();
+    // A thought spends the budget freely until only the answer's shortest value fits after it: then it closes.
+    if (this.phase === "thinking" && this.closeId !== undefined && remaining !== undefined && remaining - 1 <= this.inner.need) {
+      allowed = new Uint8Array(vocabSize);
+      allowed[this.closeId] = 1;
+    }
     if (!allowed) return null;
     const fitted = new Uint8Array(vocabSize);
     fitted.set(allowed.subarray(0, vocabSize));

@@ -13,6 +13,8 @@ export class StopMatcher {
   private readonly stops: string[];
   private held = "";
   private done = false;
+  /** the stop string that ended the text, once one did (Anthropic's stop_sequence) */
+  matched: string | null = null;
 
   constructor(stops: readonly string[]) {
     this.stops = stops.filter((s) => s.length > 0);
@@ -31,7 +33,10 @@ export class StopMatcher {
     let cut = -1;
     for (const stop of this.stops) {
       const at = text.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
+      if (at !== -1 && (cut === -1 || at < cut)) {
+        cut = at;
+        this.matched = stop;
+      }
     }
     if (cut !== -1) {
       this.done = true;

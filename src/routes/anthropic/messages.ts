@@ -35,10 +35,10 @@ export function anthropicRoutes(app: AppContext) {
         const id = anthropicMessageId();
         const chunks = chatChunks(app, chat, request.signal);
         if (body.stream === true) {
-          const events = anthropicStreamEvents(chunks, id, body.model);
+          const events = anthropicStreamEvents(chunks, id, body.model, body.stop_sequences);
           return typedSseResponse(events, { event: (error) => anthropicErrorBody(error), response: anthropicErrorResponse }, { signal: request.signal });
         }
-        return Response.json(toAnthropicMessage(id, body.model, await aggregateChat(chunks)));
+        return Response.json(toAnthropicMessage(id, body.model, await aggregateChat(chunks), body.stop_sequences));
       },
       {
         body: AnthropicMessagesRequest,
