@@ -1,8 +1,12 @@
 // Text in, text out: a loaded model (weights + tokenizer), and one completion through the token loop with
 // streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { cpuKernels, memory } from "../ffi/index.ts";
 import { cpuKernelChoice, cpuKernelThreads } from "./cpu-backend.ts";
 import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
+import { loadAdapter } from "../models/adapter.ts";
+import { ADAPTER_FOLDER, readAdapterDir } from "../formats/adapter.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import type { CausalLM } from "../models/model.ts";
@@ -41,13 +45,23 @@ export function configureCpuKernels(): void {
   cpuKernels({ use: cpuKernelChoice(), threads: cpuKernelThreads() });
 }
 
-/** A model directory in the mlx-community layout. */
+/**
+ * A model directory in the mlx-community layout; a LoRA adapter in its `adapter/` folder (a store model created with ADAPTER: an mlx-lm or PEFT
+ * adapter's files) is applied unfused over its weights.
+ */
 export async function loadMlxModel(name: string, dir: string, opts: BuildOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   configureCpuKernels();
   const tokenizer = await Tokenizer.fromFiles(dir);
-  const { model, config } = loadModelDir(dir, opts);
-  return loadedModel(name, model, tokenizer, config, t0);
+  const adapterDir = join(dir, ADAPTER_FOLDER);
+  const adapter = opts.adapter ?? (existsSync(adapterDir) ? loadAdapter(readAdapterDir(adapterDir)) : undefined);
+  try {
+    const { model, config } = loadModelDir(dir, { ...opts, ...(adapter ? { adapter } : {}) });
+    return loadedModel(name, model, tokenizer, config, t0);
+  } catch (e) {
+    for (const t of adapter?.tensors.values() ?? []) t.free(); // no-ops for those a failed build already freed
+    throw e;
+  }
 }
 
 /** A GGUF file: weights repacked for MLX, tokenizer and chat template from its metadata. */

@@ -6,11 +6,11 @@ import { astype, cpuKernels, dequantize, device, eval as evalArrays, fromBytes, 
 import type { Config } from "./config.ts";
 import type { CausalLM } from "./model.ts";
 import { builderFor } from "./registry.ts";
+import type { LoadedAdapter } from "./adapter.ts";
+import { ModelLoadError } from "./errors.ts";
 import { parseQuantConfig, Weights, type QuantConfig } from "./weights.ts";
 
-export class ModelLoadError extends Error {
-  override name = "ModelLoadError";
-}
+export { ModelLoadError } from "./errors.ts";
 
 export function readConfig(dir: string): Config {
   const path = join(dir, "config.json");
@@ -132,6 +132,8 @@ export interface BuildOptions {
   dequantize?: boolean;
   /** convert every floating-point tensor (norms, embeddings, scales and biases) to this dtype at load */
   floatDtype?: "float32";
+  /** a LoRA adapter applied unfused over the frozen weights (its tensors are taken: the model owns them) */
+  adapter?: LoadedAdapter;
 }
 
 /** Builds a model from named tensors (safetensors or repacked GGUF); every tensor must be used. */
@@ -146,14 +148,25 @@ export function build(config: Config, tensors: Map<string, MxArray>, opts: Build
   }
   if (opts.dequantize && quant) dequantizeAll(tensors, quant);
   else if (quant && device.defaultDevice() === "cpu" && cpuKernels() !== "mlx") widenOddBits(tensors, quant);
-  using ws = new Weights(tensors, quant);
+  // the adapter's tensors join the model's under their module's path: every one must find its Linear
+  for (const [name, t] of opts.adapter?.tensors ?? []) tensors.set(name, t);
+  using ws = new Weights(tensors, quant, opts.adapter?.scale ?? 0);
   const arrays = [...tensors.values()];
   // Read the weights now (load time), a few hundred at a time to bound the graph.
   for (let i = 0; i < arrays.length; i += 256) evalArrays(...arrays.slice(i, i + 256));
-  const model = builderFor(String(config.model_type))(config, ws);
+  let model: CausalLM;
+  try {
+    model = builderFor(String(config.model_type))(config, ws);
+  } catch (e) {
+    // the modules built before the failure hold some of these: freeing is idempotent, so free them all
+    for (const t of arrays) t.free();
+    throw e;
+  }
   const unused = ws.remaining();
   if (unused.length > 0) {
     model[Symbol.dispose]();
+    const lora = unused.filter((n) => /\.lora_[ab]$/.test(n));
+    if (lora.length > 0) throw new ModelLoadError(`the adapter adapts modules the model does not have: ${lora.slice(0, 5).join(", ")}`);
     throw new ModelLoadError(`model weights have ${unused.length} tensors the architecture does not use: ${unused.slice(0, 5).join(", ")}`);
   }
   return { model, config };

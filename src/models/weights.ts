@@ -61,6 +61,8 @@ export class Weights implements Disposable {
   constructor(
     private readonly tensors: Map<string, MxArray>,
     readonly quant: QuantConfig | null,
+    /** a LoRA adapter's scale, when its `<path>.lora_a` / `.lora_b` tensors are among these (models/adapter.ts) */
+    readonly loraScale = 0,
   ) {}
 
   has(name: string): boolean {

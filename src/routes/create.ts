@@ -1,9 +1,12 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
-// layers on top. Not built yet: quantize, adapters, draft models (each refused with a 400).
+// layers on top, and LoRA adapters (mlx-lm or PEFT files, checked against the base, applied at load). Not built
+// yet: quantize, adapters on GGUF bases, draft models (each refused with a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { GgufError } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import { ADAPTER_FILES, ADAPTER_FOLDER, AdapterError, readAdapter, safetensorsHeader, type AdapterSpec } from "../formats/adapter.ts";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { progressResponse } from "../api/ndjson.ts";
@@ -81,12 +84,62 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
   return { config, layers };
 }
 
+/**
+ * An adapter's uploaded files as layers, checked against the base first: an mlx-lm or PEFT LoRA whose every module
+ * is a Linear of the base with the same shape (Ollama takes safetensors adapters on GGUF llama bases only).
+ */
+function adapterLayers(app: AppContext, base: Base, adapters: Record<string, string>): Layer[] {
+  if (base.config.model_format === "gguf") throw new InvalidRequestError("adapters on GGUF models are not supported yet (safetensors models take mlx-lm and PEFT adapters)");
+  if (base.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("only one adapter is supported: the base model already has one");
+  const files: Record<string, string> = {};
+  const layers: Layer[] = [];
+  for (const [name, digest] of Object.entries(adapters).sort(([a], [b]) => a.localeCompare(b))) {
+    const file = basename(name);
+    if (!(ADAPTER_FILES as readonly string[]).includes(file)) continue; // README.md, training args and the like
+    if (!/^sha256[:-][0-9a-f]{64}$/.test(digest)) throw new InvalidRequestError(MESSAGES.invalidDigest);
+    const normalized = digest.replace("-", ":");
+    if (!app.store.hasBlob(normalized)) throw new InvalidRequestError(`missing blob ${normalized} for ${name}`);
+    files[file] = app.store.blobPath(normalized);
+    layers.push({ mediaType: MEDIA.adapter, digest: normalized, size: statSync(files[file]).size, name: `${ADAPTER_FOLDER}/${file}` });
+  }
+  let spec: AdapterSpec;
+  try {
+    spec = readAdapter(files);
+  } catch (e) {
+    if (e instanceof AdapterError) throw new InvalidRequestError(`invalid adapter: ${e.message}`);
+    throw e;
+  }
+  checkAdapterFits(app, base, spec);
+  return layers;
+}
+
+/** Every adapted module is a Linear of the base, [in → out] as the adapter's A and B are. */
+function checkAdapterFits(app: AppContext, base: Base, spec: AdapterSpec): void {
+  const shapes = new Map<string, number[]>();
+  let quant: Record<string, unknown> = {};
+  for (const l of base.layers) {
+    if (l.name === "config.json") quant = ((JSON.parse(readFileSync(app.store.blobPath(l.digest), "utf8")) as Record<string, unknown>).quantization ?? {}) as Record<string, unknown>;
+    if (l.mediaType !== MEDIA.safetensors || l.name?.includes("/")) continue;
+    for (const [name, t] of safetensorsHeader(app.store.blobPath(l.digest))) shapes.set(name, t.shape);
+  }
+  for (const [path, m] of spec.modules) {
+    const weight = shapes.get(`${path}.weight`);
+    if (!weight || weight.length !== 2) throw new InvalidRequestError(`invalid adapter: it adapts ${path}, which the model does not have`);
+    const override = quant[path] as { bits?: number } | undefined;
+    const bits = shapes.has(`${path}.scales`) ? Number(override?.bits ?? quant.bits ?? 4) : 32;
+    const [out, packedIn] = weight as [number, number];
+    const inFeatures = (packedIn * 32) / bits;
+    if (m.in !== inFeatures || m.out !== out) {
+      throw new InvalidRequestError(`invalid adapter: its ${path} is [${m.in} → ${m.out}] but the model's layer is [${inFeatures} → ${out}]`);
+    }
+  }
+}
+
 const REPLACED = [MEDIA.template, MEDIA.system, MEDIA.params, MEDIA.messages, MEDIA.license] as const;
 
 async function* createProgress(app: AppContext, body: CreateRequest): AsyncGenerator<ProgressResponse> {
   const name = nameOf(body.model || body.name || "");
   if (body.quantize || body.quantization) throw new InvalidRequestError("quantize is not supported yet");
-  if (body.adapters && Object.keys(body.adapters).length > 0) throw new InvalidRequestError("adapters are not supported yet");
   if (body.draft_files && Object.keys(body.draft_files).length > 0) throw new InvalidRequestError("draft models are not supported yet");
 
   let base: Base;
@@ -106,8 +159,12 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
   if (body.parameters) replacing.add(MEDIA.params);
   if (body.messages) replacing.add(MEDIA.messages);
   if (body.license) replacing.add(MEDIA.license);
+  // the adapter is checked before the first line goes out: a bad one is a 400, not an error line
+  const adapter = body.adapters && Object.keys(body.adapters).length > 0 ? adapterLayers(app, base, body.adapters) : [];
   const layers = base.layers.filter((l) => !(REPLACED as readonly string[]).includes(l.mediaType) || !replacing.has(l.mediaType));
   for (const l of layers) yield { status: `using existing layer ${l.digest}` };
+  for (const l of adapter) yield { status: `using adapter layer ${l.digest}` };
+  layers.push(...adapter);
 
   const add = (data: string, mediaType: string): ProgressResponse => {
     const existed = app.store.hasBlob(`sha256:${new Bun.CryptoHasher("sha256").update(data).digest("hex")}`);
@@ -147,7 +204,8 @@ export function createRoutes(app: AppContext) {
         description:
           "JSON form only. `from` an existing model, or `files` (one GGUF blob, or an MLX model directory's files " +
           "uploaded with POST /api/blobs), plus template/system/parameters/messages/license layers. " +
-          "quantize, adapters and draft_files are not supported yet.",
+          "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base. " +
+          "quantize, adapters on GGUF models and draft_files are not supported yet.",
         tags: ["models"],
       },
     },

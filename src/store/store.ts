@@ -24,6 +24,8 @@ export const MEDIA = {
   safetensors: "application/vnd.ollmlx.image.safetensors",
   /** any other file of an MLX model directory (chat_template.jinja, tokenizer.model, ...) */
   file: "application/vnd.ollmlx.image.file",
+  /** a LoRA adapter's file (Ollama's media type), `name` = adapter/<file> (formats/adapter.ts) */
+  adapter: "application/vnd.ollama.image.adapter",
 } as const;
 
 export interface Layer {

@@ -1,7 +1,7 @@
 // `ollmlx create`: the Modelfile as Ollama parses it, and the blob upload + POST /api/create it turns into, against
 // the real server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequest, parseModelfile } from "../../src/cli/modelfile.ts";
@@ -75,6 +75,18 @@ MESSAGE assistant yes
     expect(() => parseModelfile("FROM x\nMESSAGE robot hi\n")).toThrow('message role must be one of "system", "user", or "assistant"');
     await expect(createRequest(parseModelfile("FROM x\nPARAMETER foo 1\n"), dir())).rejects.toThrow("unknown parameter 'foo'");
     await expect(createRequest(parseModelfile("FROM x\nPARAMETER num_ctx big\n"), dir())).rejects.toThrow("invalid int value [big]");
+  });
+
+  test("ADAPTER ./folder: an mlx-lm adapter's files are hashed for upload and sent as `adapters`", async () => {
+    const d = dir();
+    const adapter = join(d, "my-adapter");
+    mkdirSync(adapter);
+    writeFileSync(join(adapter, "adapters.safetensors"), "weights");
+    writeFileSync(join(adapter, "adapter_config.json"), "{}");
+    const { request, blobs } = await createRequest(parseModelfile("FROM base\nADAPTER ./my-adapter\n"), d);
+    const sha = (t: string) => `sha256:${new Bun.CryptoHasher("sha256").update(t).digest("hex")}`;
+    expect(request).toEqual({ from: "base", adapters: { "adapter_config.json": sha("{}"), "adapters.safetensors": sha("weights") } });
+    expect(blobs.size).toBe(2);
   });
 });
 

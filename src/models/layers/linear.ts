@@ -1,6 +1,8 @@
 // Dense or quantized linear layers and embeddings, as mlx-lm stores them: a quantized layer has a
-// uint32-packed `weight` plus `scales` (and `biases` in affine mode), and keeps an optional float `bias`.
-import { embedding, linear, type MxArray } from "../../ffi/index.ts";
+// uint32-packed `weight` plus `scales` (and `biases` in affine mode), and keeps an optional float `bias`. A layer
+// with a LoRA adapter adds scale · (x A) B unfused, as mlx-lm's LoRALinear does (A, B float32; frozen base).
+import { add, astype, embedding, linear, matmul, multiply, type MxArray } from "../../ffi/index.ts";
+import { ModelLoadError } from "../errors.ts";
 import type { QuantParams, Weights } from "../weights.ts";
 
 interface Packed {
@@ -36,24 +38,55 @@ function project(x: MxArray, p: Packed, bias: MxArray | null): MxArray {
   });
 }
 
+interface Lora {
+  a: MxArray;
+  b: MxArray;
+  scale: number;
+}
+
 export class Linear implements Disposable {
   private constructor(
     private readonly p: Packed,
     private readonly bias: MxArray | null,
+    private readonly lora: Lora | null,
   ) {}
 
   static load(ws: Weights, path: string): Linear {
     const p = takePacked(ws, path);
-    return new Linear(p, ws.takeOptional(`${path}.bias`));
+    const bias = ws.takeOptional(`${path}.bias`);
+    const a = ws.takeOptional(`${path}.lora_a`);
+    const b = ws.takeOptional(`${path}.lora_b`);
+    if (!a || !b) {
+      a?.free();
+      b?.free();
+      return new Linear(p, bias, null);
+    }
+    // the base's in features: a packed row holds 32 / bits values per uint32
+    const packedIn = p.weight.shape[p.weight.shape.length - 1]!;
+    const inFeatures = p.q ? (packedIn * 32) / p.q.bits : packedIn;
+    const outFeatures = p.weight.shape[0]!;
+    if (a.shape[0] !== inFeatures || b.shape[1] !== outFeatures) {
+      const message = `the adapter's ${path} is [${a.shape[0]} → ${b.shape[1]}] but the model's layer is [${inFeatures} → ${outFeatures}]`;
+      for (const t of [a, b]) t.free();
+      freePacked(p);
+      bias?.free();
+      throw new ModelLoadError(message);
+    }
+    return new Linear(p, bias, { a, b, scale: ws.loraScale });
   }
 
   forward(x: MxArray): MxArray {
-    return project(x, this.p, this.bias);
+    const y = project(x, this.p, this.bias);
+    const l = this.lora;
+    if (!l) return y;
+    return add(y, astype(multiply(matmul(matmul(x, l.a), l.b), l.scale), x.dtype));
   }
 
   [Symbol.dispose](): void {
     freePacked(this.p);
     this.bias?.free();
+    this.lora?.a.free();
+    this.lora?.b.free();
   }
 }
 

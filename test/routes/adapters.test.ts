@@ -1,0 +1,112 @@
+// LoRA adapters through /api/create (`adapters`, as `ollmlx create` sends a Modelfile's ADAPTER): the adapter's
+// files uploaded as blobs, checked against the base, stored as adapter layers; the new model then generates
+// mlx-lm's greedy tokens for that adapter (a real runner, MLX's own ops as mlx-lm runs them), and the base does not.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { concatenate, loadSafetensors, saveSafetensors, type MxArray } from "../../src/ffi/index.ts";
+import { join } from "node:path";
+import { Ollama } from "ollama";
+import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
+import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
+import { MEDIA } from "../../src/store/store.ts";
+import { adapterReference, tinyAdapters } from "../fixtures/adapters.ts";
+import { listTinyModels } from "../fixtures/tiny-models.ts";
+import { ndjson, post, startServer, type TestServer } from "./harness.ts";
+
+const BASE = "tiny-qwen3-f32";
+let server: TestServer;
+let baseDir: string;
+const kernels = process.env.OLLMLX_CPU_KERNELS;
+beforeAll(async () => {
+  process.env.OLLMLX_CPU_KERNELS = "mlx"; // the runners inherit it: MLX's ops, mlx-lm's logits to the bit
+  server = await startServer();
+  baseDir = (await listTinyModels()).find((m) => m.name === "qwen3-f32")!.dir;
+  await server.store.importMlxDir(BASE, baseDir, mlxConfigBlob(JSON.parse(readFileSync(join(baseDir, "config.json"), "utf8"))));
+});
+afterAll(async () => {
+  await server.close();
+  if (kernels === undefined) delete process.env.OLLMLX_CPU_KERNELS;
+  else process.env.OLLMLX_CPU_KERNELS = kernels;
+});
+
+/** Uploads a folder's files as blobs: file name → digest, as `ollmlx create` sends them. */
+async function upload(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    const bytes = readFileSync(join(dir, f));
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    expect([200, 201]).toContain((await fetch(`${server.url}/api/blobs/${digest}`, { method: "POST", body: bytes })).status); // 200: already there
+    out[f] = digest;
+  }
+  return out;
+}
+
+async function create(body: Record<string, unknown>): Promise<{ status: number; lines: Record<string, unknown>[] }> {
+  const r = await post(server.url, "/api/create", body);
+  return { status: r.status, lines: r.status === 200 ? await ndjson(r) : [(await r.json()) as Record<string, unknown>] };
+}
+
+describe("LoRA adapters through /api/create", () => {
+  for (const layout of ["mlx", "peft"]) {
+    test(`an ${layout === "mlx" ? "mlx-lm" : "PEFT"} adapter: stored as adapter layers; the model answers with mlx-lm's greedy tokens for it`, async () => {
+      const name = `tiny-lora-${layout}`;
+      const adapters = await upload(join(await tinyAdapters(), "qwen3-f32", layout));
+      const { status, lines } = await create({ model: name, from: BASE, adapters });
+      expect(status).toBe(200);
+      expect(lines.filter((l) => String(l.status).startsWith("using adapter layer sha256:"))).toHaveLength(2);
+      expect(lines.at(-1)).toEqual({ status: "success" });
+      const stored = server.store.list().find((m) => m.display.startsWith(name))!;
+      expect(stored.manifest.layers.filter((l) => l.mediaType === MEDIA.adapter).map((l) => l.name).sort()).toEqual(
+        [`adapter/adapter_config.json`, layout === "mlx" ? "adapter/adapters.safetensors" : "adapter/adapter_model.safetensors"].sort(),
+      );
+
+      const show = await new Ollama({ host: server.url }).show({ model: name });
+      expect(show.modelfile).toMatch(new RegExp(`\nADAPTER .*/adapter\n`));
+
+      const ref = await adapterReference("qwen3-f32");
+      const tokenizer = await Tokenizer.fromFiles(baseDir);
+      const ollama = new Ollama({ host: server.url });
+      const options = { temperature: 0, num_predict: ref.greedy.length };
+      const adapted = await ollama.generate({ model: name, prompt: ref.prompt, raw: true, options });
+      expect(adapted.prompt_eval_count).toBe(ref.ids.length);
+      expect(adapted.response).toBe(tokenizer.decode(ref.greedy));
+      const base = await ollama.generate({ model: BASE, prompt: ref.prompt, raw: true, options });
+      expect(base.response).not.toBe(adapted.response);
+    });
+  }
+
+  test("bad adapters are 400s naming the problem, and nothing is created", async () => {
+    const good = await upload(join(await tinyAdapters(), "qwen3-f32", "mlx"));
+    const { "adapter_config.json": config, ...weightsOnly } = good;
+    expect(config).toBeDefined();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ from: BASE, adapters: weightsOnly }, "invalid adapter: an adapter needs its adapter_config.json"],
+      [{ from: "tiny-lora-mlx", adapters: good }, "only one adapter is supported: the base model already has one"],
+      [{ from: BASE, adapters: { ...good, "adapters.safetensors": `sha256:${"0".repeat(64)}` } }, `missing blob sha256:${"0".repeat(64)} for adapters.safetensors`],
+    ];
+    // shapes of another model, and a module this one lacks
+    const src = join(await tinyAdapters(), "qwen3-f32", "mlx");
+    const stored = loadSafetensors(join(src, "adapters.safetensors")).tensors;
+    for (const [variant, message] of [
+      ["wide", "invalid adapter: its model.layers.0.self_attn.q_proj is [128 → 64] but the model's layer is [64 → 64]"],
+      ["deep", "invalid adapter: it adapts model.layers.7.mlp.down_proj, which the model does not have"],
+    ] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "ollmlx-bad-adapter-"));
+      copyFileSync(join(src, "adapter_config.json"), join(dir, "adapter_config.json"));
+      const tensors = new Map<string, MxArray>();
+      for (const [k, v] of stored) {
+        if (variant === "wide") tensors.set(k, k.endsWith("layers.0.self_attn.q_proj.lora_a") ? concatenate([v, v], 0) : v);
+        else tensors.set(k.replace("layers.1.", "layers.7."), v);
+      }
+      saveSafetensors(join(dir, "adapters.safetensors"), tensors);
+      cases.push([{ from: BASE, adapters: await upload(dir) }, message]);
+    }
+    for (const t of stored.values()) t.free();
+    for (const [body, message] of cases) {
+      const { status, lines } = await create({ model: "never-created", ...body });
+      expect({ status, error: String(lines[0]!.error ?? "").slice(0, message.length) }).toEqual({ status: 400, error: message });
+    }
+    expect(server.store.list().some((m) => m.display.startsWith("never-created"))).toBe(false);
+  });
+});
