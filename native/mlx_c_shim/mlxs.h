@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 2
+#define MLXS_ABI_VERSION 3
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -201,6 +201,15 @@ int32_t mlxs_st_close(int32_t bundle);
 int32_t mlxs_st_save(const char* path, const char* names, const int32_t* hs, int32_t n, const char* meta, int32_t nmeta);
 
 /* ---- memory, devices, streams ---- */
+/* Autograd. fn is called back once, on this thread, with the traced inputs (handles it frees before it returns);
+ * it writes its outputs' handles (detached from any scope, none of them an input's; the shim takes them) to out
+ * and returns how many, or a negative value on error. Gradients are of its first output, a scalar. */
+#define MLXS_MAX_OUTPUTS 64
+typedef int32_t (*mlxs_fn)(const int32_t* in, int32_t nin, int32_t* out, int32_t cap, void* payload);
+/* out: fn's outputs at primals, then the gradients w.r.t. primals[argnums]; *nvalues = how many outputs. */
+int32_t mlxs_value_and_grad(mlxs_fn fn, void* payload, const int32_t* primals, int32_t n, const int32_t* argnums, int32_t nargs,
+                            int32_t* out, int32_t cap, int32_t* nvalues);
+
 double mlxs_active_memory(void);
 double mlxs_peak_memory(void);
 int32_t mlxs_reset_peak_memory(void);
