@@ -10,6 +10,7 @@ import { blobRoutes } from "./routes/blobs.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import type { AppContext } from "./routes/context.ts";
 import { createRoutes } from "./routes/create.ts";
+import { finetuneRoutes } from "./routes/finetune.ts";
 import { embedRoutes } from "./routes/embed.ts";
 import { generateRoutes } from "./routes/generate.ts";
 import { metaRoutes } from "./routes/meta.ts";
@@ -112,6 +113,7 @@ export function createApp(context: AppContext = defaultContext(), options: AppOp
     .use(embedRoutes(context))
     .use(modelRoutes(context))
     .use(createRoutes(context))
+    .use(finetuneRoutes(context))
     .use(blobRoutes(context))
     .use(pullRoutes(context))
     .use(pushRoutes(context))

@@ -9,6 +9,7 @@ export type RunnerRequest =
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "generate"; id: number; params: GenerateParams }
   | { op: "embed"; id: number; params: EmbedParams }
+  | { op: "train"; id: number; params: TrainParams }
   | { op: "cancel"; id: number; target: number }
   | { op: "stats"; id: number }
   | { op: "unload"; id: number };
@@ -41,6 +42,32 @@ export interface GenerateParams {
   /** false: generation that fills the context ends ("length") instead of shifting it (Ollama's `shift`, default true) */
   shift?: boolean;
   options: SamplingParams;
+}
+
+/** LoRA fine-tuning (train/finetune.ts), mlx-lm's option names; the defaults are the route's. */
+export interface TrainOptions {
+  iters: number;
+  batch_size: number;
+  learning_rate: number;
+  rank: number;
+  scale: number;
+  num_layers: number;
+  max_seq_length: number;
+  mask_prompt: boolean;
+  seed: number;
+  /** AdamW's decoupled weight decay; 0 is mlx-lm's default Adam */
+  weight_decay: number;
+  /** iterations of linear warmup from 0 before the rate holds (0: none) */
+  warmup: number;
+}
+
+/** One training run: the base, its rows (parsed JSONL objects) and where the adapter's files go. */
+export interface TrainParams {
+  model: ModelSpec;
+  train: unknown[];
+  valid: unknown[];
+  options: TrainOptions;
+  outDir: string;
 }
 
 /** One request's inputs for an embedding model, one vector each (pooled, not normalized: the server does that). */
@@ -120,6 +147,18 @@ export type RunnerEvent =
   | { type: "loaded"; id: number; loadDurationNs: number; contextLength: number }
   | { type: "stats"; id: number; stats: RunnerStats }
   | { type: "embeddings"; id: number; embeddings: number[][]; promptTokens: number; promptNs: number }
+  | {
+      type: "train";
+      id: number;
+      /** iterations done, of `total` */
+      iteration: number;
+      total: number;
+      loss: number;
+      learningRate: number;
+      tokensPerSecond: number;
+      trainedTokens: number;
+    }
+  | { type: "validate"; id: number; iteration: number; loss: number }
   | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }
   | { type: "error"; id: number; message: string; kind: "mlx" | "request" | "internal"; /** the HTTP status it means, when not 500 */ status?: number };
 

@@ -10,6 +10,7 @@
 // read: a cancel stops a job within one step.
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
+import { finetune } from "../train/finetune.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
 import { embed, type EmbedJob } from "./serve-embed.ts";
 
@@ -100,6 +101,9 @@ export async function runRunner(): Promise<void> {
           break;
         case "generate":
           await generate(req.id, req.params, ctx);
+          break;
+        case "train":
+          await finetune(req.id, req.params, ctx);
           break;
         default:
           throw new RequestError(`unexpected request ${req.op}`);

@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import type { CausalLM } from "./model.ts";
 import { builderFor } from "./registry.ts";
 import type { LoadedAdapter } from "./adapter.ts";
+import type { Lora } from "./layers/linear.ts";
 import { ModelLoadError } from "./errors.ts";
 import { parseQuantConfig, Weights, type QuantConfig } from "./weights.ts";
 
@@ -109,7 +110,7 @@ function widenOddBits(tensors: Map<string, MxArray>, quant: QuantConfig): void {
   }
 }
 
-export function loadModelDir(dir: string, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
+export function loadModelDir(dir: string, opts: BuildOptions = {}): Built {
   let config = readConfig(dir);
   const modelType = String(config.model_type ?? "");
   if (!modelType) throw new ModelLoadError("config.json has no model_type");
@@ -137,7 +138,14 @@ export interface BuildOptions {
 }
 
 /** Builds a model from named tensors (safetensors or repacked GGUF); every tensor must be used. */
-export function build(config: Config, tensors: Map<string, MxArray>, opts: BuildOptions = {}): { model: CausalLM; config: Config } {
+/** A built model, its config, and its layers' adapters by module path (empty without one). */
+export interface Built {
+  model: CausalLM;
+  config: Config;
+  loras: ReadonlyMap<string, Lora>;
+}
+
+export function build(config: Config, tensors: Map<string, MxArray>, opts: BuildOptions = {}): Built {
   const quant = parseQuantConfig(config);
   if (opts.floatDtype) {
     for (const [key, t] of tensors) {
@@ -169,5 +177,5 @@ export function build(config: Config, tensors: Map<string, MxArray>, opts: Build
     if (lora.length > 0) throw new ModelLoadError(`the adapter adapts modules the model does not have: ${lora.slice(0, 5).join(", ")}`);
     throw new ModelLoadError(`model weights have ${unused.length} tensors the architecture does not use: ${unused.slice(0, 5).join(", ")}`);
   }
-  return { model, config };
+  return { model, config, loras: ws.loras };
 }

@@ -1,7 +1,7 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
 import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, subtract, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
-import type { LayerCache } from "./layers/kv-cache.ts";
+import { causalMask, type LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
 import type { RMSNorm } from "./layers/norm.ts";
 import type { Weights } from "./weights.ts";
@@ -93,6 +93,21 @@ export class DecoderLM implements CausalLM {
       h = b.forward(h, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) });
     }
     return norm.forward(h);
+  }
+
+  /**
+   * Whole rows from position 0 in one pass under the causal mask (and the window in sliding layers), nothing
+   * cached: logits (B, L, vocab). What training differentiates (train/lora.ts): no cache writes in the graph.
+   */
+  forwardCausal(inputs: MxArray): MxArray {
+    const { embed, blocks, norm, slidingWindow } = this.p;
+    const L = inputs.shape[1]!;
+    let h = embed.forward(inputs);
+    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    const sliding = slidingWindow !== undefined && L > slidingWindow ? causalMask(L, 0, slidingWindow) : "causal";
+    for (const b of blocks) h = b.forward(h, { encode: b.sliding ? sliding : "causal" });
+    h = norm.forward(h);
+    return this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
   }
 
   /**

@@ -1,5 +1,6 @@
 // The tensors of a model on their way into modules: each module takes what it owns, and whatever is left
 // at the end is freed (and reported, since an unused tensor usually means a misnamed one).
+import type { Lora } from "./layers/linear.ts";
 import type { MxArray } from "../ffi/index.ts";
 
 export type QuantMode = "affine" | "mxfp4" | "mxfp8" | "nvfp4";
@@ -64,6 +65,9 @@ export class Weights implements Disposable {
     /** a LoRA adapter's scale, when its `<path>.lora_a` / `.lora_b` tensors are among these (models/adapter.ts) */
     readonly loraScale = 0,
   ) {}
+
+  /** The adapters the layers took, by module path: what training updates (train/lora.ts). */
+  readonly loras = new Map<string, Lora>();
 
   has(name: string): boolean {
     return this.tensors.has(name);

@@ -9,3 +9,4 @@ export * from "./models.ts";
 export * from "./openai.ts";
 export * from "./anthropic.ts";
 export * from "./responses.ts";
+export * from "./finetune.ts";

@@ -38,10 +38,11 @@ function project(x: MxArray, p: Packed, bias: MxArray | null): MxArray {
   });
 }
 
-interface Lora {
+/** A layer's adapter: A [in, r] and B [r, out], float32. Training swaps them for traced and updated arrays. */
+export interface Lora {
   a: MxArray;
   b: MxArray;
-  scale: number;
+  readonly scale: number;
 }
 
 export class Linear implements Disposable {
@@ -72,7 +73,9 @@ export class Linear implements Disposable {
       bias?.free();
       throw new ModelLoadError(message);
     }
-    return new Linear(p, bias, { a, b, scale: ws.loraScale });
+    const lora = { a, b, scale: ws.loraScale };
+    ws.loras.set(path, lora);
+    return new Linear(p, bias, lora);
   }
 
   forward(x: MxArray): MxArray {

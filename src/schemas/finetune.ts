@@ -1,0 +1,57 @@
+// POST /api/finetune (and /finetune): LoRA fine-tuning of a stored model into a new one, by name. An ollmlx route:
+// Ollama has no training API. Parameters keep mlx-lm's names and defaults, with CPU-sized iters and batch.
+import { t, type Static } from "elysia";
+import { Int } from "./go-json.ts";
+
+const Rows = t.Array(t.Record(t.String(), t.Unknown()), {
+  description: 'mlx-lm\'s JSONL rows, parsed: {"messages": [...]}, {"prompt", "completion"} or {"text"}',
+});
+
+export const FinetuneParameters = t.Object({
+  iters: t.Optional(Int({ minimum: 1, maximum: 100000, description: "optimizer steps (default 100)" })),
+  batch_size: t.Optional(Int({ minimum: 1, maximum: 256, description: "rows per step (default 4)" })),
+  learning_rate: t.Optional(t.Number({ exclusiveMinimum: 0, maximum: 1, description: "Adam's rate (default 1e-4)" })),
+  rank: t.Optional(Int({ minimum: 1, maximum: 512, description: "LoRA rank (default 8)" })),
+  scale: t.Optional(t.Number({ exclusiveMinimum: 0, maximum: 1000, description: "LoRA scale, mlx-lm's (default 20)" })),
+  num_layers: t.Optional(Int({ minimum: -1, maximum: 1000, description: "adapt the last N blocks; -1 all (default 16)" })),
+  max_seq_length: t.Optional(Int({ minimum: 2, maximum: 1 << 20, description: "rows are cut to this many tokens (default 2048)" })),
+  mask_prompt: t.Optional(t.Boolean({ description: "train on the last message only (default false)" })),
+  seed: t.Optional(Int({ minimum: 0, description: "adapter init and batch order (default 0)" })),
+  weight_decay: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "AdamW's decay; 0 is Adam (default 0)" })),
+  warmup: t.Optional(Int({ minimum: 0, description: "steps of linear warmup (default 0)" })),
+});
+
+export const FinetuneRequest = t.Object(
+  {
+    model: t.String({ description: "the new model's name" }),
+    from: t.String({ description: "the stored base model (safetensors: an mlx-community model, float or quantized)" }),
+    data: t.Optional(Rows),
+    valid: t.Optional(Rows),
+    files: t.Optional(
+      t.Record(t.String(), t.String({ description: '"sha256:<hex>" of a blob uploaded with POST /api/blobs' }), {
+        description: "train.jsonl (and valid.jsonl) uploaded as blobs, instead of `data`",
+      }),
+    ),
+    parameters: t.Optional(FinetuneParameters),
+    stream: t.Optional(t.Boolean()),
+  },
+  { title: "FinetuneRequest" },
+);
+
+export const FinetuneProgress = t.Object(
+  {
+    status: t.String({ description: '"loading model", "training", "validating", "creating adapter layer", "writing manifest", "success"' }),
+    digest: t.Optional(t.String()),
+    completed: t.Optional(Int({ description: "iterations done" })),
+    total: t.Optional(Int({ description: "iterations in all" })),
+    loss: t.Optional(t.Number()),
+    learning_rate: t.Optional(t.Number()),
+    tokens_per_second: t.Optional(t.Number()),
+    trained_tokens: t.Optional(Int()),
+    val_loss: t.Optional(t.Number()),
+  },
+  { title: "FinetuneProgress" },
+);
+
+export type FinetuneRequest = Static<typeof FinetuneRequest>;
+export type FinetuneProgress = Static<typeof FinetuneProgress>;

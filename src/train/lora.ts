@@ -1,0 +1,112 @@
+// LoRA training steps on a DecoderLM whose Linears carry trainable adapters (models/layers/linear.ts, built with
+// an adapter: the base frozen, dense or quantized — QLoRA — and each A, B float32). The loss is mlx-lm's
+// default_loss: the masked cross-entropy of each next token, summed over the batch's target tokens and divided by
+// their count; the mask is `offset <= step < length` (mlx-lm's `<=` also counts one padding target per row,
+// ml-explore/mlx-lm#1697). Gradients come from MLX's reverse mode over this TS forward (ffi/autograd.ts), the update
+// from Adam (adam.ts), and every array a step makes is freed by the next.
+import { array, astype, divide, eval as evalArrays, expandDims, logsumexp, multiply, persist, scope, squeeze, subtract, sum, takeAlongAxis, valueAndGrad, type MxArray } from "../ffi/index.ts";
+import type { Lora } from "../models/layers/linear.ts";
+import type { DecoderLM } from "../models/model.ts";
+import type { Adam } from "./adam.ts";
+
+/** One training row: its tokens, and the first token position the loss counts (mask_prompt's prompt length). */
+export interface TrainRow {
+  tokens: readonly number[];
+  offset: number;
+}
+
+/** A batch as the loss reads it: inputs and targets (B, T − 1), right-padded with 0, and the target mask. */
+export interface Batch {
+  inputs: MxArray;
+  targets: MxArray;
+  mask: MxArray;
+}
+
+/** Rows right-padded to their longest (each at most maxLength tokens, cut as mlx-lm cuts them). */
+export function makeBatch(rows: readonly TrainRow[], maxLength = Infinity): Batch {
+  const cut = rows.map((r) => ({ tokens: r.tokens.slice(0, maxLength), offset: r.offset }));
+  const T = Math.max(...cut.map((r) => r.tokens.length));
+  if (T < 2) throw new RangeError("a training row needs at least two tokens");
+  const B = cut.length;
+  const inputs = new Int32Array(B * (T - 1));
+  const targets = new Int32Array(B * (T - 1));
+  const mask = new Float32Array(B * (T - 1));
+  cut.forEach((r, b) => {
+    for (let t = 0; t < T - 1; t++) {
+      inputs[b * (T - 1) + t] = r.tokens[t] ?? 0;
+      targets[b * (T - 1) + t] = r.tokens[t + 1] ?? 0;
+      const step = t + 1;
+      mask[b * (T - 1) + t] = step >= r.offset && step < r.tokens.length ? 1 : 0;
+    }
+  });
+  return {
+    inputs: persist(array(inputs, [B, T - 1], "int32")),
+    targets: persist(array(targets, [B, T - 1], "int32")),
+    mask: persist(array(mask, [B, T - 1], "float32")),
+  };
+}
+
+export function freeBatch(b: Batch): void {
+  for (const a of [b.inputs, b.targets, b.mask]) a.free();
+}
+
+/** [loss, target tokens] of the model on a batch. */
+export function batchLoss(model: DecoderLM, batch: Batch): [MxArray, MxArray] {
+  const logits = astype(model.forwardCausal(batch.inputs), "float32");
+  const picked = squeeze(takeAlongAxis(logits, expandDims(batch.targets, -1), -1), [-1]);
+  const ce = multiply(subtract(logsumexp(logits, [-1]), picked), batch.mask);
+  const ntoks = sum(batch.mask);
+  return [divide(sum(ce), ntoks), ntoks];
+}
+
+/** The trainable arrays, in order: each adapter's A then B. */
+export function loraParams(loras: ReadonlyMap<string, Lora>): MxArray[] {
+  return [...loras.values()].flatMap((l) => [l.a, l.b]);
+}
+
+/** The loss and its gradients w.r.t. every adapter's A and B (in loraParams' order); nothing is updated. */
+export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>, batch: Batch): { loss: MxArray; ntoks: MxArray; grads: MxArray[] } {
+  const list = [...loras.values()];
+  const params = loraParams(loras);
+  const { values, grads } = valueAndGrad(
+    (traced) => {
+      // the model reads each Lora's A and B when it runs: the traced copies, for this one pass
+      const saved = list.map((l) => [l.a, l.b] as const);
+      list.forEach((l, i) => {
+        l.a = traced[2 * i]!;
+        l.b = traced[2 * i + 1]!;
+      });
+      try {
+        return batchLoss(model, batch);
+      } finally {
+        list.forEach((l, i) => {
+          [l.a, l.b] = saved[i]!;
+        });
+      }
+    },
+    params,
+    params.map((_, i) => i),
+  );
+  return { loss: values[0]!, ntoks: values[1]!, grads };
+}
+
+/** One optimizer step: the adapters' A and B replaced by their updated arrays. Returns the step's loss and tokens. */
+export function trainStep(model: DecoderLM, loras: ReadonlyMap<string, Lora>, optimizer: Adam, batch: Batch, learningRate?: number): { loss: number; ntoks: number } {
+  const list = [...loras.values()];
+  const params = loraParams(loras);
+  const { loss, ntoks, next } = scope(() => {
+    const r = lossAndGrads(model, loras, batch);
+    return { loss: r.loss, ntoks: r.ntoks, next: optimizer.update(params, r.grads, learningRate) };
+  });
+  evalArrays(...next, ...optimizer.state(), loss, ntoks);
+  list.forEach((l, i) => {
+    l.a.free();
+    l.b.free();
+    l.a = next[2 * i]!;
+    l.b = next[2 * i + 1]!;
+  });
+  const out = { loss: loss.item(), ntoks: ntoks.item() };
+  loss.free();
+  ntoks.free();
+  return out;
+}
