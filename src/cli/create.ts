@@ -21,7 +21,8 @@ function countingStream(path: string, onBytes: (sent: number) => void): Readable
   });
 }
 
-async function uploadBlob(client: Client, digest: string, path: string, progress: Progress): Promise<void> {
+/** Uploads a file as a blob unless the server has it (a spinner with the share sent). */
+export async function uploadBlob(client: Client, digest: string, path: string, progress: Progress): Promise<void> {
   const spinner = new Spinner(`copying file ${digest} 0%`);
   progress.add(spinner);
   try {
