@@ -19,6 +19,8 @@ export interface ModelSpec {
   name: string;
   format: "mlx" | "gguf";
   path: string;
+  /** a GGUF model's LoRA adapter folder (an MLX directory carries its own, in adapter/) */
+  adapter?: string;
 }
 
 /**

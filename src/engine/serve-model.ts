@@ -5,6 +5,8 @@ import { shouldDequantizeOnCpu } from "./cpu-backend.ts";
 // The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
 import { applyChatTemplate, type ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
+import { loadAdapter } from "../models/adapter.ts";
+import { readAdapterDir } from "../formats/adapter.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./runner.ts";
 import { MESSAGES } from "../api/errors.ts";
@@ -48,7 +50,8 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
   if (isEmbeddingSpec(spec)) return loadEmbeddingModel(id, spec, ctx);
   // A 4-bit weight is half a byte per parameter on disk, a float32 one four: bytes × 2 over-estimates params.
   const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
-  loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize }) : await loadMlxModel(spec.name, spec.path, { dequantize });
+  const adapter = spec.adapter ? loadAdapter(readAdapterDir(spec.adapter)) : undefined;
+  loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize, ...(adapter ? { adapter } : {}) }) : await loadMlxModel(spec.name, spec.path, { dequantize });
   prefixCache = new PrefixCache(prefixCacheBytes());
   batch = new DecodeBatch(loaded.model);
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });

@@ -65,7 +65,6 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
     throw e;
   }
   const base = findModel(app.store, body.from);
-  if (base.config.model_format === "gguf") throw new InvalidRequestError("fine-tuning a GGUF model is not supported yet: fine-tune its safetensors (mlx-community) version");
   if (base.manifest.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("the base model already has an adapter: fine-tune the model it was made from");
   const train = body.files?.["train.jsonl"] ? blobRows(app, body.files["train.jsonl"], "train.jsonl") : (body.data ?? []);
   const valid = body.files?.["valid.jsonl"] ? blobRows(app, body.files["valid.jsonl"], "valid.jsonl") : (body.valid ?? []);

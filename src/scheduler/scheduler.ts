@@ -175,8 +175,7 @@ export class Scheduler {
   private async load(entry: LoadedModel): Promise<void> {
     try {
       const proc = await entry.runner.process();
-      const { format, path } = this.store.modelPath(entry.model);
-      const answer = await proc.call({ op: "load", model: { name: entry.model.display, format, path } });
+      const answer = await proc.call({ op: "load", model: { name: entry.model.display, ...this.store.modelPath(entry.model) } });
       if (answer.type !== "loaded") throw new Error(`runner answered load with ${answer.type}`);
       entry.contextLength = answer.contextLength;
       entry.process = proc;

@@ -272,13 +272,23 @@ export class Store {
     for (const f of safeDir(dir)) if (/^sha256-[0-9a-f]{64}$/.test(f) && !used.has(f)) rmSync(join(dir, f), { force: true });
   }
 
-  /** What the runner loads: the GGUF blob, or a directory of links named like the MLX model's files. */
-  modelPath(m: StoredModel): { format: "gguf" | "mlx"; path: string } {
+  /**
+   * What the runner loads: the GGUF blob (and the folder of its adapter's files, when it has one), or a directory
+   * of links named like the MLX model's files (its adapter's in adapter/).
+   */
+  modelPath(m: StoredModel): { format: "gguf" | "mlx"; path: string; adapter?: string } {
     if (m.config.model_format === "gguf") {
       const layer = m.manifest.layers.find((l) => l.mediaType === MEDIA.model);
       if (!layer) throw new Error(`${m.display} has no model layer`);
-      return { format: "gguf", path: this.blobPath(layer.digest) };
+      const path = this.blobPath(layer.digest);
+      if (!m.manifest.layers.some((l) => l.mediaType === MEDIA.adapter)) return { format: "gguf", path };
+      return { format: "gguf", path, adapter: join(this.linkDir(m), "adapter") };
     }
+    return { format: "mlx", path: this.linkDir(m) };
+  }
+
+  /** A directory of links to the model's named layers, made once per manifest (its digest names it). */
+  private linkDir(m: StoredModel): string {
     const dir = join(this.root, ".ollmlx-links", m.digest);
     if (!existsSync(join(dir, ".complete"))) {
       const tmp = `${dir}.tmp-${process.pid}`;
@@ -296,7 +306,7 @@ export class Store {
       mkdirSync(dirname(dir), { recursive: true });
       renameSync(tmp, dir);
     }
-    return { format: "mlx", path: dir };
+    return dir;
   }
 
   /**

@@ -5,15 +5,22 @@
 // its own, with MLX's ops (the shim's CPU primitives have no gradients), and a cancel ends it between steps.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cpuKernels, memory, saveSafetensors, type MxArray } from "../ffi/index.ts";
+import { cpuKernels, device, memory, saveSafetensors, type MxArray } from "../ffi/index.ts";
+import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
+import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
-import { loadModelDir, readConfig } from "../models/load.ts";
+import { build, loadModelDir, readConfig } from "../models/load.ts";
 import { DecoderLM } from "../models/model.ts";
 import type { TrainParams } from "../engine/protocol.ts";
 import { RequestError, type JobContext } from "../engine/runner.ts";
 import { Adam } from "./adam.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
-import { freshAdapter, loraTargets } from "./init.ts";
+import { dirShapes, freshAdapter, loraTargets } from "./init.ts";
+
+function ggufTokenizer(metadata: Parameters<typeof tokenizerFromGguf>[0]): Tokenizer {
+  const g = tokenizerFromGguf(metadata);
+  return Tokenizer.fromObjects(g.json, g.config, g.extras);
+}
 import { batchLoss, freeBatch, makeBatch, trainStep, type TrainRow } from "./lora.ts";
 import { rng } from "./rng.ts";
 
@@ -32,11 +39,12 @@ export function batchOrder(rows: readonly TrainRow[], size: number, seed: number
 
 export async function finetune(id: number, params: TrainParams, ctx: JobContext): Promise<void> {
   const o = params.options;
-  if (params.model.format !== "mlx") throw new RequestError("fine-tuning a GGUF model is not supported yet", 400);
   const previous = cpuKernels();
   cpuKernels({ use: "mlx" });
-  const dir = params.model.path;
-  const tokenizer = await Tokenizer.fromFiles(dir);
+  const spec = params.model;
+  // A GGUF base is read once: its tokenizer from the metadata, its tensors (repacked for MLX) kept for the build.
+  const gguf = spec.format === "gguf" ? loadGgufWeights(spec.path) : null;
+  const tokenizer = gguf ? ggufTokenizer(gguf.file.metadata) : await Tokenizer.fromFiles(spec.path);
   let train: TrainRow[];
   let valid: TrainRow[];
   try {
@@ -47,12 +55,16 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     throw e;
   }
   if (train.some((r) => r.tokens.length < 2)) throw new RequestError("invalid training data: a row has fewer than two tokens", 400);
-  const targets = loraTargets(dir, readConfig(dir), o.num_layers);
+  const shapes = gguf ? new Map([...gguf.tensors].map(([k, t]) => [k, t.shape])) : dirShapes(spec.path);
+  const targets = loraTargets(shapes, gguf ? gguf.config : readConfig(spec.path), o.num_layers);
   if (targets.size === 0) throw new RequestError("the model has no Linear layers to adapt", 400);
-  const { model, loras } = loadModelDir(dir, { adapter: freshAdapter(targets, { rank: o.rank, scale: o.scale, numLayers: o.num_layers, seed: o.seed }) });
+  // On the CPU the frozen weights train as float32 matrices (BLAS), as the serving CPU path runs them: MLX's CPU
+  // quantized matmul is a scalar loop, forward and backward. A GPU keeps them quantized (QLoRA).
+  const opts = { dequantize: device.defaultDevice() === "cpu", adapter: freshAdapter(targets, { rank: o.rank, scale: o.scale, numLayers: o.num_layers, seed: o.seed }) };
+  const { model, loras } = gguf ? build(gguf.config, gguf.tensors, opts) : loadModelDir(spec.path, opts);
   using adam = new Adam({ learningRate: o.learning_rate, weightDecay: o.weight_decay });
   try {
-    if (!(model instanceof DecoderLM)) throw new RequestError(`${params.model.name}: this architecture cannot be fine-tuned yet`, 400);
+    if (!(model instanceof DecoderLM)) throw new RequestError(`${spec.name}: this architecture cannot be fine-tuned yet`, 400);
     let order: number[][] = [];
     let trained = 0;
     const t0 = performance.now();
@@ -77,7 +89,7 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
       }
     }
     if (valid.length > 0) ctx.emit({ type: "validate", id, iteration: o.iters, loss: validationLoss(model, valid, o.batch_size, o.max_seq_length) });
-    saveAdapter(params.outDir, loras, o);
+    saveAdapter(params.outDir, loras, o, spec.format);
     ctx.emit({ type: "done", id, reason: "ok", data: { files: ["adapters.safetensors", "adapter_config.json"] } });
   } finally {
     model[Symbol.dispose]();
@@ -106,7 +118,7 @@ function validationLoss(model: DecoderLM, rows: readonly TrainRow[], size: numbe
 }
 
 /** mlx-lm's adapter files: `<path>.lora_a` / `.lora_b` in float32, and the config its loader reads. */
-function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: MxArray }>, o: TrainParams["options"]): void {
+function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: MxArray }>, o: TrainParams["options"], base: "mlx" | "gguf"): void {
   const tensors = new Map<string, MxArray>();
   for (const [path, l] of loras) {
     tensors.set(`${path}.lora_a`, l.a);
@@ -123,6 +135,8 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
     max_seq_length: o.max_seq_length,
     mask_prompt: o.mask_prompt,
     seed: o.seed,
+    // over a GGUF base the adapter follows its tensors (llama.cpp's converter permutes llama's Q/K rows)
+    ollmlx_base_format: base,
   };
   writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2));
 }

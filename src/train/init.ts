@@ -16,10 +16,15 @@ export interface LoraShape {
   seed: number;
 }
 
-/** The Linears to adapt: module path → [in, out]. */
-export function loraTargets(dir: string, config: Config, numLayers: number): Map<string, [number, number]> {
+/** The tensor shapes of a model directory, from its safetensors headers (nothing is read into memory). */
+export function dirShapes(dir: string): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   for (const file of weightFiles(dir)) for (const [name, t] of safetensorsHeader(file)) shapes.set(name, t.shape);
+  return shapes;
+}
+
+/** The Linears to adapt, from the model's tensor shapes (HF names): module path → [in, out]. */
+export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, config: Config, numLayers: number): Map<string, [number, number]> {
   const text = (config.text_config ?? config) as Config;
   const blocks = Number(text.num_hidden_layers);
   const first = numLayers < 0 ? 0 : Math.max(0, blocks - numLayers);
