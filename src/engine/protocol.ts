@@ -159,6 +159,8 @@ export type RunnerEvent =
       learningRate: number;
       tokensPerSecond: number;
       trainedTokens: number;
+      /** MLX's peak memory so far, bytes */
+      peakMemory: number;
     }
   | { type: "validate"; id: number; iteration: number; loss: number }
   | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }

@@ -48,6 +48,7 @@ export const FinetuneProgress = t.Object(
     learning_rate: t.Optional(t.Number()),
     tokens_per_second: t.Optional(t.Number()),
     trained_tokens: t.Optional(Int()),
+    peak_memory: t.Optional(t.Number({ description: "MLX's peak memory so far, GB (as mlx-lm reports it)" })),
     val_loss: t.Optional(t.Number()),
   },
   { title: "FinetuneProgress" },

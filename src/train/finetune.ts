@@ -41,6 +41,7 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
   const o = params.options;
   const previous = cpuKernels();
   cpuKernels({ use: "mlx" });
+  memory.resetPeak();
   const spec = params.model;
   // A GGUF base is read once: its tokenizer from the metadata, its tensors (repacked for MLX) kept for the build.
   const gguf = spec.format === "gguf" ? loadGgufWeights(spec.path) : null;
@@ -81,7 +82,8 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
       trained += step.ntoks;
       memory.clearCache();
       const seconds = (performance.now() - t0) / 1000;
-      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: lr, tokensPerSecond: trained / seconds, trainedTokens: trained });
+      const peakMemory = memory.peak();
+      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: lr, tokensPerSecond: trained / seconds, trainedTokens: trained, peakMemory });
       await ctx.yieldToLoop();
       if (ctx.cancelled()) {
         ctx.emit({ type: "done", id, reason: "cancelled" });
