@@ -39,6 +39,8 @@ export interface GenerateParams {
   templateKwargs?: Record<string, unknown>;
   /** constrained decoding: only tokens that keep the output a valid prefix of this language are sampled */
   constraint?: OutputConstraint;
+  /** the most tokens a thought may take before it is closed (Anthropic's thinking.budget_tokens) */
+  thinkBudget?: number;
   /** false: a prompt longer than num_ctx is an error instead of being cut (Ollama's `truncate`, default true) */
   truncate?: boolean;
   /** false: generation that fills the context ends ("length") instead of shifting it (Ollama's `shift`, default true) */

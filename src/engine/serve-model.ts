@@ -119,7 +119,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
   let constraint;
   try {
     const thinkingOn = params.templateKwargs?.enable_thinking === true;
-    constraint = params.constraint ? requestConstraint(lm.tokenizer, params.constraint, promptText, thinkingOn) : undefined;
+    constraint = params.constraint || params.thinkBudget !== undefined ? requestConstraint(lm.tokenizer, params.constraint, promptText, thinkingOn, params.thinkBudget) : undefined;
   } catch (e) {
     if (e instanceof ConstraintError) throw new RequestError(`invalid format: ${e.message}`);
     throw e;

@@ -40,6 +40,8 @@ export async function* chatChunks(
   body: ChatRequest,
   signal: AbortSignal,
   startNs: bigint = monotonicNs(),
+  /** what Ollama's chat body has no field for: a thought's token budget (Anthropic's thinking.budget_tokens) */
+  extra: { thinkBudget?: number } = {},
 ): AsyncGenerator<ChatResponse> {
   if (!body.model) throw new InvalidRequestError(MESSAGES.modelRequired);
   const model = findModel(app.store, body.model);
@@ -91,7 +93,8 @@ export async function* chatChunks(
     constraint = forcedCallConstraint(toolFormat, callable, startInThinking ? `${tags.close}\n\n` : "");
   }
   const prompted = rendered !== undefined ? { prompt: rendered } : { messages, ...(offered.length > 0 ? { tools: offered } : {}) };
-  const input = { ...prompted, ...(constraint ? { constraint } : {}) };
+  const budget = thinking && extra.thinkBudget !== undefined ? { thinkBudget: extra.thinkBudget } : {};
+  const input = { ...prompted, ...(constraint ? { constraint } : {}), ...budget };
   const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
   yield* chatReplyChunks(infer(app, prepared, input, signal, startNs), parser, body.model, createdAt);
 }

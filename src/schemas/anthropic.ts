@@ -52,7 +52,7 @@ export const AnthropicThinking = t.Object({
   type: t.Union([t.Literal("enabled"), t.Literal("disabled"), t.Literal("adaptive"), t.Literal("between_tools")], {
     error: 'thinking.type must be "enabled", "disabled", "adaptive" or "between_tools"',
   }),
-  budget_tokens: t.Optional(Int({ description: "accepted; the engine has no thinking budget, max_tokens bounds the whole reply" })),
+  budget_tokens: t.Optional(Int({ minimum: 1, description: "the most tokens the thought may take: the engine closes it there" })),
 });
 
 /** effort sets a thinking model's level; format constrains the text to a JSON schema (constrained decoding). */

@@ -179,6 +179,16 @@ describe("constraint masks over a real vocabulary", () => {
     expect(steered).toBeGreaterThan(0); // PERSON under 82 tokens: steered to its shortest value, cut ("length") if that does not fit
   });
 
+  test("the mask cache stays within 32 MiB on Gemma 3's 262k vocabulary, budgets' needAfter included", () => {
+    const gemma = ggufTokenizer(GEMMA3);
+    const compiled = compileConstraint(gemma, schema(PERSON));
+    for (let seed = 1; seed <= 6; seed++) randomWalk(gemma, new ConstraintState(compiled), 100 + seed, undefined, 90);
+    const stats = compiled.cacheStats();
+    expect(stats.counted).toBe(stats.bytes);
+    expect(stats.bytes).toBeLessThanOrEqual(32 << 20);
+    expect(stats.states).toBeGreaterThan(10);
+  });
+
   test("a budget too small for any value steers to the shortest one; without a budget nothing changes", () => {
     const state = createConstraint(tok, schema({ type: "object", properties: { a: { type: "string" } }, required: ["a"] }));
     expect(state.need).toBe(9); // {"a":""} and the end

@@ -139,6 +139,18 @@ describe("Anthropic Messages", () => {
     expect((await stream.finalMessage()).content[0] as unknown).toEqual(message.content[0]);
   });
 
+  test("thinking.budget_tokens: the engine closes the thought at that many tokens and the answer follows", async () => {
+    const base = { model: "opener", max_tokens: 40, ...GREEDY, messages: [USER] };
+    // random weights never close a thought of their own within 40 tokens
+    const free = await anthropic.messages.create({ ...base, thinking: { type: "enabled", budget_tokens: 1024 } });
+    expect(free.content.map((b) => b.type)).toEqual(["thinking"]);
+    const bounded = await anthropic.messages.create({ ...base, thinking: { type: "enabled", budget_tokens: 6 } });
+    expect(bounded.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    const thought = (bounded.content[0] as Anthropic.ThinkingBlock).thinking;
+    expect((free.content[0] as Anthropic.ThinkingBlock).thinking.startsWith(thought.trimEnd())).toBe(true); // the same thought, cut
+    expect(bounded.usage.output_tokens).toBe(40);
+  });
+
   test("output_config.format: the text is JSON that matches the schema (constrained decoding)", async () => {
     const schema = { type: "object", properties: { answer: { type: "string", enum: ["yes", "no"] } }, required: ["answer"], additionalProperties: false };
     const message = await anthropic.messages.create({ model: TINY, max_tokens: 32, ...GREEDY, messages: [USER], output_config: { format: { type: "json_schema", schema } } });

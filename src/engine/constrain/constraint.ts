@@ -38,7 +38,10 @@ export interface TokenConstraint {
 
 const utf8 = new TextEncoder();
 const MAX_PROGRAMS = 8;
-/** Mask cache per compiled constraint: at most 512 states, and at most 32 MB of masks (a 262k vocabulary: 128). */
+/**
+ * Mask cache per compiled constraint: at most 512 states, and at most 32 MB of masks (a 262k vocabulary: 128, fewer
+ * once states near a budget's end also hold their 2-byte-a-token needAfter).
+ */
 const MAX_MASKS = 512;
 const MASK_BYTES = 32 << 20;
 
@@ -63,6 +66,7 @@ export class CompiledConstraint {
   /** The most one token can add to `need`: closer to the budget than this, each token is checked. */
   readonly reach: number;
   private readonly masks = new Map<string, MaskEntry>();
+  private maskBytes = 0;
 
   constructor(readonly vocab: ByteVocab, spec: OutputConstraint) {
     const root = spec.kind === "json" ? { type: "object" } : spec.schema;
@@ -91,7 +95,7 @@ export class CompiledConstraint {
   }
 
   maskFor(configs: readonly Config[]): MaskEntry {
-    const key = configs.map((c) => c.key).sort().join("|");
+    const key = keyOf(configs);
     let entry = this.masks.get(key);
     if (entry) {
       // Refresh its place: the Map's order is the eviction order.
@@ -100,10 +104,26 @@ export class CompiledConstraint {
       return entry;
     }
     entry = this.computeMask(configs);
-    // an entry with needAfter holds three bytes a token
-    if (this.masks.size >= Math.min(MAX_MASKS, Math.floor(MASK_BYTES / (3 * Math.max(1, this.vocab.size))))) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(key, entry);
+    this.maskBytes += entry.allowed.byteLength;
+    this.evict();
     return entry;
+  }
+
+  /** The mask cache: its states, the bytes they hold, and the running count eviction goes by (the same number). */
+  cacheStats(): { states: number; bytes: number; counted: number } {
+    let bytes = 0;
+    for (const e of this.masks.values()) bytes += e.allowed.byteLength + (e.needAfter?.byteLength ?? 0);
+    return { states: this.masks.size, bytes, counted: this.maskBytes };
+  }
+
+  /** The least recently used entries go until the cache is within its bounds (needAfter's bytes count too). */
+  private evict(): void {
+    while (this.masks.size > MAX_MASKS || (this.maskBytes > MASK_BYTES && this.masks.size > 1)) {
+      const [key, old] = this.masks.entries().next().value!;
+      this.masks.delete(key);
+      this.maskBytes -= old.allowed.byteLength + (old.needAfter?.byteLength ?? 0);
+    }
   }
 
   /** `need` after each token `entry` allows (EOS: none once accepted), from a walk of the whole vocabulary. */
@@ -126,6 +146,11 @@ export class CompiledConstraint {
     } else this.walk(configs, v.all, null, each);
     if (configs.some((c) => this.matcher.accepts(c))) for (const id of this.vocab.eos) after[id] = 0;
     entry.needAfter = after;
+    // counted while the cache holds the entry (a request may keep one the cache has already let go)
+    if (this.masks.get(keyOf(configs)) === entry) {
+      this.maskBytes += after.byteLength;
+      this.evict();
+    }
     return after;
   }
 
@@ -183,6 +208,11 @@ export class CompiledConstraint {
 
 function literalFrame(program: SchemaProgram, text: string, up: Config): Config {
   return new Config({ t: "literal", trie: program.literal([utf8.encode(text)]), at: 0 }, up);
+}
+
+/** A set of configurations' cache key: the same set in any order is one state. */
+function keyOf(configs: readonly Config[]): string {
+  return configs.map((c) => c.key).sort().join("|");
 }
 
 function dedupe(configs: Config[]): Config[] {

@@ -17,14 +17,20 @@ const utf8 = new TextDecoder("utf-8", { fatal: false });
 export class ThinkingGate implements TokenConstraint {
   private phase: Phase;
   private thought = new Uint8Array(0);
+  private thoughtTokens = 0;
   private readonly openId: number | undefined;
   private readonly closeId: number | undefined;
 
+  /**
+   * `inner`: the answer's constraint (null: the answer is free text, the gate only bounds the thought); `budget`: the
+   * most tokens a thought may take before the gate closes it (Anthropic's thinking.budget_tokens).
+   */
   constructor(
-    private readonly inner: ConstraintState,
+    private readonly inner: ConstraintState | null,
     private readonly tokenizer: Tokenizer,
     private readonly tags: ThinkingTags,
     startInThinking: boolean,
+    private readonly budget?: number,
   ) {
     this.phase = startInThinking ? "thinking" : "start";
     // Only an open tag that is one token can be offered next to the format's first tokens.
@@ -35,12 +41,12 @@ export class ThinkingGate implements TokenConstraint {
   }
 
   get finished(): boolean {
-    return this.phase === "constrained" && this.inner.finished;
+    return this.phase === "constrained" && (this.inner?.finished ?? false);
   }
 
-  /** The tokens allowed next (indexed by id), or null while thinking: any token. */
+  /** The tokens allowed next (indexed by id), or null while thinking (or with no constraint after it): any token. */
   allowed(): Uint8Array | null {
-    if (this.phase === "thinking") return null;
+    if (this.phase === "thinking" || !this.inner) return null;
     if (this.phase === "constrained" || this.openId === undefined) return this.inner.allowed();
     const allowed = this.inner.allowed().slice();
     allowed[this.openId] = 1;
@@ -48,12 +54,17 @@ export class ThinkingGate implements TokenConstraint {
   }
 
   mask(vocabSize: number, remaining?: number): MxArray | null {
+    const inner = this.inner;
     // at the start, a thought is offered only while its open and close tags and the answer still fit
-    const tight = remaining !== undefined && remaining - 2 < this.inner.need;
-    if (this.phase === "constrained" || (this.phase === "start" && tight)) return this.inner.mask(vocabSize, remaining);
+    const tight = inner !== null && remaining !== undefined && remaining - 2 < inner.need;
+    if (inner && (this.phase === "constrained" || (this.phase === "start" && tight))) return inner.mask(vocabSize, remaining);
+    if (!inner && this.phase === "constrained") return null;
     let allowed = this.allowed();
-    // A thought spends the budget freely until only the answer's shortest value fits after it: then it closes.
-    if (this.phase === "thinking" && this.closeId !== undefined && remaining !== undefined && remaining - 1 <= this.inner.need) {
+    // A thought runs freely until its own budget is spent, or until only the answer's shortest value fits after it:
+    // then it closes.
+    const spent = this.budget !== undefined && this.thoughtTokens >= this.budget;
+    const crowded = inner !== null && remaining !== undefined && remaining - 1 <= inner.need;
+    if (this.phase === "thinking" && this.closeId !== undefined && (spent || crowded)) {
       allowed = new Uint8Array(vocabSize);
       allowed[this.closeId] = 1;
     }
@@ -68,11 +79,12 @@ export class ThinkingGate implements TokenConstraint {
       if (token === this.openId) this.phase = "thinking";
       else {
         this.phase = "constrained";
-        this.inner.advance(token);
+        this.inner?.advance(token);
       }
       return;
     }
-    if (this.phase === "constrained") return this.inner.advance(token);
+    if (this.phase === "constrained") return this.inner?.advance(token);
+    this.thoughtTokens++;
     const bytes = byteVocab(this.tokenizer).bytesOf(token);
     const joined = new Uint8Array(this.thought.length + bytes.length);
     joined.set(this.thought);
@@ -88,7 +100,7 @@ export class ThinkingGate implements TokenConstraint {
     this.phase = "constrained";
     // Text after the close tag in the same token starts the answer; the blank line models put there is skipped.
     const rest = text.slice(end + this.tags.close.length).trimStart();
-    if (rest) this.inner.advanceText(rest);
+    if (rest) this.inner?.advanceText(rest);
   }
 }
 
@@ -97,11 +109,18 @@ export class ThinkingGate implements TokenConstraint {
  * prompt left a thought open) is gated behind the thought; a forced tool call closes any open thought in its
  * own prefix (routes/tool-choice.ts), so it is never gated.
  */
-export function requestConstraint(tokenizer: Tokenizer, spec: OutputConstraint, prompt: string, thinkingOn: boolean): TokenConstraint {
-  const state = createConstraint(tokenizer, spec);
-  if (spec.kind === "tool_call" || !tokenizer.chatTemplate) return state;
+export function requestConstraint(
+  tokenizer: Tokenizer,
+  spec: OutputConstraint | undefined,
+  prompt: string,
+  thinkingOn: boolean,
+  thinkBudget?: number,
+): TokenConstraint | undefined {
+  const state = spec ? createConstraint(tokenizer, spec) : null;
+  if (spec?.kind === "tool_call" || !tokenizer.chatTemplate) return state ?? undefined;
   const tags = detectThinkingTags(tokenizer.chatTemplate);
-  if (!tags) return state;
+  if (!tags) return state ?? undefined;
   const opened = promptOpensThinking(prompt, tags);
-  return opened || thinkingOn ? new ThinkingGate(state, tokenizer, tags, opened) : state;
+  if (!(opened || thinkingOn) || (!state && thinkBudget === undefined)) return state ?? undefined;
+  return new ThinkingGate(state, tokenizer, tags, opened, thinkBudget);
 }

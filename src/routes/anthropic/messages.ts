@@ -33,7 +33,8 @@ export function anthropicRoutes(app: AppContext) {
       async ({ body, request }) => {
         const chat = fromAnthropicRequest(body, modelThinks(app, body.model));
         const id = anthropicMessageId();
-        const chunks = chatChunks(app, chat, request.signal);
+        const budget = body.thinking?.type === "enabled" ? body.thinking.budget_tokens : undefined;
+        const chunks = chatChunks(app, chat, request.signal, undefined, budget !== undefined ? { thinkBudget: budget } : {});
         if (body.stream === true) {
           const events = anthropicStreamEvents(chunks, id, body.model, body.stop_sequences);
           return typedSseResponse(events, { event: (error) => anthropicErrorBody(error), response: anthropicErrorResponse }, { signal: request.signal });
