@@ -2,7 +2,8 @@
 // then constrains the answer): a thought is free text, and only what follows its close tag must be JSON. Here
 // it is one pass: the gate lets the model open a thought at the start (or starts inside one when the prompt
 // opened it), passes every token until the close tag, then hands over to the constraint. Near the end of the
-// budget it closes the thought itself, while the answer's shortest value still fits.
+// budget it closes the thought itself, while the answer's shortest value still fits. Without a format it only bounds
+// the thought (a token budget: Anthropic's thinking.budget_tokens), and the answer after it is free.
 import { array, type MxArray } from "../../ffi/index.ts";
 import { detectThinkingTags, promptOpensThinking, type ThinkingTags } from "../../formats/tools/thinking.ts";
 import type { Tokenizer } from "../../formats/tokenizer/tokenizer.ts";
@@ -107,7 +108,8 @@ export class ThinkingGate implements TokenConstraint {
 /**
  * The token constraint of one request. A format on a model that thinks (the request turned thinking on, or the
  * prompt left a thought open) is gated behind the thought; a forced tool call closes any open thought in its
- * own prefix (routes/tool-choice.ts), so it is never gated.
+ * own prefix (routes/tool-choice.ts), so it is never gated. A thought budget alone is a gate with no format after
+ * it; with neither, there is no constraint.
  */
 export function requestConstraint(
   tokenizer: Tokenizer,
