@@ -64,16 +64,25 @@ export class DecoderLM implements CausalLM {
   }
 
   forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
-    const h = this.hiddenRows(inputs, caches, batched);
+    return this.head(this.hiddenRows(inputs, caches, batched));
+  }
+
+  /** Token ids → the first block's input: the embeddings, scaled where the architecture scales them (Gemma). */
+  private embedded(inputs: MxArray): MxArray {
+    const h = this.p.embed.forward(inputs);
+    return this.p.embedScale !== undefined ? multiply(h, this.p.embedScale) : h;
+  }
+
+  /** Final hidden states → logits: the lm_head, or the embeddings tied. */
+  private head(h: MxArray): MxArray {
     return this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
   }
 
   /** forwardRows without the head: the final norm's hidden states (B, L, hidden), what decoder embedders pool. */
   hiddenRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
-    const { embed, blocks, norm } = this.p;
+    const { blocks, norm } = this.p;
     if (inputs.shape[0] !== caches.length) throw new Error(`${inputs.shape[0]} batch rows but ${caches.length} caches`);
-    let h = embed.forward(inputs);
-    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    let h = this.embedded(inputs);
     const L = inputs.shape[1]!;
     const fullIdx = blocks.findIndex((b) => !b.sliding);
     const swaIdx = blocks.findIndex((b) => b.sliding);
@@ -100,14 +109,12 @@ export class DecoderLM implements CausalLM {
    * cached: logits (B, L, vocab). What training differentiates (train/lora.ts): no cache writes in the graph.
    */
   forwardCausal(inputs: MxArray): MxArray {
-    const { embed, blocks, norm, slidingWindow } = this.p;
+    const { blocks, norm, slidingWindow } = this.p;
     const L = inputs.shape[1]!;
-    let h = embed.forward(inputs);
-    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    let h = this.embedded(inputs);
     const sliding = slidingWindow !== undefined && L > slidingWindow ? causalMask(L, 0, slidingWindow) : "causal";
     for (const b of blocks) h = b.forward(h, { encode: b.sliding ? sliding : "causal" });
-    h = norm.forward(h);
-    return this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
+    return this.head(norm.forward(h));
   }
 
   /**
@@ -117,10 +124,9 @@ export class DecoderLM implements CausalLM {
    * The final norm's hidden states (B, L, hidden): what a bidirectional embedder (EmbeddingGemma) pools.
    */
   encodeRows(inputs: MxArray, padMask: MxArray): MxArray {
-    const { embed, blocks, norm, slidingWindow } = this.p;
+    const { blocks, norm, slidingWindow } = this.p;
     const [B, L] = inputs.shape as [number, number];
-    let h = embed.forward(inputs);
-    if (this.p.embedScale !== undefined) h = multiply(h, this.p.embedScale);
+    let h = this.embedded(inputs);
     const full = reshape(notEqual(padMask, 0), [B, 1, 1, L]);
     let sliding = full;
     if (slidingWindow !== undefined && L > Math.floor(slidingWindow / 2) + 1) {
