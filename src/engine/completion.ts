@@ -8,7 +8,7 @@ import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
 import { loadAdapter } from "../models/adapter.ts";
 import { ADAPTER_FOLDER, readAdapterDir } from "../formats/adapter.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
-import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
+import { ggufTokenizer } from "../formats/tokenizer/from-gguf.ts";
 import type { CausalLM } from "../models/model.ts";
 import { createDetokenizer } from "../formats/tokenizer/detokenizer.ts";
 import { StopMatcher } from "../formats/tokenizer/stop.ts";
@@ -69,8 +69,7 @@ export function loadGgufModel(name: string, path: string, opts: BuildOptions = {
   const t0 = performance.now();
   configureCpuKernels();
   const { file, config, tensors } = loadGgufWeights(path);
-  const g = tokenizerFromGguf(file.metadata);
-  const tokenizer = Tokenizer.fromObjects(g.json, g.config, g.extras);
+  const tokenizer = ggufTokenizer(file.metadata);
   const { model } = build(config, tensors, opts);
   return loadedModel(name, model, tokenizer, config, t0);
 }

@@ -7,7 +7,7 @@ import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import { pool, type EncoderModel, type Pooling } from "../models/encoder.ts";
 import { loadEncoderDir, loadGgufEncoder } from "../models/load-encoder.ts";
 import type { DenseHead } from "../models/dense-head.ts";
-import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
+import { ggufTokenizer } from "../formats/tokenizer/from-gguf.ts";
 import type { ModelSpec } from "./protocol.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { RequestError } from "./runner.ts";
@@ -43,8 +43,7 @@ async function loadParts(spec: Pick<ModelSpec, "format" | "path">): Promise<Part
     const raw = md[`${String(md["general.architecture"])}.pooling_type`];
     const pooling = GGUF_POOLING[Number(raw)];
     if (!pooling) throw new Error(`GGUF pooling_type ${String(raw)} is not supported (1 mean, 2 cls and 3 last are)`);
-    const g = tokenizerFromGguf(md);
-    return { model, head, tokenizer: Tokenizer.fromObjects(g.json, g.config, g.extras), pooling };
+    return { model, head, tokenizer: ggufTokenizer(md), pooling };
   } catch (e) {
     model[Symbol.dispose]();
     head?.[Symbol.dispose]();

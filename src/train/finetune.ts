@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpuKernels, device, memory, saveSafetensors, type MxArray } from "../ffi/index.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
-import { tokenizerFromGguf } from "../formats/tokenizer/from-gguf.ts";
+import { ggufTokenizer } from "../formats/tokenizer/from-gguf.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import { build, loadModelDir, readConfig } from "../models/load.ts";
 import { DecoderLM } from "../models/model.ts";
@@ -16,11 +16,6 @@ import { RequestError, type JobContext } from "../engine/runner.ts";
 import { Adam } from "./adam.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
 import { dirShapes, freshAdapter, loraTargets } from "./init.ts";
-
-function ggufTokenizer(metadata: Parameters<typeof tokenizerFromGguf>[0]): Tokenizer {
-  const g = tokenizerFromGguf(metadata);
-  return Tokenizer.fromObjects(g.json, g.config, g.extras);
-}
 import { batchLoss, freeBatch, makeBatch, trainStep, type TrainRow } from "./lora.ts";
 import { rng } from "./rng.ts";
 

@@ -7,7 +7,7 @@
 //  - "bert": WordPiece, in llama.cpp's "phantom space" form (bert-vocab.ts undoes it); [CLS] text [SEP].
 //  - "t5": SentencePiece Unigram (unigram-vocab.ts), as llama.cpp converts T5 and XLM-RoBERTa (bge-m3).
 import gemma3Template from "./templates/gemma3.jinja" with { type: "text" };
-import type { TokenizerConfig, TokenizerExtras, TokenizerJson } from "./tokenizer.ts";
+import { Tokenizer, type TokenizerConfig, type TokenizerExtras, type TokenizerJson } from "./tokenizer.ts";
 import { wordPieceJson } from "./bert-vocab.ts";
 import { unigramJson } from "./unigram-vocab.ts";
 
@@ -59,6 +59,12 @@ export interface GgufTokenizer {
   json: TokenizerJson;
   config: TokenizerConfig;
   extras: TokenizerExtras;
+}
+
+/** The model's tokenizer, built from its GGUF metadata. */
+export function ggufTokenizer(md: GgufMetadata): Tokenizer {
+  const g = tokenizerFromGguf(md);
+  return Tokenizer.fromObjects(g.json, g.config, g.extras);
 }
 
 export function tokenizerFromGguf(md: GgufMetadata): GgufTokenizer {
