@@ -8,27 +8,20 @@ import { concatenate, loadSafetensors, saveSafetensors, type MxArray } from "../
 import { join } from "node:path";
 import { Ollama } from "ollama";
 import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
-import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { MEDIA } from "../../src/store/store.ts";
 import { adapterReference, tinyAdapters } from "../fixtures/adapters.ts";
-import { listTinyModels } from "../fixtures/tiny-models.ts";
-import { ndjson, post, startServer, type TestServer } from "./harness.ts";
+import { ndjson, post, startMlxOpsServer, type TestServer } from "./harness.ts";
 
 const BASE = "tiny-qwen3-f32";
 let server: TestServer;
 let baseDir: string;
-const kernels = process.env.OLLMLX_CPU_KERNELS;
 beforeAll(async () => {
-  process.env.OLLMLX_CPU_KERNELS = "mlx"; // the runners inherit it: MLX's ops, mlx-lm's logits to the bit
-  server = await startServer();
-  baseDir = (await listTinyModels()).find((m) => m.name === "qwen3-f32")!.dir;
-  await server.store.importMlxDir(BASE, baseDir, mlxConfigBlob(JSON.parse(readFileSync(join(baseDir, "config.json"), "utf8"))));
+  // MLX's own ops in the runners: logits compare with mlx-lm's to the bit
+  const s = await startMlxOpsServer(BASE);
+  server = s;
+  baseDir = s.baseDir;
 });
-afterAll(async () => {
-  await server.close();
-  if (kernels === undefined) delete process.env.OLLMLX_CPU_KERNELS;
-  else process.env.OLLMLX_CPU_KERNELS = kernels;
-});
+afterAll(() => server.close());
 
 /** Uploads a folder's files as blobs: file name → digest, as `ollmlx create` sends them. */
 async function upload(dir: string): Promise<Record<string, string>> {

@@ -2,32 +2,25 @@
 // its progress as NDJSON, the result served by name; the adapter it wrote loads in mlx-lm with the same logits
 // (mlx-lm's `load(path, adapter_path=...)`). Bad requests, and a client that hangs up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Ollama } from "ollama";
 import { loadMlxModel } from "../../src/engine/completion.ts";
 import { array, scope } from "../../src/ffi/index.ts";
-import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { MEDIA } from "../../src/store/store.ts";
-import { listTinyModels } from "../fixtures/tiny-models.ts";
 import { runOracle } from "../oracle.ts";
-import { ndjson, post, startServer, type TestServer } from "./harness.ts";
+import { ndjson, post, startMlxOpsServer, type TestServer } from "./harness.ts";
 
 const BASE = "tiny-qwen3-f32";
 let server: TestServer;
 let baseDir: string;
-const kernels = process.env.OLLMLX_CPU_KERNELS;
 beforeAll(async () => {
-  process.env.OLLMLX_CPU_KERNELS = "mlx"; // the serving runners: MLX's ops, so logits compare with mlx-lm's to the bit
-  server = await startServer();
-  baseDir = (await listTinyModels()).find((m) => m.name === "qwen3-f32")!.dir;
-  await server.store.importMlxDir(BASE, baseDir, mlxConfigBlob(JSON.parse(readFileSync(join(baseDir, "config.json"), "utf8"))));
+  // MLX's own ops in the runners: logits compare with mlx-lm's to the bit
+  const s = await startMlxOpsServer(BASE);
+  server = s;
+  baseDir = s.baseDir;
 });
-afterAll(async () => {
-  await server.close();
-  if (kernels === undefined) delete process.env.OLLMLX_CPU_KERNELS;
-  else process.env.OLLMLX_CPU_KERNELS = kernels;
-});
+afterAll(() => server.close());
 
 const ROWS = [
   { text: "The capital of Zorbania is Quillfast." },

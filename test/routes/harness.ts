@@ -1,11 +1,13 @@
 // A real server on 127.0.0.1 (random port) over a temporary store holding the tiny model; runners are real
 // processes running MLX.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Scheduler, schedulerOptionsFromEnv, type SchedulerOptions } from "../../src/scheduler/scheduler.ts";
 import { createApp } from "../../src/server.ts";
 import { Store } from "../../src/store/store.ts";
+import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
+import { listTinyModels } from "../fixtures/tiny-models.ts";
 import { TINY_CONFIG, tinyQwen3Dir } from "./fixtures/tiny-model.ts";
 
 export const TINY = "tiny:latest";
@@ -34,6 +36,27 @@ export async function startServer(options: Partial<SchedulerOptions> = {}, { emp
       await app.stop(true);
       await scheduler.shutdown();
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A server whose runners run MLX's own ops (OLLMLX_CPU_KERNELS=mlx, which they inherit: logits are mlx-lm's to the
+ * bit), with the tiny seeded qwen3-f32 (test/fixtures/tiny-models.ts) stored as `base`; close() restores the setting.
+ */
+export async function startMlxOpsServer(base: string): Promise<TestServer & { baseDir: string }> {
+  const kernels = process.env.OLLMLX_CPU_KERNELS;
+  process.env.OLLMLX_CPU_KERNELS = "mlx";
+  const server = await startServer();
+  const baseDir = (await listTinyModels()).find((m) => m.name === "qwen3-f32")!.dir;
+  await server.store.importMlxDir(base, baseDir, mlxConfigBlob(JSON.parse(readFileSync(join(baseDir, "config.json"), "utf8"))));
+  return {
+    ...server,
+    baseDir,
+    async close() {
+      await server.close();
+      if (kernels === undefined) delete process.env.OLLMLX_CPU_KERNELS;
+      else process.env.OLLMLX_CPU_KERNELS = kernels;
     },
   };
 }

@@ -45,7 +45,7 @@ export class ThinkingGate implements TokenConstraint {
     return this.phase === "constrained" && (this.inner?.finished ?? false);
   }
 
-  /** The tokens allowed next (indexed by id), or null while thinking (or with no constraint after it): any token. */
+  /** The tokens allowed next (indexed by id), or null while thinking (or with no constraint after it): all of them. */
   allowed(): Uint8Array | null {
     if (this.phase === "thinking" || !this.inner) return null;
     if (this.phase === "constrained" || this.openId === undefined) return this.inner.allowed();
