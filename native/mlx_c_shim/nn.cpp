@@ -3,6 +3,7 @@
 #include "attention.h"
 #include "fused.h"
 #include "qlinear.h"
+#include "swiglu.h"
 
 using namespace mlxs;
 
@@ -113,7 +114,10 @@ int32_t mlxs_embedding(int32_t ids, int32_t w, int32_t scales, int32_t biases, i
 
 int32_t mlxs_swiglu(int32_t gate, int32_t up) {
   static const auto fn = mx::compile(swiglu_fn, /*shapeless=*/true);
-  return make([&] { return fn({get(gate), get(up)})[0]; });
+  return make([&] {
+    if (auto y = fused_swiglu(get(gate), get(up))) return *y;
+    return fn({get(gate), get(up)})[0];
+  });
 }
 
 int32_t mlxs_geglu_approx(int32_t gate, int32_t up) {

@@ -108,10 +108,15 @@ void gemm_panels(const QmvArgs& a, const mlxs::cpu::Kernels& k, Sgemm gemm) {
       for (int j = 0; j < a.N; j++) a.y[static_cast<size_t>(m) * a.N + j] += a.bias[j];
 }
 
-// Columns per unit of parallel work: a multiple of the kernel's 16-row cache block.
-constexpr int CHUNK = 64;
-// Below this many multiply-adds a call runs on the stream thread alone: waking a worker costs more.
-constexpr double PARALLEL_MACS = 1 << 19;
+// Columns per unit of parallel work: about eight units a thread, so that a thread the machine holds up costs the
+// others little (the units are taken from a shared counter); a multiple of the kernel's 16-row cache block.
+int chunk_columns(int N) {
+  const int per = (N + mlxs::cpu::threads() * 8 - 1) / (mlxs::cpu::threads() * 8);
+  return std::max(16, (per + 15) / 16 * 16);
+}
+// Below this many multiply-adds a call runs on the stream thread alone: waking a worker costs more. The workers
+// spin a while after each call, so within a decode step's run of projections they are awake.
+constexpr double PARALLEL_MACS = 1 << 16;
 
 float value(const float* p, int64_t i) { return p[i]; }
 float value(const mx::bfloat16_t* p, int64_t i) { return mlxs::cpu::bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]); }
@@ -263,10 +268,10 @@ class QLinear : public mx::UnaryPrimitive {
                 bits, st, xq.data(), xd.data()};
       const auto& k = kern.fn;
       const mlxs::cpu::QmvFn qmv = int8 ? kern.int8 : k.qmv;
-      const int chunks = (N + CHUNK - 1) / CHUNK;
+      const int chunk = chunk_columns(N), chunks = (N + chunk - 1) / chunk;
       if (gemm) gemm_panels(a, k, sgemm());
       else if (static_cast<double>(M) * N * K < PARALLEL_MACS || chunks == 1) qmv(a, 0, N);
-      else mlxs::cpu::parallel_for(chunks, [&](int c) { qmv(a, c * CHUNK, std::min(N, (c + 1) * CHUNK)); });
+      else mlxs::cpu::parallel_for(chunks, [&](int c) { qmv(a, c * chunk, std::min(N, (c + 1) * chunk)); });
       if (f32) return;
       if (out.dtype() == mx::bfloat16) {
         uint16_t* o = out.data<uint16_t>();

@@ -125,3 +125,37 @@ describe("GELU (erf form)", () => {
     t.free();
   });
 });
+
+describe("SwiGLU (silu(gate) · up)", () => {
+  test("float32: one primitive, MLX's compiled op bit for bit (its exp, its roundings), ±96 included", () => {
+    for (const shape of [[1, 1, 1536], [8, 1, 1536], [3, 70, 1536], [5, 17]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // past ±88 MLX's exp saturates; near zero the sigmoid is ½
+      const g = mx.array(randomF32(n, n + 1, 12).map((v, i) => (i % 11 === 0 ? v * 8 : i % 7 === 0 ? v * 1e-4 : v)), shape);
+      const u = mx.array(randomF32(n, n + 2, 3), shape);
+      mx.eval(g, u);
+      const { ours, mlx } = both(() => mx.swiglu(g, u));
+      expect(ours).toEqual(mlx);
+      g.free();
+      u.free();
+    }
+    const names = (use: "best" | "mlx") => {
+      mx.cpuKernels({ use });
+      return mx.scope(() => {
+        const z = mx.zeros([2, 8], "float32");
+        return [mx.swiglu(z, z).primitive, mx.swiglu(mx.astype(z, "bfloat16"), mx.astype(z, "bfloat16")).primitive];
+      });
+    };
+    expect(names("best")[0]).toBe("CpuSwiglu");
+    expect(names("best")[1]).not.toBe("CpuSwiglu"); // other dtypes keep MLX's compiled op
+    expect(names("mlx")[0]).not.toBe("CpuSwiglu");
+  });
+
+  test("the halves of a fused gate_up projection (strided views) are read as their values", () => {
+    const gu = mx.array(randomF32(4 * 2 * 96, 9, 4), [4, 2 * 96]);
+    const [g, u] = [mx.slice(gu, [0, 0], [4, 96]), mx.slice(gu, [0, 96], [4, 192])];
+    const { ours, mlx } = both(() => mx.swiglu(g!, u!));
+    expect(ours).toEqual(mlx);
+    for (const a of [gu, g!, u!]) a.free();
+  });
+});

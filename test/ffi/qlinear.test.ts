@@ -198,6 +198,24 @@ test("one thread and two give bit-identical results (columns are split, never a 
   expect(two).toEqual(one);
 });
 
+// Batched decode relies on it: a sequence's tokens must not depend on what runs beside it. Rows 1-13 exercise the
+// 8-, 4-, 2- and 1-row tiles and their column remainders (N = 203 is odd).
+for (const isa of SETS.filter((s) => s !== "avx512_vnni")) {
+  test(`${isa}: every row of a batch gets the bits it gets alone (4- and 8-bit)`, () => {
+    for (const bits of [4, 8] as const) {
+      const c: Case = { M: 13, N: 203, K: 576, bits, groupSize: 32 };
+      const o = operands(c, 40 + bits);
+      const batch = run(isa, o, c);
+      for (const m of [0, 3, 7, 8, 12]) {
+        const row = mx.scope(() => mx.persist(mx.slice(o.x, [m, 0], [m + 1, c.K])));
+        const alone = run(isa, o, { ...c, M: 1 }, row);
+        row.free();
+        expect(alone).toEqual(batch.subarray(m * c.N, (m + 1) * c.N));
+      }
+    }
+  });
+}
+
 test("x as a strided view (transposed, batched) is read in place", () => {
   const c: Case = { M: 6, N: 96, K: 256, bits: 8, groupSize: 32 };
   const o = operands(c, 21, [c.K, c.M]);

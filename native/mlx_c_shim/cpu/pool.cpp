@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,21 +37,30 @@ class Pool {
   }
   int size() const { return static_cast<int>(threads_.size()) + 1; }
 
+  // Indexes are claimed from a shared counter; the caller waits only for the ones a worker claimed and is still
+  // running, never for a worker to wake up: on a busy machine a worker may not get a core for milliseconds, and
+  // the caller then does every index itself.
   void run(int n, const std::function<void(int)>& body) {
-    body_ = &body;
-    n_ = n;
-    next_.store(0);
-    pending_.store(static_cast<int>(threads_.size()));
+    body_.store(&body, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    // The run's size and its next index in one word: a worker late from the last run claims from this one only
+    // through this word, so it never pairs an index with another run's size. Publishes body_ and done_.
+    next_.store(static_cast<uint64_t>(n) << 32, std::memory_order_release);
     epoch_.fetch_add(1, std::memory_order_release);
     epoch_.notify_all();
     drain();
-    while (pending_.load(std::memory_order_acquire) != 0) relax();
-    body_ = nullptr;
+    while (done_.load(std::memory_order_acquire) != n) relax();
   }
 
  private:
   void drain() {
-    for (int i; (i = next_.fetch_add(1)) < n_;) (*body_)(i);
+    while (true) {
+      const uint64_t v = next_.fetch_add(1, std::memory_order_acq_rel);
+      if (static_cast<uint32_t>(v) >= (v >> 32)) return;
+      const int i = static_cast<int>(static_cast<uint32_t>(v));
+      (*body_.load(std::memory_order_acquire))(i);
+      done_.fetch_add(1, std::memory_order_release);
+    }
   }
   void work() {
     uint64_t seen = 0; // the epoch at construction: no run can start before the constructor returns
@@ -63,18 +73,16 @@ class Pool {
       }
       seen = e;
       if (stop_.load()) return;
-      drain();
-      pending_.fetch_sub(1, std::memory_order_release);
+      drain(); // late for that run (it may be over): then it claims nothing
     }
   }
 
   std::vector<std::thread> threads_;
   std::atomic<uint64_t> epoch_{0};
-  std::atomic<int> next_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> next_{0}; // the run's size << 32 | the next index to claim
+  std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
-  const std::function<void(int)>* body_ = nullptr;
-  int n_ = 0;
+  std::atomic<const std::function<void(int)>*> body_{nullptr};
 };
 
 int wanted = static_cast<int>(std::thread::hardware_concurrency());
