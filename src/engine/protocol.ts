@@ -11,6 +11,7 @@ export type RunnerRequest =
   | { op: "generate"; id: number; params: GenerateParams }
   | { op: "embed"; id: number; params: EmbedParams }
   | { op: "train"; id: number; params: TrainParams }
+  | { op: "fuse"; id: number; params: FuseParams }
   | { op: "cancel"; id: number; target: number }
   | { op: "stats"; id: number }
   | { op: "unload"; id: number };
@@ -85,6 +86,15 @@ export interface TrainParams {
   resume: boolean;
   /** also write the base's weights with the adapter merged in (train/fuse.ts), into outDir/fused */
   fuse: boolean;
+}
+
+/** An adapter merged into an MLX model's weights (train/fuse.ts): the fused weight files go into outDir. */
+export interface FuseParams {
+  /** the base's model directory */
+  base: string;
+  /** the adapter's files (adapters.safetensors or adapter_model.safetensors, adapter_config.json) by name → path */
+  adapterFiles: Record<string, string>;
+  outDir: string;
 }
 
 /** One request's inputs for an embedding model, one vector each (pooled, not normalized: the server does that). */

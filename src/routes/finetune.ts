@@ -16,6 +16,7 @@ import { MEDIA, type Layer } from "../store/store.ts";
 import { writeRun } from "../train/checkpoint.ts";
 import type { AppContext } from "./context.ts";
 import { planFinetune } from "./finetune-plan.ts";
+import { fusedLayers } from "./fuse.ts";
 
 // One run per new model name at a time: two would write the same checkpoint.
 const running = new Set<string>();
@@ -89,13 +90,6 @@ async function adapterLayers(app: AppContext, base: readonly Layer[], outDir: st
   const added: Layer[] = [];
   for (const file of ["adapters.safetensors", "adapter_config.json"]) added.push(await app.store.importFile(join(outDir, file), MEDIA.adapter, `${ADAPTER_FOLDER}/${file}`));
   return { all: [...base, ...added], added };
-}
-
-/** The base's layers with each weight file the adapter was fused into replaced by its fused copy. */
-async function fusedLayers(app: AppContext, base: readonly Layer[], outDir: string, files: readonly string[]): Promise<{ all: Layer[]; added: Layer[] }> {
-  const added = new Map<string, Layer>();
-  for (const file of files) added.set(file, await app.store.importFile(join(outDir, "fused", file), MEDIA.safetensors, file));
-  return { all: base.map((l) => (l.name && added.get(l.name)) || l), added: [...added.values()] };
 }
 
 export function finetuneRoutes(app: AppContext) {

@@ -18,7 +18,7 @@ import type { TrainParams } from "../engine/protocol.ts";
 import { RequestError, type JobContext } from "../engine/runner.ts";
 import { latestStep, readState, writeState, type CheckpointState } from "./checkpoint.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
-import { fuseAdapter } from "./fuse.ts";
+import { fuseAdapterDir } from "./fuse.ts";
 import { dirShapes, freshAdapter, loraTargets } from "./init.ts";
 import { batchLoss, freeBatch, makeBatch, type TrainRow } from "./lora.ts";
 import { rng } from "./rng.ts";
@@ -102,10 +102,8 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     if (valid.length > 0) ctx.emit({ type: "validate", id, iteration: o.iters, loss: validationLoss(model, valid, o.batch_size, o.max_seq_length) });
     saveAdapter(params.outDir, loras, o, spec.format);
     let files = ["adapters.safetensors", "adapter_config.json"];
-    if (params.fuse) {
-      const tensors = new Map([...loras].flatMap(([path, l]) => [[`${path}.lora_a`, l.a], [`${path}.lora_b`, l.b]] as const));
-      files = fuseAdapter(spec.path, { tensors, scale: o.scale }, join(params.outDir, "fused"));
-    }
+    // fused from the adapter file just written, as mlx_lm.fuse and `create` with `fuse` read one
+    if (params.fuse) files = fuseAdapterDir(params.outDir, spec.path);
     ctx.emit({ type: "done", id, reason: "ok", data: { files } });
   } finally {
     model[Symbol.dispose]();

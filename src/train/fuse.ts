@@ -5,8 +5,10 @@
 import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { add, astype, dequantize, loadSafetensors, matmul, multiply, quantize, saveSafetensors, scope, transpose, type MxArray, type QuantMode } from "../ffi/index.ts";
-import { safetensorsHeader } from "../formats/adapter.ts";
-import type { LoadedAdapter } from "../models/adapter.ts";
+import type { FuseParams } from "../engine/protocol.ts";
+import type { JobContext } from "../engine/runner.ts";
+import { readAdapter, readAdapterDir, safetensorsHeader } from "../formats/adapter.ts";
+import { loadAdapter, type LoadedAdapter } from "../models/adapter.ts";
 import { readConfig, weightFiles } from "../models/load.ts";
 
 interface Quant {
@@ -55,4 +57,24 @@ export function fuseAdapter(baseDir: string, adapter: LoadedAdapter, outDir: str
     written.push(basename(file));
   }
   return written;
+}
+
+/** The adapter in an mlx-lm or PEFT folder (or file map) fused into the base at `baseDir`: outDir/fused. */
+export function fuseAdapterDir(adapterDir: string, baseDir: string): string[] {
+  const adapter = loadAdapter(readAdapterDir(adapterDir));
+  try {
+    return fuseAdapter(baseDir, adapter, join(adapterDir, "fused"));
+  } finally {
+    for (const t of adapter.tensors.values()) t.free();
+  }
+}
+
+/** The runner's fuse job (`create` with `fuse`): an adapter's files (checked against the base by the route). */
+export function fuseJob(id: number, params: FuseParams, ctx: JobContext): void {
+  const adapter = loadAdapter(readAdapter(params.adapterFiles));
+  try {
+    ctx.emit({ type: "done", id, reason: "ok", data: { files: fuseAdapter(params.base, adapter, params.outDir) } });
+  } finally {
+    for (const t of adapter.tensors.values()) t.free();
+  }
 }
