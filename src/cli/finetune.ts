@@ -44,15 +44,23 @@ class TrainingBar implements ProgressLine {
   }
 }
 
-const INT_FLAGS = ["iters", "batch-size", "rank", "num-layers", "max-seq-length", "seed", "warmup"] as const;
+const INT_FLAGS = ["iters", "batch-size", "rank", "num-layers", "max-seq-length", "seed", "warmup", "grad-accumulation-steps", "save-every"] as const;
 const FLOAT_FLAGS = ["learning-rate", "scale", "weight-decay"] as const;
 
 export async function finetune(client: Client, [model]: string[], flags: Map<string, string>): Promise<number> {
   const from = flags.get("from");
   const data = flags.get("data");
-  if (!from) throw new Error("--from is required: the model to fine-tune");
-  if (!data) throw new Error("--data is required: a JSONL file of training rows");
-  const parameters: Record<string, number | boolean> = {};
+  const resume = flags.get("resume") === "true";
+  if (!from && !resume) throw new Error("--from is required: the model to fine-tune");
+  if (!data && !resume) throw new Error("--data is required: a JSONL file of training rows");
+  const parameters: Record<string, unknown> = {};
+  if (flags.has("lr-schedule")) {
+    try {
+      parameters.lr_schedule = JSON.parse(flags.get("lr-schedule")!);
+    } catch {
+      throw new Error('--lr-schedule must be JSON, e.g. {"name":"cosine_decay","arguments":[1e-4,100]}');
+    }
+  }
   for (const f of INT_FLAGS) if (flags.has(f)) parameters[f.replaceAll("-", "_")] = Number.parseInt(flags.get(f)!, 10);
   for (const f of FLOAT_FLAGS) if (flags.has(f)) parameters[f.replaceAll("-", "_")] = Number.parseFloat(flags.get(f)!);
   if (flags.get("mask-prompt") === "true") parameters.mask_prompt = true;
@@ -71,7 +79,8 @@ export async function finetune(client: Client, [model]: string[], flags: Map<str
     }
     let bar: TrainingBar | undefined;
     let spinner: Spinner | undefined;
-    await client.stream<FinetuneLine>("/api/finetune", { model, from, files, parameters }, (p) => {
+    const body = { model, ...(from ? { from } : {}), ...(data ? { files } : {}), parameters, ...(resume ? { resume } : {}), ...(flags.get("fuse") === "true" ? { fuse: true } : {}) };
+    await client.stream<FinetuneLine>("/api/finetune", body, (p) => {
       if (p.status === "training" && p.total) {
         if (!bar) {
           spinner?.stop();
@@ -94,7 +103,7 @@ export async function finetune(client: Client, [model]: string[], flags: Map<str
     progress.stop();
   }
   if (losses.length > 0) {
-    const chart = join(dirname(resolve(data)), `${basename(model).replace(/[^A-Za-z0-9._-]/g, "_")}-loss.svg`);
+    const chart = join(data ? dirname(resolve(data)) : process.cwd(), `${basename(model).replace(/[^A-Za-z0-9._-]/g, "_")}-loss.svg`);
     writeFileSync(chart, lossChart(model, losses, valLoss));
     console.log(`loss curve: ${chart}`);
   }

@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
+import type { LrSchedule } from "../train/schedule.ts";
 // The typed protocol between the server and a runner process, carried over Bun's IPC channel (JSON messages).
 // Requests carry an id chosen by the server; every event names the request it belongs to.
 // A request ends with exactly one terminal event: "done", "error", or the answer of a one-shot request
@@ -10,6 +11,7 @@ export type RunnerRequest =
   | { op: "generate"; id: number; params: GenerateParams }
   | { op: "embed"; id: number; params: EmbedParams }
   | { op: "train"; id: number; params: TrainParams }
+  | { op: "fuse"; id: number; params: FuseParams }
   | { op: "cancel"; id: number; target: number }
   | { op: "stats"; id: number }
   | { op: "unload"; id: number };
@@ -61,8 +63,14 @@ export interface TrainOptions {
   seed: number;
   /** AdamW's decoupled weight decay; 0 is mlx-lm's default Adam */
   weight_decay: number;
-  /** iterations of linear warmup from 0 before the rate holds (0: none) */
+  /** iterations of linear warmup from 0 before the rate holds (0: none; without lr_schedule only) */
   warmup: number;
+  /** mlx-lm's: iterations whose gradients are summed (then averaged) into one optimizer update */
+  grad_accumulation_steps: number;
+  /** mlx-lm's lr_schedule (train/schedule.ts); its arguments[0] replaces learning_rate */
+  lr_schedule?: LrSchedule;
+  /** a checkpoint every N iterations (0: only when the run is cancelled) */
+  save_every: number;
 }
 
 /** One training run: the base, its rows (parsed JSONL objects) and where the adapter's files go. */
@@ -71,6 +79,21 @@ export interface TrainParams {
   train: unknown[];
   valid: unknown[];
   options: TrainOptions;
+  outDir: string;
+  /** where the run's checkpoints go (train/checkpoint.ts) */
+  checkpointDir: string;
+  /** continue from the newest checkpoint in checkpointDir */
+  resume: boolean;
+  /** also write the base's weights with the adapter merged in (train/fuse.ts), into outDir/fused */
+  fuse: boolean;
+}
+
+/** An adapter merged into an MLX model's weights (train/fuse.ts): the fused weight files go into outDir. */
+export interface FuseParams {
+  /** the base's model directory */
+  base: string;
+  /** the adapter's files (adapters.safetensors or adapter_model.safetensors, adapter_config.json) by name → path */
+  adapterFiles: Record<string, string>;
   outDir: string;
 }
 

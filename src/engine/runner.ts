@@ -11,6 +11,7 @@
 import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
 import { finetune } from "../train/finetune.ts";
+import { fuseJob } from "../train/fuse.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
 import { embed, type EmbedJob } from "./serve-embed.ts";
 
@@ -104,6 +105,9 @@ export async function runRunner(): Promise<void> {
           break;
         case "train":
           await finetune(req.id, req.params, ctx);
+          break;
+        case "fuse":
+          fuseJob(req.id, req.params, ctx);
           break;
         default:
           throw new RequestError(`unexpected request ${req.op}`);

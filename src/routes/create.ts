@@ -1,6 +1,7 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
-// layers on top, and LoRA adapters (mlx-lm or PEFT files, checked against the base, applied at load). Not built
+// layers on top, and LoRA adapters (mlx-lm or PEFT files, checked against the base, applied at load, or with
+// `fuse` merged into the base's weights: routes/fuse.ts). Not built
 // yet: quantize, adapters on GGUF bases, draft models (each refused with a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { GgufError } from "../formats/gguf/file.ts";
@@ -14,6 +15,7 @@ import { CreateRequest, ErrorResponse, ProgressResponse } from "../schemas/index
 import { InvalidModelNameError, parseModelName, type ModelName } from "../store/names.ts";
 import { MEDIA, type Layer, type ModelConfigBlob } from "../store/store.ts";
 import { findModel, type AppContext } from "./context.ts";
+import { fuseAdapterLayers } from "./fuse.ts";
 
 interface Base {
   config: ModelConfigBlob;
@@ -162,9 +164,15 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
   // the adapter is checked before the first line goes out: a bad one is a 400, not an error line
   const adapter = body.adapters && Object.keys(body.adapters).length > 0 ? adapterLayers(app, base, body.adapters) : [];
   const layers = base.layers.filter((l) => !(REPLACED as readonly string[]).includes(l.mediaType) || !replacing.has(l.mediaType));
+  if (body.fuse && adapter.length === 0) throw new InvalidRequestError("fuse merges an adapter into the base: give `adapters` (ADAPTER in a Modelfile)");
   for (const l of layers) yield { status: `using existing layer ${l.digest}` };
   for (const l of adapter) yield { status: `using adapter layer ${l.digest}` };
-  layers.push(...adapter);
+  if (body.fuse) {
+    yield { status: "fusing adapter" };
+    const fused = await fuseAdapterLayers(app, layers, adapter);
+    for (const l of fused.added) yield { status: `creating new layer ${l.digest}` };
+    layers.splice(0, layers.length, ...fused.all);
+  } else layers.push(...adapter);
 
   const add = (data: string, mediaType: string): ProgressResponse => {
     const existed = app.store.hasBlob(`sha256:${new Bun.CryptoHasher("sha256").update(data).digest("hex")}`);
@@ -204,7 +212,8 @@ export function createRoutes(app: AppContext) {
         description:
           "JSON form only. `from` an existing model, or `files` (one GGUF blob, or an MLX model directory's files " +
           "uploaded with POST /api/blobs), plus template/system/parameters/messages/license layers. " +
-          "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base. " +
+          "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base; " +
+          "with `fuse: true` (an ollmlx field) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer. " +
           "quantize, adapters on GGUF models and draft_files are not supported yet.",
         tags: ["models"],
       },

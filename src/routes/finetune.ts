@@ -1,89 +1,56 @@
-// POST /api/finetune (alias /finetune): LoRA fine-tuning into a new model, served by name. The rows (inline, or
-// JSONL blobs uploaded first as `create` does) are checked here; the training runs in a runner process of its own
-// (train/finetune.ts), so serving goes on; its progress streams as NDJSON in /api/pull's shape (status, completed,
-// total) with the loss beside it. At the end the adapter's files become adapter layers over the base's, as
-// `create` with `adapters` makes them. A client that disconnects cancels the run; nothing is written until the end.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+// POST /api/finetune (alias /finetune): LoRA fine-tuning into a new model, served by name. The request is checked
+// here (finetune-plan.ts); the training runs in a runner process of its own (train/finetune.ts), so serving goes
+// on; its progress streams as NDJSON in /api/pull's shape (status, completed, total) with the loss beside it. At
+// the end the adapter's files become adapter layers over the base's, as `create` with `adapters` makes them, or
+// (`fuse`) the base's weight files with the adapter merged in replace the base's. A client that disconnects
+// cancels the run: no model is written, but the run's checkpoint stays for `"resume": true`.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia } from "elysia";
-import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
+import { InvalidRequestError } from "../api/errors.ts";
 import { progressResponse } from "../api/ndjson.ts";
-import type { TrainOptions } from "../engine/protocol.ts";
 import { ADAPTER_FOLDER } from "../formats/adapter.ts";
-import { RunnerProcess } from "../scheduler/runner-process.ts";
+import { RunnerProcess, type RunnerCall } from "../scheduler/runner-process.ts";
 import { ErrorResponse, FinetuneProgress, FinetuneRequest } from "../schemas/index.ts";
-import { InvalidModelNameError, parseModelName } from "../store/names.ts";
 import { MEDIA, type Layer } from "../store/store.ts";
-import { DatasetError, parseJsonl } from "../train/data.ts";
-import { findModel, type AppContext } from "./context.ts";
+import { writeRun } from "../train/checkpoint.ts";
+import type { AppContext } from "./context.ts";
+import { planFinetune } from "./finetune-plan.ts";
+import { fusedLayers } from "./fuse.ts";
 
-export const FINETUNE_DEFAULTS: TrainOptions = {
-  iters: 100,
-  batch_size: 4,
-  learning_rate: 1e-4,
-  rank: 8,
-  scale: 20,
-  num_layers: 16,
-  max_seq_length: 2048,
-  mask_prompt: false,
-  seed: 0,
-  weight_decay: 0,
-  warmup: 0,
-};
+// One run per new model name at a time: two would write the same checkpoint.
+const running = new Set<string>();
 
-/** A row's shape, before the runner tokenizes it: the error names its line. */
-function checkRows(rows: readonly unknown[], what: string): void {
-  rows.forEach((r, i) => {
-    const row = r as Record<string, unknown>;
-    const ok =
-      row !== null &&
-      typeof row === "object" &&
-      !Array.isArray(row) &&
-      (typeof row.text === "string" || Array.isArray(row.messages) || (typeof row.prompt === "string" && typeof row.completion === "string"));
-    if (!ok) throw new InvalidRequestError(`invalid training data: ${what} line ${i + 1} needs "messages", "prompt" and "completion", or "text"`);
-  });
+/** Lets the cancelled runner finish its step and write its checkpoint (a step can take seconds on a real model). */
+async function drainCancelled(call: RunnerCall): Promise<void> {
+  call.cancel();
+  const drained = (async () => {
+    for await (const _ of call.events);
+  })().catch(() => {});
+  await Promise.race([drained, Bun.sleep(CANCEL_GRACE_MS)]);
 }
-
-function blobRows(app: AppContext, digest: string, file: string): unknown[] {
-  if (!/^sha256[:-][0-9a-f]{64}$/.test(digest)) throw new InvalidRequestError(MESSAGES.invalidDigest);
-  const normalized = digest.replace("-", ":");
-  if (!app.store.hasBlob(normalized)) throw new InvalidRequestError(`missing blob ${normalized} for ${file}`);
-  try {
-    return parseJsonl(readFileSync(app.store.blobPath(normalized), "utf8"), file);
-  } catch (e) {
-    if (e instanceof DatasetError) throw new InvalidRequestError(`invalid training data: ${e.message}`);
-    throw e;
-  }
-}
+const CANCEL_GRACE_MS = 120_000;
 
 async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal: AbortSignal): AsyncGenerator<FinetuneProgress> {
-  let name;
-  try {
-    name = parseModelName(body.model);
-  } catch (e) {
-    if (e instanceof InvalidModelNameError) throw new InvalidRequestError(e.message);
-    throw e;
-  }
-  const base = findModel(app.store, body.from);
-  if (base.manifest.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("the base model already has an adapter: fine-tune the model it was made from");
-  const train = body.files?.["train.jsonl"] ? blobRows(app, body.files["train.jsonl"], "train.jsonl") : (body.data ?? []);
-  const valid = body.files?.["valid.jsonl"] ? blobRows(app, body.files["valid.jsonl"], "valid.jsonl") : (body.valid ?? []);
-  if (train.length === 0) throw new InvalidRequestError("invalid training data: no rows (give `data`, or `files` with train.jsonl)");
-  checkRows(train, "train");
-  checkRows(valid, "valid");
-  const options: TrainOptions = { ...FINETUNE_DEFAULTS };
-  for (const [k, v] of Object.entries(body.parameters ?? {})) if (v !== undefined && v !== null) (options as unknown as Record<string, unknown>)[k] = v;
-
+  const plan = planFinetune(app, body);
+  if (running.has(plan.checkpointDir)) throw new InvalidRequestError(`a fine-tuning run of '${body.model}' is already in progress`);
+  const { base, run } = plan;
+  const options = run.options;
   const work = join(app.store.root, ".ollmlx-train");
   mkdirSync(work, { recursive: true });
   const outDir = mkdtempSync(join(work, "run-"));
   const runner = new RunnerProcess();
-  let call: ReturnType<RunnerProcess["request"]> | null = null;
+  let call: RunnerCall | null = null;
+  let finished = false;
+  running.add(plan.checkpointDir);
   try {
+    if (plan.resumeAt === 0) writeRun(plan.checkpointDir, run);
     yield { status: "loading model" };
+    if (plan.resumeAt > 0) yield { status: "resuming", completed: plan.resumeAt, total: options.iters };
     await runner.ready;
-    call = runner.request({ op: "train", params: { model: { name: base.display, ...app.store.modelPath(base) }, train, valid, options, outDir } });
-    let finished = false;
+    const params = { model: { name: base.display, ...app.store.modelPath(base) }, train: run.train, valid: run.valid, options, outDir };
+    call = runner.request({ op: "train", params: { ...params, checkpointDir: plan.checkpointDir, resume: plan.resumeAt > 0, fuse: run.fuse } });
+    let files: string[] = [];
     for await (const e of call.events) {
       if (signal.aborted) break;
       if (e.type === "train") {
@@ -98,23 +65,31 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
           peak_memory: Math.round(e.peakMemory / 1e6) / 1e3,
         };
       } else if (e.type === "validate") yield { status: "validating", completed: e.iteration, total: options.iters, val_loss: e.loss };
-      else if (e.type === "done") finished = e.reason === "ok";
+      else if (e.type === "done") {
+        finished = e.reason === "ok";
+        files = ((e.data as { files?: string[] } | undefined)?.files ?? []);
+      }
     }
-    if (!finished) throw new InvalidRequestError("the training was cancelled");
-    const layers: Layer[] = [...base.manifest.layers];
-    for (const file of ["adapters.safetensors", "adapter_config.json"]) {
-      const layer = await app.store.importFile(join(outDir, file), MEDIA.adapter, `${ADAPTER_FOLDER}/${file}`);
-      yield { status: `creating adapter layer ${layer.digest}`, digest: layer.digest };
-      layers.push(layer);
-    }
+    if (!finished) throw new InvalidRequestError('the training was cancelled: "resume": true continues it');
+    const layers = run.fuse ? await fusedLayers(app, base.manifest.layers, outDir, files) : await adapterLayers(app, base.manifest.layers, outDir);
+    for (const l of layers.added) yield { status: `creating ${run.fuse ? "fused weights" : "adapter"} layer ${l.digest}`, digest: l.digest };
     yield { status: "writing manifest" };
-    app.store.writeManifest(name, base.config, layers);
+    app.store.writeManifest(plan.name, base.config, layers.all);
+    rmSync(plan.checkpointDir, { recursive: true, force: true });
     yield { status: "success" };
   } finally {
-    call?.cancel();
+    if (call && !finished) await drainCancelled(call);
     await runner.stop();
     rmSync(outDir, { recursive: true, force: true });
+    running.delete(plan.checkpointDir);
   }
+}
+
+/** The base's layers and the adapter's two files as adapter layers, as `create` with `adapters` makes them. */
+async function adapterLayers(app: AppContext, base: readonly Layer[], outDir: string): Promise<{ all: Layer[]; added: Layer[] }> {
+  const added: Layer[] = [];
+  for (const file of ["adapters.safetensors", "adapter_config.json"]) added.push(await app.store.importFile(join(outDir, file), MEDIA.adapter, `${ADAPTER_FOLDER}/${file}`));
+  return { all: [...base, ...added], added };
 }
 
 export function finetuneRoutes(app: AppContext) {
@@ -134,7 +109,8 @@ export function finetuneRoutes(app: AppContext) {
           "Trains a LoRA adapter on `from` (a safetensors model, float or quantized) in a runner of its own and stores `model` as the base's layers plus the adapter, " +
           "served by name like any model. Rows: mlx-lm's JSONL formats, inline (`data`, `valid`) or uploaded with POST /api/blobs (`files`: train.jsonl, valid.jsonl). " +
           "Streams NDJSON progress (status training, completed/total iterations, loss, learning_rate, tokens_per_second), then the layers and success; " +
-          "a client that disconnects cancels the run. An ollmlx route: Ollama has no training API.",
+          "a client that disconnects cancels the run and keeps its checkpoint (also written every `save_every` iterations): `resume: true` with the same `model` continues it. " +
+          "Parameters keep mlx-lm's names (grad_accumulation_steps, lr_schedule); `fuse: true` merges the adapter into the base's weights. An ollmlx route: Ollama has no training API.",
         tags: ["models"],
       },
     })

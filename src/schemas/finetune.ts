@@ -18,13 +18,38 @@ export const FinetuneParameters = t.Object({
   mask_prompt: t.Optional(t.Boolean({ description: "train on the last message only (default false)" })),
   seed: t.Optional(Int({ minimum: 0, description: "adapter init and batch order (default 0)" })),
   weight_decay: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "AdamW's decay; 0 is Adam (default 0)" })),
-  warmup: t.Optional(Int({ minimum: 0, description: "steps of linear warmup (default 0)" })),
+  warmup: t.Optional(Int({ minimum: 0, maximum: 1000000, description: "steps of linear warmup to learning_rate, then constant (default 0); with lr_schedule give its own warmup instead" })),
+  grad_accumulation_steps: t.Optional(
+    Int({ minimum: 1, maximum: 1024, description: "mlx-lm's: iterations whose gradients are averaged into one optimizer update (default 1); a partial one at the end is dropped" }),
+  ),
+  lr_schedule: t.Optional(
+    t.Object(
+      {
+        name: t.Union([t.Literal("cosine_decay"), t.Literal("linear_schedule"), t.Literal("exponential_decay"), t.Literal("step_decay")], {
+          description: "an mlx.optimizers schedule",
+        }),
+        arguments: t.Array(t.Number(), {
+          minItems: 2,
+          maxItems: 3,
+          description: "its arguments, the initial rate first: cosine_decay [init, decay_steps, end = 0], linear_schedule [init, end, steps], exponential_decay [init, decay_rate], step_decay [init, decay_rate, step_size]",
+        }),
+        warmup: t.Optional(Int({ minimum: 0, maximum: 1000000, description: "optimizer steps of linear warmup before it (default 0)" })),
+        warmup_init: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "the rate the warmup starts from (default 0)" })),
+      },
+      {
+        description:
+          "mlx-lm's lr_schedule (build_schedule): the rate per optimizer update, replacing learning_rate; e.g. " +
+          '{"name": "cosine_decay", "arguments": [1e-4, 100, 1e-6], "warmup": 10}',
+      },
+    ),
+  ),
+  save_every: t.Optional(Int({ minimum: 0, maximum: 1000000, description: "a checkpoint every N iterations for `resume` (default 100; 0: only when the run is cancelled)" })),
 });
 
 export const FinetuneRequest = t.Object(
   {
     model: t.String({ description: "the new model's name" }),
-    from: t.String({ description: "the stored base model (safetensors: an mlx-community model, float or quantized)" }),
+    from: t.Optional(t.String({ description: "the stored base model (safetensors, float or quantized, or GGUF); needed unless resuming" })),
     data: t.Optional(Rows),
     valid: t.Optional(Rows),
     files: t.Optional(
@@ -33,6 +58,15 @@ export const FinetuneRequest = t.Object(
       }),
     ),
     parameters: t.Optional(FinetuneParameters),
+    resume: t.Optional(
+      t.Boolean({
+        description:
+          "continue the cancelled or interrupted run of this `model` from its last checkpoint, with its base, rows and parameters (any given must be the same); the result is what an uninterrupted run gives",
+      }),
+    ),
+    fuse: t.Optional(
+      t.Boolean({ description: "store the base's weights with the adapter merged in (quantized ones dequantized, added to and requantized, as mlx_lm.fuse) instead of an adapter layer; safetensors bases only" }),
+    ),
     stream: t.Optional(t.Boolean()),
   },
   { title: "FinetuneRequest" },
@@ -40,7 +74,7 @@ export const FinetuneRequest = t.Object(
 
 export const FinetuneProgress = t.Object(
   {
-    status: t.String({ description: '"loading model", "training", "validating", "creating adapter layer", "writing manifest", "success"' }),
+    status: t.String({ description: '"loading model", "resuming", "training", "validating", "creating adapter layer", "fusing", "writing manifest", "success"' }),
     digest: t.Optional(t.String()),
     completed: t.Optional(Int({ description: "iterations done" })),
     total: t.Optional(Int({ description: "iterations in all" })),

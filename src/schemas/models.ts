@@ -113,6 +113,11 @@ export const CreateRequest = t.Object(
     files: Omittable(FileDigests),
     draft_files: Omittable(FileDigests),
     adapters: Omittable(FileDigests),
+    fuse: Omittable(
+      t.Boolean({
+        description: "ollmlx: merge `adapters` into the base's weights (as mlx_lm.fuse: quantized weights dequantized, added to, requantized) instead of storing an adapter layer",
+      }),
+    ),
     template: Omittable(t.String()),
     license: Omittable(t.Union([t.String(), t.Array(t.String())])),
     system: Omittable(t.String()),

@@ -49,6 +49,23 @@ export class Adam implements Disposable {
     return out.map((o) => persist(o.next));
   }
 
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.step;
+  }
+
+  /** Each parameter's first and second moments (empty before the first step): what a checkpoint keeps. */
+  moments(): { m: MxArray[]; v: MxArray[] } {
+    return { m: this.m ?? [], v: this.v ?? [] };
+  }
+
+  /** Continues from a checkpoint: `steps` taken, the moments (owned from now on; empty: none yet). */
+  restore(steps: number, m: MxArray[], v: MxArray[]): void {
+    for (const a of this.state()) a.free();
+    this.step = steps;
+    [this.m, this.v] = m.length > 0 ? [m, v] : [null, null];
+  }
+
   /** The arrays to evaluate with the parameters after a step. */
   state(): MxArray[] {
     return [...(this.m ?? []), ...(this.v ?? [])];

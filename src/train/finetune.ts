@@ -1,11 +1,14 @@
 // The runner's training job: the base with a fresh LoRA adapter (init.ts), the rows tokenized with its own
-// template (data.ts), batches of similar length in a seeded order, one Adam step each (lora.ts), progress after
-// every step, the validation loss at the end, and the adapter written in mlx-lm's layout (adapters.safetensors +
-// adapter_config.json: what `mlx_lm.lora` writes and `mlx_lm.load(adapter_path=…)` reads). It runs in a runner of
-// its own, with MLX's ops (the shim's CPU primitives have no gradients), and a cancel ends it between steps.
+// template (data.ts), batches of similar length in a seeded order, one iteration each (trainer.ts: gradient
+// accumulation, the learning-rate schedule, Adam), progress after every step, the validation loss at the end, and
+// the adapter written in mlx-lm's layout (adapters.safetensors + adapter_config.json: what `mlx_lm.lora` writes and
+// `mlx_lm.load(adapter_path=…)` reads), or fused into the base's weight files (fuse.ts). A cancel ends it between
+// steps after a checkpoint (checkpoint.ts), as does every `save_every`-th step; `resume` continues from the newest
+// one to the same adapter an uninterrupted run makes. It runs in a runner of its own, with MLX's ops (the shim's
+// CPU primitives have no gradients).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cpuKernels, device, memory, saveSafetensors, type MxArray } from "../ffi/index.ts";
+import { cpuKernels, device, loadSafetensors, memory, saveSafetensors, type MxArray } from "../ffi/index.ts";
 import { loadGgufWeights } from "../formats/gguf/to-mlx.ts";
 import { ggufTokenizer } from "../formats/tokenizer/from-gguf.ts";
 import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
@@ -13,11 +16,13 @@ import { build, loadModelDir, readConfig } from "../models/load.ts";
 import { DecoderLM } from "../models/model.ts";
 import type { TrainParams } from "../engine/protocol.ts";
 import { RequestError, type JobContext } from "../engine/runner.ts";
-import { Adam } from "./adam.ts";
+import { latestStep, readState, writeState, type CheckpointState } from "./checkpoint.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
+import { fuseAdapterDir } from "./fuse.ts";
 import { dirShapes, freshAdapter, loraTargets } from "./init.ts";
-import { batchLoss, freeBatch, makeBatch, trainStep, type TrainRow } from "./lora.ts";
+import { batchLoss, freeBatch, makeBatch, type TrainRow } from "./lora.ts";
 import { rng } from "./rng.ts";
+import { Trainer } from "./trainer.ts";
 
 /** Batches of row indices: sorted by length, `size` at a time, in a seeded order (mlx-lm's iterate_batches). */
 export function batchOrder(rows: readonly TrainRow[], size: number, seed: number): number[][] {
@@ -58,40 +63,61 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
   // quantized matmul is a scalar loop, forward and backward. A GPU keeps them quantized (QLoRA).
   const opts = { dequantize: device.defaultDevice() === "cpu", adapter: freshAdapter(targets, { rank: o.rank, scale: o.scale, numLayers: o.num_layers, seed: o.seed }) };
   const { model, loras } = gguf ? build(gguf.config, gguf.tensors, opts) : loadModelDir(spec.path, opts);
-  using adam = new Adam({ learningRate: o.learning_rate, weightDecay: o.weight_decay });
+  using trainer = new Trainer(model as DecoderLM, loras, {
+    learningRate: o.learning_rate,
+    weightDecay: o.weight_decay,
+    accumulation: o.grad_accumulation_steps,
+    ...(o.lr_schedule ? { schedule: o.lr_schedule } : { warmup: o.warmup }),
+  });
   try {
     if (!(model instanceof DecoderLM)) throw new RequestError(`${spec.name}: this architecture cannot be fine-tuned yet`, 400);
-    let order: number[][] = [];
-    let trained = 0;
+    let run: CheckpointState = { iteration: 0, updates: 0, trainedTokens: 0, order: [] };
+    if (params.resume) run = resumeFrom(params.checkpointDir, trainer);
+    const save = () => writeState(params.checkpointDir, { ...run, updates: trainer.updates }, (file) => saveSafetensors(file, trainer.checkpointTensors()));
     const t0 = performance.now();
-    for (let it = 1; it <= o.iters; it++) {
-      if (order.length === 0) order = batchOrder(train, o.batch_size, o.seed + it);
-      const batch = makeBatch(order.pop()!.map((i) => train[i]!), o.max_seq_length);
-      const lr = o.warmup > 0 && it <= o.warmup ? (o.learning_rate * it) / o.warmup : o.learning_rate;
+    const before = run.trainedTokens;
+    for (let it = run.iteration + 1; it <= o.iters; it++) {
+      if (run.order.length === 0) run.order = batchOrder(train, o.batch_size, o.seed + it);
+      const batch = makeBatch(run.order.pop()!.map((i) => train[i]!), o.max_seq_length);
       let step: { loss: number; ntoks: number };
       try {
-        step = trainStep(model, loras, adam, batch, lr);
+        step = trainer.step(batch, it);
       } finally {
         freeBatch(batch);
       }
-      trained += step.ntoks;
+      run.iteration = it;
+      run.trainedTokens += step.ntoks;
       memory.clearCache();
       const seconds = (performance.now() - t0) / 1000;
-      const peakMemory = memory.peak();
-      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: lr, tokensPerSecond: trained / seconds, trainedTokens: trained, peakMemory });
+      const tokensPerSecond = (run.trainedTokens - before) / seconds;
+      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: trainer.learningRate, tokensPerSecond, trainedTokens: run.trainedTokens, peakMemory: memory.peak() });
       await ctx.yieldToLoop();
       if (ctx.cancelled()) {
+        save();
         ctx.emit({ type: "done", id, reason: "cancelled" });
         return;
       }
+      if (o.save_every > 0 && it % o.save_every === 0 && it < o.iters) save();
     }
     if (valid.length > 0) ctx.emit({ type: "validate", id, iteration: o.iters, loss: validationLoss(model, valid, o.batch_size, o.max_seq_length) });
     saveAdapter(params.outDir, loras, o, spec.format);
-    ctx.emit({ type: "done", id, reason: "ok", data: { files: ["adapters.safetensors", "adapter_config.json"] } });
+    let files = ["adapters.safetensors", "adapter_config.json"];
+    // fused from the adapter file just written, as mlx_lm.fuse and `create` with `fuse` read one
+    if (params.fuse) files = fuseAdapterDir(params.outDir, spec.path);
+    ctx.emit({ type: "done", id, reason: "ok", data: { files } });
   } finally {
     model[Symbol.dispose]();
     cpuKernels({ use: previous });
   }
+}
+
+/** The newest checkpoint's state, its tensors put into the trainer. */
+function resumeFrom(dir: string, trainer: Trainer): CheckpointState {
+  const step = latestStep(dir);
+  if (!step) throw new RequestError("no checkpoint to resume", 400);
+  const { state, tensors } = readState(step);
+  trainer.restore(loadSafetensors(tensors).tensors, state.updates);
+  return state;
 }
 
 /** The loss over every validation row's targets, batch by batch (each batch weighted by its target tokens). */
@@ -129,6 +155,8 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
     iters: o.iters,
     batch_size: o.batch_size,
     learning_rate: o.learning_rate,
+    lr_schedule: o.lr_schedule ?? null,
+    grad_accumulation_steps: o.grad_accumulation_steps,
     max_seq_length: o.max_seq_length,
     mask_prompt: o.mask_prompt,
     seed: o.seed,

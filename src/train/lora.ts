@@ -92,21 +92,30 @@ export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>,
 
 /** One optimizer step: the adapters' A and B replaced by their updated arrays. Returns the step's loss and tokens. */
 export function trainStep(model: DecoderLM, loras: ReadonlyMap<string, Lora>, optimizer: Adam, batch: Batch, learningRate?: number): { loss: number; ntoks: number } {
-  const list = [...loras.values()];
   const params = loraParams(loras);
   const { loss, ntoks, next } = scope(() => {
     const r = lossAndGrads(model, loras, batch);
     return { loss: r.loss, ntoks: r.ntoks, next: optimizer.update(params, r.grads, learningRate) };
   });
   evalArrays(...next, ...optimizer.state(), loss, ntoks);
-  list.forEach((l, i) => {
+  replaceParams(loras, next);
+  const out = { loss: loss.item(), ntoks: ntoks.item() };
+  loss.free();
+  ntoks.free();
+  return out;
+}
+
+/** Each adapter's A and B replaced by `next` (in loraParams' order, owned from now on); the old ones freed. */
+export function replaceParams(loras: ReadonlyMap<string, Lora>, next: readonly MxArray[]): void {
+  [...loras.values()].forEach((l, i) => {
     l.a.free();
     l.b.free();
     l.a = next[2 * i]!;
     l.b = next[2 * i + 1]!;
   });
-  const out = { loss: loss.item(), ntoks: ntoks.item() };
-  loss.free();
-  ntoks.free();
-  return out;
+}
+
+/** The names of loraParams' arrays, as mlx-lm's adapter file names them. */
+export function loraParamNames(loras: ReadonlyMap<string, Lora>): string[] {
+  return [...loras.keys()].flatMap((p) => [`${p}.lora_a`, `${p}.lora_b`]);
 }

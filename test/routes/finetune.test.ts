@@ -52,7 +52,9 @@ describe("/api/finetune", () => {
     expect(model.manifest.layers.filter((l) => l.mediaType === MEDIA.adapter)).toHaveLength(2);
     const reply = await ollama.generate({ model: "zorbania", prompt: "The capital of Zorbania is", raw: true, options: { temperature: 0, num_predict: 8 } });
     expect(reply.eval_count).toBeGreaterThan(0);
-    expect(readdirSync(join(server.store.root, ".ollmlx-train"))).toEqual([]); // the run's folder is gone
+    // the run's folder is gone, and so is its checkpoint: the run finished
+    expect(readdirSync(join(server.store.root, ".ollmlx-train"))).toEqual(["checkpoints"]);
+    expect(readdirSync(join(server.store.root, ".ollmlx-train", "checkpoints"))).toEqual([]);
 
     // the adapter it wrote is mlx-lm's: mlx-lm loads it and gives our logits
     const dir = server.store.modelPath(model).path;
@@ -104,7 +106,7 @@ print(json.dumps(model(mx.array([req["ids"]]))[0].astype(mx.float32).tolist()))`
     expect(server.store.list().some((m) => m.display.startsWith("x:"))).toBe(false);
   });
 
-  test("/finetune answers as an alias; a client that hangs up cancels the run, and nothing is stored", async () => {
+  test("/finetune answers as an alias; a client that hangs up cancels the run, and no model is stored (its checkpoint is)", async () => {
     const controller = new AbortController();
     const r = await fetch(`${server.url}/finetune`, {
       method: "POST",
@@ -117,11 +119,15 @@ print(json.dumps(model(mx.array([req["ids"]]))[0].astype(mx.float32).tolist()))`
     let seen = "";
     while (!seen.includes('"status":"training"')) seen += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    // the run's folder goes with it, and no model appears
+    // the run's folder goes with it, and no model appears; its checkpoint stays, outside the manifests
+    const runs = () => readdirSync(join(server.store.root, ".ollmlx-train")).filter((f) => f.startsWith("run-"));
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && readdirSync(join(server.store.root, ".ollmlx-train")).length > 0) await Bun.sleep(100);
-    expect(readdirSync(join(server.store.root, ".ollmlx-train"))).toEqual([]);
+    while (Date.now() < deadline && runs().length > 0) await Bun.sleep(100);
+    expect(runs()).toEqual([]);
     expect(server.store.list().some((m) => m.display.startsWith("abandoned"))).toBe(false);
+    const checkpoints = readdirSync(join(server.store.root, ".ollmlx-train", "checkpoints"));
+    expect(checkpoints).toHaveLength(1);
+    expect(readdirSync(join(server.store.root, ".ollmlx-train", "checkpoints", checkpoints[0]!)).filter((f) => f.startsWith("step-"))).toHaveLength(1);
     expect(existsSync(join(server.store.root, "manifests"))).toBe(true);
   });
 });
