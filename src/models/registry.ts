@@ -1,5 +1,6 @@
 // model_type → architecture module. mlx-lm remaps a few names onto shared files; so do we.
 import type { Config } from "./config.ts";
+import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
@@ -17,6 +18,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   qwen2: (c, ws) => buildLlama(c, ws, QWEN2),
   qwen3: (c, ws) => buildLlama(c, ws, QWEN3),
   phi3: (c, ws) => buildLlama(c, ws, PHI3),
+  gemma2: buildGemma2,
   gemma3_text: buildGemma3,
   qwen3_moe: buildQwen3Moe,
 };
