@@ -6,6 +6,7 @@ import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
+import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
 import type { Weights } from "./weights.ts";
@@ -21,6 +22,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   gemma2: buildGemma2,
   gemma3_text: buildGemma3,
   qwen3_moe: buildQwen3Moe,
+  olmo2: buildOlmo2,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -21,6 +21,7 @@ import { post, startServer, type TestServer } from "../routes/harness.ts";
 /** model_type → llama.cpp's architecture name; `permuted`: llama.cpp's converter permutes their Q/K rows. */
 const FAMILIES: { modelType: string; gguf: string; permuted?: boolean }[] = [
   { modelType: "gemma2", gguf: "gemma2" },
+  { modelType: "olmo2", gguf: "olmo2" },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are
