@@ -9,6 +9,7 @@ import { NomicBert } from "./nomic-bert.ts";
 import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
+import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -23,6 +24,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   gemma3_text: buildGemma3,
   qwen3_moe: buildQwen3Moe,
   olmo2: buildOlmo2,
+  starcoder2: buildStarcoder2,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -22,6 +22,7 @@ import { post, startServer, type TestServer } from "../routes/harness.ts";
 const FAMILIES: { modelType: string; gguf: string; permuted?: boolean }[] = [
   { modelType: "gemma2", gguf: "gemma2" },
   { modelType: "olmo2", gguf: "olmo2" },
+  { modelType: "starcoder2", gguf: "starcoder2" },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are
