@@ -2,6 +2,7 @@
 import type { Config } from "./config.ts";
 import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
+import { buildGranite } from "./granite.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert, XLM_ROBERTA } from "./bert.ts";
@@ -25,6 +26,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   qwen3_moe: buildQwen3Moe,
   olmo2: buildOlmo2,
   starcoder2: buildStarcoder2,
+  granite: buildGranite,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
