@@ -10,6 +10,7 @@ import { NomicBert } from "./nomic-bert.ts";
 import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
+import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
 
@@ -27,6 +28,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   olmo2: buildOlmo2,
   starcoder2: buildStarcoder2,
   granite: buildGranite,
+  smollm3: buildSmolLM3,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
