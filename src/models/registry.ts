@@ -1,5 +1,6 @@
 // model_type → architecture module. mlx-lm remaps a few names onto shared files; so do we.
 import type { Config } from "./config.ts";
+import { buildCohere2 } from "./cohere2.ts";
 import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildGranite } from "./granite.ts";
@@ -29,6 +30,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   starcoder2: buildStarcoder2,
   granite: buildGranite,
   smollm3: buildSmolLM3,
+  cohere2: buildCohere2,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -25,6 +25,7 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean }[] = [
   { modelType: "starcoder2", gguf: "starcoder2" },
   { modelType: "granite", gguf: "granite", permuted: true },
   { modelType: "smollm3", gguf: "smollm3", permuted: true },
+  { modelType: "cohere2", gguf: "cohere2" },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are
