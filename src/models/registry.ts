@@ -5,6 +5,7 @@ import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildGranite } from "./granite.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
+import { buildMixtral } from "./mixtral.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
@@ -31,6 +32,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   granite: buildGranite,
   smollm3: buildSmolLM3,
   cohere2: buildCohere2,
+  mixtral: buildMixtral,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

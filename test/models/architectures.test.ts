@@ -26,6 +26,7 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean }[] = [
   { modelType: "granite", gguf: "granite", permuted: true },
   { modelType: "smollm3", gguf: "smollm3", permuted: true },
   { modelType: "cohere2", gguf: "cohere2" },
+  { modelType: "mixtral", gguf: "llama", permuted: true },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are
