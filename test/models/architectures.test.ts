@@ -1,4 +1,4 @@
-// The architectures added after the first six, in their GGUF form: each tiny float32 fixture (make_tiny_models.py)
+// Every chat architecture in its GGUF form (but gemma3 and qwen3_moe): each tiny float32 fixture (make_tiny_models.py)
 // written as llama.cpp's converter writes that architecture (make_tiny_gguf.py: its architecture name, tensor names,
 // metadata keys and transforms) loads through the GGUF path and computes what mlx-lm computes for the directory; and
 // /api/show names the family for both forms. (test/models/parity.test.ts covers the directories themselves.)
@@ -18,8 +18,16 @@ import { listTinyModels, type ReferencePrompt, type TinyModel } from "../fixture
 import { oraclePath } from "../oracle.ts";
 import { post, startServer, type TestServer } from "../routes/harness.ts";
 
-/** model_type → llama.cpp's architecture name; `permuted`: llama.cpp's converter permutes their Q/K rows. */
-const FAMILIES: { modelType: string; gguf: string; permuted?: boolean }[] = [
+/**
+ * model_type → llama.cpp's architecture name; `permuted`: llama.cpp's converter permutes their Q/K rows; `loadsAs`: the
+ * model_type the GGUF loads as, where llama.cpp's architecture does not tell it apart (Mistral is llama to it).
+ */
+const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?: string }[] = [
+  { modelType: "llama", gguf: "llama", permuted: true },
+  { modelType: "mistral", gguf: "llama", permuted: true, loadsAs: "llama" },
+  { modelType: "qwen2", gguf: "qwen2" },
+  { modelType: "qwen3", gguf: "qwen3" },
+  { modelType: "phi3", gguf: "phi3" },
   { modelType: "gemma2", gguf: "gemma2" },
   { modelType: "olmo2", gguf: "olmo2" },
   { modelType: "starcoder2", gguf: "starcoder2" },
@@ -61,7 +69,7 @@ for (const family of FAMILIES) {
     test(`loads under llama.cpp's names and gives mlx-lm's logits ${family.permuted ? `(within ${PERMUTED_BOUND} of the largest)` : "bit for bit"} and greedy tokens`, async () => {
       const m = fixture(family.modelType);
       const { config, tensors } = loadGgufWeights(ggufOf(m));
-      expect(config.model_type).toBe(family.modelType);
+      expect(config.model_type).toBe(family.loadsAs ?? family.modelType);
       const { model } = build(config, tensors);
       try {
         for (const p of m.reference.prompts) {
@@ -99,7 +107,7 @@ describe("/api/show names the family", () => {
   });
   afterAll(() => server?.close());
 
-  test("of each new architecture, from config.json's model_type and from the GGUF's general.architecture", async () => {
+  test("of each architecture, from config.json's model_type and from the GGUF's general.architecture", async () => {
     for (const family of FAMILIES) {
       const m = fixture(family.modelType);
       const config = JSON.parse(readFileSync(join(m.dir, "config.json"), "utf8")) as Record<string, unknown>;
