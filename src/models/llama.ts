@@ -8,6 +8,7 @@ import { Embedding } from "./layers/linear.ts";
 import { GatedMLP } from "./layers/mlp.ts";
 import { type Norm, RMSNorm } from "./layers/norm.ts";
 import { initializeRope, type RopeScaling } from "./layers/rope.ts";
+import type { QueryScale } from "./layers/query-scale.ts";
 import { type Config, opt, optBool, req } from "./config.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
@@ -46,6 +47,8 @@ export interface LlamaFlavor {
   noRope?: (c: Config, layer: number) => boolean;
   /** Granite: attention_multiplier instead of 1/sqrt(head_dim) */
   attentionScale?: (c: Config) => number;
+  /** Ministral 3: queries scaled by position */
+  queryScale?: (c: Config) => QueryScale;
 }
 
 export const LLAMA: LlamaFlavor = { ropeThetaDefault: 10000, tieDefault: true, headDimFromConfig: true, qkNorm: false, fusedProjections: false };
@@ -77,6 +80,7 @@ export function attentionFor(ws: Weights, c: Config, path: string, flavor: Llama
       qNorm: flavor.qkNorm ? RMSNorm.load(ws, `${path}.q_norm`, eps) : undefined,
       kNorm: flavor.qkNorm ? RMSNorm.load(ws, `${path}.k_norm`, eps) : undefined,
       qkNormAcrossHeads: flavor.qkNorm === "projection",
+      queryScale: flavor.queryScale?.(c),
     },
   );
 }

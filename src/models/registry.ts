@@ -5,6 +5,7 @@ import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildGranite } from "./granite.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
+import { buildMinistral3 } from "./ministral3.ts";
 import { buildMixtral } from "./mixtral.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert, XLM_ROBERTA } from "./bert.ts";
@@ -33,6 +34,7 @@ const ARCHITECTURES: Record<string, Builder> = {
   smollm3: buildSmolLM3,
   cohere2: buildCohere2,
   mixtral: buildMixtral,
+  ministral3: buildMinistral3,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
@@ -44,7 +46,8 @@ const ENCODERS: Record<string, EncoderBuilder> = {
   nomic_bert: NomicBert.load,
 };
 
-export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3");
+/** What config.json's model_type may say: the text models, and the wrappers whose text model is one (models/load.ts). */
+export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3", "mistral3");
 
 
 export class UnsupportedArchitectureError extends Error {

@@ -115,13 +115,21 @@ describe("/api/show names the family", () => {
       const file = ggufOf(m);
       await server.store.importGguf(`${m.name}:gguf`, file, ggufConfigBlob(file));
       for (const [tag, family_] of [["mlx", family.modelType], ["gguf", family.gguf]] as const) {
-        const show = (await (await post(server.url, "/api/show", { model: `${m.name}:${tag}` })).json()) as { details: { family: string; families: string[] } };
-        expect({ model: `${m.name}:${tag}`, family: show.details.family, families: show.details.families }).toEqual({
-          model: `${m.name}:${tag}`,
-          family: family_,
-          families: [family_],
-        });
+        expect(await familyOf(`${m.name}:${tag}`)).toEqual({ model: `${m.name}:${tag}`, family: family_, families: [family_] });
       }
     }
   });
+
+  test("of a text model under a VLM-style wrapper (mistral3): the wrapper's model_type, as Ollama names the family", async () => {
+    for (const name of ["mistral3-f32", "ministral3-f32"]) {
+      const m = tiny.find((t) => t.name === name)!;
+      await server.store.importMlxDir(name, m.dir, mlxConfigBlob(JSON.parse(readFileSync(join(m.dir, "config.json"), "utf8")) as Record<string, unknown>));
+      expect(await familyOf(name)).toEqual({ model: name, family: "mistral3", families: ["mistral3"] });
+    }
+  });
+
+  async function familyOf(model: string) {
+    const show = (await (await post(server.url, "/api/show", { model })).json()) as { details: { family: string; families: string[] } };
+    return { model, family: show.details.family, families: show.details.families };
+  }
 });

@@ -1,7 +1,8 @@
 // Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE (or none: NoPE layers), optional
 // q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, and Gemma 2's
 // tanh-capped attention logits.
-import { array, concatenate, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+import { array, concatenate, multiply, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+import { queryScale, type QueryScale } from "./query-scale.ts";
 import { softcappedAttention } from "./softcap.ts";
 import type { Weights } from "../weights.ts";
 import type { AttentionMask, LayerCache } from "./kv-cache.ts";
@@ -29,6 +30,8 @@ export interface AttentionParts {
   kNorm?: RMSNorm;
   /** the q/k norms act on the whole projection (OLMo 2) instead of per head (Qwen 3, Gemma 3) */
   qkNormAcrossHeads?: boolean;
+  /** Ministral 3: queries scaled by their position (Llama 4's attention temperature), after RoPE */
+  queryScale?: QueryScale;
 }
 
 export class Attention implements Disposable {
@@ -78,12 +81,12 @@ export class Attention implements Disposable {
     v = transpose(reshape(v, [B, L, nKvHeads, headDim]), [0, 2, 1, 3]);
     let out: MxArray;
     if ("encode" in kv) {
-      out = this.sdpa(this.rotate(q, 0), this.rotate(k, 0), v, kv.encode);
+      out = this.sdpa(this.scaleQueries(this.rotate(q, 0), 0), this.rotate(k, 0), v, kv.encode);
       return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
     }
     if ("batch" in kv) {
       const positions = kv.batch.positions();
-      q = this.rotateRows(q, positions, kv.batch.offsets());
+      q = this.scaleQueries(this.rotateRows(q, positions, kv.batch.offsets()), positions);
       k = this.rotateRows(k, positions, kv.batch.offsets());
       const [keys, values] = kv.batch.update(k, v);
       out = this.sdpa(q, keys, values, kv.mask);
@@ -92,18 +95,20 @@ export class Attention implements Disposable {
     const rows = kv.rows;
     if (rows.length === 1) {
       const { cache, mask } = rows[0]!;
-      out = this.attend(this.rotate(q, cache.offset), this.rotate(k, cache.offset), v, cache, mask);
+      out = this.attend(this.scaleQueries(this.rotate(q, cache.offset), cache.offset), this.rotate(k, cache.offset), v, cache, mask);
     } else {
       const positions = p.rope?.perRowOffsets ? array(rows.map((r) => r.cache.offset), [B], "int32") : null;
       if (positions) {
-        q = this.rotate(q, positions);
+        q = this.scaleQueries(this.rotate(q, positions), positions);
         k = this.rotate(k, positions);
       }
       // One split per array (a single MLX op) rather than a slice per row.
       const [qs, ks, vs] = [split(q, B, 0), split(k, B, 0), split(v, B, 0)];
       out = concatenate(
         rows.map(({ cache, mask }, b) => {
-          const [qb, kb] = positions ? [qs[b]!, ks[b]!] : [this.rotate(qs[b]!, cache.offset), this.rotate(ks[b]!, cache.offset)];
+          const [qb, kb] = positions
+            ? [qs[b]!, ks[b]!]
+            : [this.scaleQueries(this.rotate(qs[b]!, cache.offset), cache.offset), this.rotate(ks[b]!, cache.offset)];
           return this.attend(qb, kb, vs[b]!, cache, mask);
         }),
         0,
@@ -115,6 +120,12 @@ export class Attention implements Disposable {
   /** x (B, H, L, D) rotated from `offset` (per row: an int32 array (B,)); unchanged in a NoPE layer. */
   private rotate(x: MxArray, offset: number | MxArray): MxArray {
     return this.parts.rope ? this.parts.rope.apply(x, offset) : x;
+  }
+
+  /** Rotated queries (B, H, L, D) from `offset` times their position's scale, where the architecture has one. */
+  private scaleQueries(q: MxArray, offset: number | MxArray): MxArray {
+    const s = this.parts.queryScale;
+    return s ? multiply(q, queryScale(s, q.shape[2]!, offset, q.dtype)) : q;
   }
 
   /** Each row of x (B, H, L, D) rotated from its own position. */
