@@ -1,7 +1,7 @@
-// Every chat architecture in its GGUF form (but gemma3 and qwen3_moe): each tiny float32 fixture (make_tiny_models.py)
-// written as llama.cpp's converter writes that architecture (make_tiny_gguf.py: its architecture name, tensor names,
-// metadata keys and transforms) loads through the GGUF path and computes what mlx-lm computes for the directory; and
-// /api/show names the family for both forms. (test/models/parity.test.ts covers the directories themselves.)
+// Every chat architecture in its GGUF form (but gemma3, tested on a real file, and mistral3): each tiny float32
+// fixture (make_tiny_models.py) written as llama.cpp's converter writes that architecture (make_tiny_gguf.py: its
+// architecture name, tensor names, metadata keys and transforms) loads through the GGUF path and computes what mlx-lm
+// computes for the directory; and /api/show names the family for both forms. (parity.test.ts covers the directories.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +28,7 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?:
   { modelType: "qwen2", gguf: "qwen2" },
   { modelType: "qwen3", gguf: "qwen3" },
   { modelType: "phi3", gguf: "phi3" },
+  { modelType: "qwen3_moe", gguf: "qwen3moe" },
   { modelType: "gemma2", gguf: "gemma2" },
   { modelType: "olmo2", gguf: "olmo2" },
   { modelType: "starcoder2", gguf: "starcoder2" },

@@ -24,6 +24,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   granite: "granite",
   smollm3: "smollm3",
   cohere2: "cohere2",
+  qwen3moe: "qwen3_moe",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -115,6 +116,15 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
     sliding_window_pattern: k("attention.sliding_window_pattern") ?? 4,
   }),
   mixtral: (k) => ({ num_local_experts: k("expert_count"), num_experts_per_tok: k("expert_used_count") }),
+  // llama.cpp's qwen3moe: every layer sparse, the top-k weights renormalized
+  qwen3_moe: (k) => ({
+    num_experts: k("expert_count"),
+    num_experts_per_tok: k("expert_used_count"),
+    moe_intermediate_size: k("expert_feed_forward_length"),
+    norm_topk_prob: true,
+    decoder_sparse_step: 1,
+    mlp_only_layers: [],
+  }),
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -141,6 +151,12 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
   olmo2: POST_NORMS,
   phi3: { ffn_up: "mlp.gate_up_proj" },
   starcoder2: { ffn_up: "mlp.c_fc", ffn_down: "mlp.c_proj" },
+  qwen3_moe: {
+    ffn_gate_inp: "mlp.gate",
+    ffn_gate_exps: "mlp.switch_mlp.gate_proj",
+    ffn_up_exps: "mlp.switch_mlp.up_proj",
+    ffn_down_exps: "mlp.switch_mlp.down_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
