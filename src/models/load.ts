@@ -35,19 +35,44 @@ export function weightFiles(dir: string): string[] {
   return files.map((f) => join(dir, f));
 }
 
-/** VLM-style wrappers (gemma3) keep the text model under text_config and language_model.* */
+/**
+ * VLM-style wrappers keep the text model under text_config and its weights under language_model. (or, in newer
+ * transformers layouts, model.language_model.): the text model's model_type, as mlx-lm picks it for each wrapper.
+ */
+const WRAPPERS: Record<string, (text: Config) => Config> = {
+  gemma3: (text) => ({ ...text, model_type: "gemma3_text" }),
+  // mlx-lm's mistral3.py: ministral3 (and mistral4) text models run as themselves, every other one through llama.py;
+  // the head is untied unless text_config says otherwise
+  mistral3: (text) => ({
+    tie_word_embeddings: false,
+    ...text,
+    model_type: text.model_type === "ministral3" || text.model_type === "mistral4" ? text.model_type : "llama",
+  }),
+};
+
+/** A wrapper's tensor name → the text model's, or null for the vision tower and projector. */
+function textTensorName(name: string): string | null {
+  if (/^(model\.)?(vision_tower|multi_modal_projector)\./.test(name)) return null;
+  if (name.startsWith("model.language_model.")) return `model.${name.slice("model.language_model.".length)}`;
+  if (name.startsWith("language_model.")) return name.slice("language_model.".length);
+  return name;
+}
+
+/** The text model of a VLM-style wrapper (gemma3, mistral3): its config and tensors; other configs as they are. */
 function unwrap(config: Config, tensors: Map<string, MxArray>): Config {
-  if (config.model_type !== "gemma3" || typeof config.text_config !== "object" || !config.text_config) return config;
+  const toText = WRAPPERS[String(config.model_type)];
+  if (!toText || typeof config.text_config !== "object" || !config.text_config) return config;
   for (const [name, t] of [...tensors]) {
-    if (name.startsWith("language_model.")) {
-      tensors.delete(name);
-      tensors.set(name.slice("language_model.".length), t);
-    } else if (name.startsWith("vision_tower.") || name.startsWith("multi_modal_projector.")) {
-      t.free();
-      tensors.delete(name);
-    }
+    const text = textTensorName(name);
+    if (text === name) continue;
+    tensors.delete(name);
+    if (text === null) t.free();
+    else tensors.set(text, t);
   }
-  return { ...(config.text_config as Config), model_type: "gemma3_text", quantization: config.quantization, quantization_config: config.quantization_config };
+  // per-layer quantization overrides are keyed by module path: the text model's paths too
+  const renamed = (q: unknown) =>
+    q && typeof q === "object" ? Object.fromEntries(Object.entries(q).map(([k, v]) => [textTensorName(k) ?? k, v])) : q;
+  return { ...toText(config.text_config as Config), quantization: renamed(config.quantization), quantization_config: renamed(config.quantization_config) };
 }
 
 /** Every quantized layer's (weight, scales, biases), with its quantization parameters. */

@@ -3,7 +3,7 @@ import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, res
 import { Embedding, Linear } from "./layers/linear.ts";
 import { causalMask, type LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
-import type { RMSNorm } from "./layers/norm.ts";
+import type { Norm } from "./layers/norm.ts";
 import type { Weights } from "./weights.ts";
 
 export interface CausalLM extends Disposable {
@@ -32,12 +32,14 @@ export interface DecoderParts {
   vocabSize: number;
   embed: Embedding;
   blocks: Block[];
-  norm: RMSNorm;
+  norm: Norm;
   /** null: tied to the embedding */
   lmHead: Linear | null;
+  /** what the architecture does to the head's output: Gemma 2's soft-cap, Granite's and Command R's logit scales */
+  finalLogits?: (logits: MxArray) => MxArray;
   makeCache: () => LayerCache[];
   slidingWindow?: number;
-  /** Gemma multiplies embeddings by sqrt(hidden), rounded to bf16 */
+  /** Gemma multiplies embeddings by sqrt(hidden) (Gemma 3 rounded to bf16), Granite by its embedding_multiplier */
   embedScale?: number;
 }
 
@@ -73,9 +75,10 @@ export class DecoderLM implements CausalLM {
     return this.p.embedScale !== undefined ? multiply(h, this.p.embedScale) : h;
   }
 
-  /** Final hidden states → logits: the lm_head, or the embeddings tied. */
+  /** Final hidden states → logits: the lm_head, or the embeddings tied (then the architecture's final scaling). */
   private head(h: MxArray): MxArray {
-    return this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
+    const logits = this.p.lmHead ? this.p.lmHead.forward(h) : this.p.embed.asLinear(h);
+    return this.p.finalLogits ? this.p.finalLogits(logits) : logits;
   }
 
   /** forwardRows without the head: the final norm's hidden states (B, L, hidden), what decoder embedders pool. */

@@ -1,12 +1,20 @@
 // model_type → architecture module. mlx-lm remaps a few names onto shared files; so do we.
 import type { Config } from "./config.ts";
+import { buildCohere2 } from "./cohere2.ts";
+import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
+import { buildGranite } from "./granite.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
+import { buildMinistral3 } from "./ministral3.ts";
+import { buildMixtral } from "./mixtral.ts";
 import type { CausalLM } from "./model.ts";
 import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
+import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
+import { buildSmolLM3 } from "./smollm3.ts";
+import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -17,8 +25,16 @@ const ARCHITECTURES: Record<string, Builder> = {
   qwen2: (c, ws) => buildLlama(c, ws, QWEN2),
   qwen3: (c, ws) => buildLlama(c, ws, QWEN3),
   phi3: (c, ws) => buildLlama(c, ws, PHI3),
+  gemma2: buildGemma2,
   gemma3_text: buildGemma3,
   qwen3_moe: buildQwen3Moe,
+  olmo2: buildOlmo2,
+  starcoder2: buildStarcoder2,
+  granite: buildGranite,
+  smollm3: buildSmolLM3,
+  cohere2: buildCohere2,
+  mixtral: buildMixtral,
+  ministral3: buildMinistral3,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
@@ -30,7 +46,8 @@ const ENCODERS: Record<string, EncoderBuilder> = {
   nomic_bert: NomicBert.load,
 };
 
-export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3");
+/** What config.json's model_type may say: the text models, and the wrappers whose text model is one (models/load.ts). */
+export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3", "mistral3");
 
 
 export class UnsupportedArchitectureError extends Error {

@@ -58,6 +58,14 @@ async function greedy(model: CausalLM, p: ReferencePrompt, maxTokens: number, pr
   return tokens;
 }
 
+async function sampled(model: CausalLM, p: ReferencePrompt): Promise<number[]> {
+  const s = p.sampled;
+  const opts = { ...GREEDY, temperature: s.temperature, topK: s.top_k, seed: s.seed, maxTokens: s.tokens.length, numCtx: 1 << 20, eosTokenIds: new Set<number>(), prefillStepSize: s.prefill_step_size };
+  const tokens: number[] = [];
+  for await (const e of generateTokens(model, p.tokens, opts, noCancel)) tokens.push(e.token);
+  return tokens;
+}
+
 function withModel<T>(m: TinyModel, kernels: mx.CpuKernels | "best", opts: BuildOptions, f: (model: CausalLM) => T): T {
   mx.cpuKernels({ use: kernels });
   const { model } = loadModelDir(m.dir, opts);
@@ -96,6 +104,14 @@ for (const m of models) {
             const tokens = await greedy(model, p, run.tokens.length, run.prefill_step_size);
             expect({ prompt: p.name, chunk: run.prefill_step_size, tokens }).toEqual({ prompt: p.name, chunk: run.prefill_step_size, tokens: run.tokens });
           }
+        }
+      });
+    });
+
+    test("seeded sampling (temperature 0.8, top_k 20) gives mlx-lm's 32 tokens after mx.random.seed (MLX's ops)", async () => {
+      await withModel(m, "mlx", {}, async (model) => {
+        for (const p of m.reference.prompts) {
+          expect({ prompt: p.name, tokens: await sampled(model, p) }).toEqual({ prompt: p.name, tokens: p.sampled.tokens });
         }
       });
     });

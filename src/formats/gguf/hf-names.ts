@@ -14,18 +14,31 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   llama: "llama",
   qwen2: "qwen2",
   qwen3: "qwen3",
+  gemma2: "gemma2",
   gemma3: "gemma3_text",
   // EmbeddingGemma as llama.cpp's converter writes it (the Ollama registry's is "gemma3" with a pooling type)
   "gemma-embedding": "gemma3_text",
   phi3: "phi3",
+  olmo2: "olmo2",
+  starcoder2: "starcoder2",
+  granite: "granite",
+  smollm3: "smollm3",
+  cohere2: "cohere2",
+  qwen3moe: "qwen3_moe",
 };
+
+// llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
+// layout: rotating adjacent pairs (traditional rope) on those rows is the same attention.
+const PERMUTED_QK = new Set(["llama", "granite", "smollm3", "mixtral"]);
 
 /** config.json for our model modules, from `<arch>.*` metadata. */
 export function configFromGguf(md: Md): Config {
   const arch = String(md["general.architecture"] ?? "");
   const encoder = encoderConfigFromGguf(md, arch);
   if (encoder) return encoder;
-  const modelType = ARCH_TO_MODEL_TYPE[arch];
+  let modelType = ARCH_TO_MODEL_TYPE[arch];
+  // Mixtral is llama to llama.cpp, with experts
+  if (modelType === "llama" && (num(md, "llama.expert_count") ?? 0) > 0) modelType = "mixtral";
   if (!modelType) {
     throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
   }
@@ -50,9 +63,7 @@ export function configFromGguf(md: Md): Config {
     vocab_size: k("vocab_size") ?? (Array.isArray(tokens) ? tokens.length : undefined),
     max_position_embeddings: k("context_length"),
     rope_theta: k("rope.freq_base") ?? (modelType === "llama" ? 10000 : 1e6),
-    // llama.cpp's converter permutes Q/K rows of llama-family models into the interleaved rope layout:
-    // rotating adjacent pairs (traditional rope) on those rows is the same attention.
-    rope_traditional: modelType === "llama",
+    rope_traditional: PERMUTED_QK.has(modelType),
   };
   const ropeDims = k("rope.dimension_count");
   if (ropeDims !== undefined && ropeDims !== config.head_dim) config.partial_rotary_factor = ropeDims / Number(config.head_dim);
@@ -64,6 +75,7 @@ export function configFromGguf(md: Md): Config {
       original_max_position_embeddings: k("rope.scaling.original_context_length"),
     };
   }
+  Object.assign(config, ARCH_CONFIG[modelType]?.(k, config) ?? {});
   if (modelType === "gemma3_text") {
     config.sliding_window = k("attention.sliding_window") ?? 512;
     config.query_pre_attn_scalar = Number(config.head_dim);
@@ -77,6 +89,44 @@ export function configFromGguf(md: Md): Config {
   return config;
 }
 
+type Key = (name: string) => number | undefined;
+
+/** The config.json keys of the architectures whose models read more than the common ones, from `<arch>.*` metadata. */
+const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
+  // llama.cpp scales queries by 1/sqrt(head_dim), but by 1/sqrt(hidden/heads) in the 46-layer (27B) model
+  gemma2: (k, c) => ({
+    query_pre_attn_scalar: c.num_hidden_layers === 46 ? Number(c.hidden_size) / Number(c.num_attention_heads) : c.head_dim,
+    attn_logit_softcapping: k("attn_logit_softcapping") ?? 50,
+    final_logit_softcapping: k("final_logit_softcapping") ?? 30,
+    sliding_window: k("attention.sliding_window"),
+  }),
+  starcoder2: (k) => ({ norm_epsilon: k("attention.layer_norm_epsilon") ?? 1e-5 }),
+  granite: (k) => ({
+    attention_multiplier: k("attention.scale") ?? 1,
+    embedding_multiplier: k("embedding_scale") ?? 1,
+    residual_multiplier: k("residual_scale") ?? 1,
+    logits_scaling: k("logit_scale") ?? 1,
+  }),
+  // llama.cpp hard-codes SmolLM3's NoPE step and Command R7B's sliding-window pattern
+  smollm3: () => ({ no_rope_layer_interval: 4 }),
+  cohere2: (k) => ({
+    layer_norm_eps: k("attention.layer_norm_epsilon") ?? 1e-5,
+    logit_scale: k("logit_scale") ?? 1,
+    sliding_window: k("attention.sliding_window") ?? 4096,
+    sliding_window_pattern: k("attention.sliding_window_pattern") ?? 4,
+  }),
+  mixtral: (k) => ({ num_local_experts: k("expert_count"), num_experts_per_tok: k("expert_used_count") }),
+  // llama.cpp's qwen3moe: every layer sparse, the top-k weights renormalized
+  qwen3_moe: (k) => ({
+    num_experts: k("expert_count"),
+    num_experts_per_tok: k("expert_used_count"),
+    moe_intermediate_size: k("expert_feed_forward_length"),
+    norm_topk_prob: true,
+    decoder_sparse_step: 1,
+    mlp_only_layers: [],
+  }),
+};
+
 const LAYER_NAMES: Record<string, string> = {
   attn_q: "self_attn.q_proj",
   attn_k: "self_attn.k_proj",
@@ -89,6 +139,30 @@ const LAYER_NAMES: Record<string, string> = {
   ffn_gate: "mlp.gate_proj",
   ffn_up: "mlp.up_proj",
   ffn_down: "mlp.down_proj",
+};
+
+const POST_NORMS = { post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm" };
+const GEMMA_NORMS = { ...POST_NORMS, ffn_norm: "pre_feedforward_layernorm" };
+
+/** Where an architecture's block tensors differ from LAYER_NAMES (llama's, with ffn_norm the post-attention norm). */
+const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
+  gemma2: GEMMA_NORMS,
+  gemma3_text: GEMMA_NORMS,
+  olmo2: POST_NORMS,
+  phi3: { ffn_up: "mlp.gate_up_proj" },
+  starcoder2: { ffn_up: "mlp.c_fc", ffn_down: "mlp.c_proj" },
+  qwen3_moe: {
+    ffn_gate_inp: "mlp.gate",
+    ffn_gate_exps: "mlp.switch_mlp.gate_proj",
+    ffn_up_exps: "mlp.switch_mlp.up_proj",
+    ffn_down_exps: "mlp.switch_mlp.down_proj",
+  },
+  mixtral: {
+    ffn_gate_inp: "block_sparse_moe.gate",
+    ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
+    ffn_up_exps: "block_sparse_moe.switch_mlp.up_proj",
+    ffn_down_exps: "block_sparse_moe.switch_mlp.down_proj",
+  },
 };
 
 /** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
@@ -108,14 +182,7 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   const b = /^blk\.(\d+)\.(.+)$/.exec(base);
   if (!b) return null;
   const [, layer, part] = b as unknown as [string, string, string];
-  let name: string | undefined;
-  if (modelType === "gemma3_text") {
-    name = { ffn_norm: "pre_feedforward_layernorm", post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm" }[part] ?? LAYER_NAMES[part];
-  } else if (modelType === "phi3" && part === "ffn_up") {
-    name = "mlp.gate_up_proj";
-  } else {
-    name = part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part];
-  }
+  const name = ARCH_LAYER_NAMES[modelType]?.[part] ?? (part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part]);
   if (!name) return null;
   return { path: `model.layers.${layer}.${name}`, suffix };
 }

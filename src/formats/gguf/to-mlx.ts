@@ -13,7 +13,7 @@ export interface GgufWeights {
 
 /** Gemma's RMSNorm scales by (1 + w); llama.cpp's converter stores 1 + w, our model adds the 1 itself. */
 function isGemmaNorm(modelType: string, path: string): boolean {
-  return modelType === "gemma3_text" && /norm$/.test(path);
+  return (modelType === "gemma3_text" || modelType === "gemma2") && /norm$/.test(path);
 }
 
 const GC_EVERY = 128 << 20;

@@ -1,6 +1,9 @@
-// Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE, optional per-head
-// q/k norms, fused or separate projections.
-import { array, concatenate, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+// Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE (or none: NoPE layers), optional
+// q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, and Gemma 2's
+// tanh-capped attention logits.
+import { array, concatenate, multiply, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+import { queryScale, type QueryScale } from "./query-scale.ts";
+import { softcappedAttention } from "./softcap.ts";
 import type { Weights } from "../weights.ts";
 import type { AttentionMask, LayerCache } from "./kv-cache.ts";
 import type { LayerKV } from "./batch-cache.ts";
@@ -13,15 +16,22 @@ export interface AttentionShape {
   nKvHeads: number;
   headDim: number;
   scale: number;
+  /** Gemma 2: attention logits become cap · tanh(logits / cap) (sdpa cannot, so the scores are computed as mlx-lm does) */
+  softcap?: number;
 }
 
 export interface AttentionParts {
   /** separate q/k/v projections, or one fused qkv_proj split [q | k | v] (phi3) */
   proj: { q: Linear; k: Linear; v: Linear } | { qkv: Linear };
   o: Linear;
-  rope: Rope;
+  /** null: no position embedding in this layer (NoPE: SmolLM3's every 4th layer, Command R7B's global layers) */
+  rope: Rope | null;
   qNorm?: RMSNorm;
   kNorm?: RMSNorm;
+  /** the q/k norms act on the whole projection (OLMo 2) instead of per head (Qwen 3, Gemma 3) */
+  qkNormAcrossHeads?: boolean;
+  /** Ministral 3: queries scaled by their position (Llama 4's attention temperature), after RoPE */
+  queryScale?: QueryScale;
 }
 
 export class Attention implements Disposable {
@@ -55,42 +65,50 @@ export class Attention implements Disposable {
       k = p.proj.k.forward(x);
       v = p.proj.v.forward(x);
     }
+    if (p.qkNormAcrossHeads) {
+      if (p.qNorm) q = p.qNorm.forward(q);
+      if (p.kNorm) k = p.kNorm.forward(k);
+    }
     q = reshape(q, [B, L, nHeads, headDim]);
     k = reshape(k, [B, L, nKvHeads, headDim]);
     // q/k norms act per head, before the heads move to axis 1 and before RoPE.
-    if (p.qNorm) q = p.qNorm.forward(q);
-    if (p.kNorm) k = p.kNorm.forward(k);
+    if (!p.qkNormAcrossHeads) {
+      if (p.qNorm) q = p.qNorm.forward(q);
+      if (p.kNorm) k = p.kNorm.forward(k);
+    }
     q = transpose(q, [0, 2, 1, 3]);
     k = transpose(k, [0, 2, 1, 3]);
     v = transpose(reshape(v, [B, L, nKvHeads, headDim]), [0, 2, 1, 3]);
     let out: MxArray;
     if ("encode" in kv) {
-      out = sdpa(p.rope.apply(q, 0), p.rope.apply(k, 0), v, { scale: this.shape.scale, mask: kv.encode });
+      out = this.sdpa(this.scaleQueries(this.rotate(q, 0), 0), this.rotate(k, 0), v, kv.encode);
       return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
     }
     if ("batch" in kv) {
       const positions = kv.batch.positions();
-      q = this.rotateRows(q, positions, kv.batch.offsets());
+      q = this.scaleQueries(this.rotateRows(q, positions, kv.batch.offsets()), positions);
       k = this.rotateRows(k, positions, kv.batch.offsets());
       const [keys, values] = kv.batch.update(k, v);
-      out = sdpa(q, keys, values, { scale: this.shape.scale, mask: kv.mask });
+      out = this.sdpa(q, keys, values, kv.mask);
       return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
     }
     const rows = kv.rows;
     if (rows.length === 1) {
       const { cache, mask } = rows[0]!;
-      out = this.attend(p.rope.apply(q, cache.offset), p.rope.apply(k, cache.offset), v, cache, mask);
+      out = this.attend(this.scaleQueries(this.rotate(q, cache.offset), cache.offset), this.rotate(k, cache.offset), v, cache, mask);
     } else {
-      const positions = p.rope.perRowOffsets ? array(rows.map((r) => r.cache.offset), [B], "int32") : null;
+      const positions = p.rope?.perRowOffsets ? array(rows.map((r) => r.cache.offset), [B], "int32") : null;
       if (positions) {
-        q = p.rope.apply(q, positions);
-        k = p.rope.apply(k, positions);
+        q = this.scaleQueries(this.rotate(q, positions), positions);
+        k = this.rotate(k, positions);
       }
       // One split per array (a single MLX op) rather than a slice per row.
       const [qs, ks, vs] = [split(q, B, 0), split(k, B, 0), split(v, B, 0)];
       out = concatenate(
         rows.map(({ cache, mask }, b) => {
-          const [qb, kb] = positions ? [qs[b]!, ks[b]!] : [p.rope.apply(qs[b]!, cache.offset), p.rope.apply(ks[b]!, cache.offset)];
+          const [qb, kb] = positions
+            ? [qs[b]!, ks[b]!]
+            : [this.scaleQueries(this.rotate(qs[b]!, cache.offset), cache.offset), this.rotate(ks[b]!, cache.offset)];
           return this.attend(qb, kb, vs[b]!, cache, mask);
         }),
         0,
@@ -99,9 +117,21 @@ export class Attention implements Disposable {
     return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
   }
 
+  /** x (B, H, L, D) rotated from `offset` (per row: an int32 array (B,)); unchanged in a NoPE layer. */
+  private rotate(x: MxArray, offset: number | MxArray): MxArray {
+    return this.parts.rope ? this.parts.rope.apply(x, offset) : x;
+  }
+
+  /** Rotated queries (B, H, L, D) from `offset` times their position's scale, where the architecture has one. */
+  private scaleQueries(q: MxArray, offset: number | MxArray): MxArray {
+    const s = this.parts.queryScale;
+    return s ? multiply(q, queryScale(s, q.shape[2]!, offset, q.dtype)) : q;
+  }
+
   /** Each row of x (B, H, L, D) rotated from its own position. */
   private rotateRows(x: MxArray, positions: MxArray, offsets: number[]): MxArray {
     const rope = this.parts.rope;
+    if (!rope) return x;
     if (rope.perRowOffsets) return rope.apply(x, positions);
     return concatenate(split(x, offsets.length, 0).map((row, b) => rope.apply(row, offsets[b]!)), 0);
   }
@@ -109,7 +139,13 @@ export class Attention implements Disposable {
   /** q and k already rotated to their positions. */
   private attend(q: MxArray, k: MxArray, v: MxArray, cache: LayerCache, mask: AttentionMask): MxArray {
     const [keys, values] = cache.update(k, v);
-    return sdpa(q, keys, values, { scale: this.shape.scale, mask });
+    return this.sdpa(q, keys, values, mask);
+  }
+
+  private sdpa(q: MxArray, keys: MxArray, values: MxArray, mask: AttentionMask): MxArray {
+    const { scale, softcap } = this.shape;
+    if (softcap !== undefined) return softcappedAttention(q, keys, values, { scale, cap: softcap, mask });
+    return sdpa(q, keys, values, { scale, mask });
   }
 
   [Symbol.dispose](): void {
@@ -117,7 +153,7 @@ export class Attention implements Disposable {
     if ("qkv" in p.proj) p.proj.qkv[Symbol.dispose]();
     else for (const l of [p.proj.q, p.proj.k, p.proj.v]) l[Symbol.dispose]();
     p.o[Symbol.dispose]();
-    p.rope[Symbol.dispose]();
+    p.rope?.[Symbol.dispose]();
     p.qNorm?.[Symbol.dispose]();
     p.kNorm?.[Symbol.dispose]();
   }

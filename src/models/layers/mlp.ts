@@ -1,5 +1,6 @@
-// Gated MLPs: SwiGLU down(silu(gate)·up) and GeGLU down(gelu_approx(gate)·up), separate or fused gate_up.
-import { gegluApprox, split, swiglu, type MxArray } from "../../ffi/index.ts";
+// Gated MLPs: SwiGLU down(silu(gate)·up) and GeGLU down(gelu_approx(gate)·up), separate or fused gate_up; and the
+// ungated GPT-style MLP, c_proj(gelu(c_fc(x))) (StarCoder2).
+import { gegluApprox, gelu, split, swiglu, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
 import { Linear } from "./linear.ts";
 
@@ -35,5 +36,26 @@ export class GatedMLP implements Disposable {
       this.proj.up[Symbol.dispose]();
     }
     this.down[Symbol.dispose]();
+  }
+}
+
+/** c_proj(gelu(c_fc(x))): mlx.nn.gelu, the exact (erf) one; biases where the checkpoint has them. */
+export class GeluMLP implements Disposable {
+  private constructor(
+    private readonly fc: Linear,
+    private readonly proj: Linear,
+  ) {}
+
+  static load(ws: Weights, path: string): GeluMLP {
+    return new GeluMLP(Linear.load(ws, `${path}.c_fc`), Linear.load(ws, `${path}.c_proj`));
+  }
+
+  forward(x: MxArray): MxArray {
+    return this.proj.forward(gelu(this.fc.forward(x)));
+  }
+
+  [Symbol.dispose](): void {
+    this.fc[Symbol.dispose]();
+    this.proj[Symbol.dispose]();
   }
 }

@@ -1,7 +1,12 @@
 import { add, rmsNorm, layerNorm, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
 
-export class RMSNorm implements Disposable {
+/** What a block or the model's final norm does, RMSNorm or LayerNorm. */
+export interface Norm extends Disposable {
+  forward(x: MxArray): MxArray;
+}
+
+export class RMSNorm implements Norm {
   private constructor(
     private readonly weight: MxArray,
     private readonly eps: number,
@@ -28,7 +33,7 @@ export class RMSNorm implements Disposable {
   }
 }
 
-export class LayerNorm implements Disposable {
+export class LayerNorm implements Norm {
   private constructor(
     private readonly weight: MxArray | null,
     private readonly bias: MxArray | null,
