@@ -27,12 +27,17 @@ for (const [name, N, K, bits] of shapes) {
       const q = quantize(w, { groupSize: gs, bits });
       const x = random.normal([M, K]);
       evaluate(q.wq, q.scales, q.biases!, x);
-      const n = Math.max(3, Math.round(reps * (bits === 8 ? 0.05 : 1)));
+      const n = Math.max(2, Math.round((reps / 5) * (bits === 8 ? 0.05 : 1)));
       for (let i = 0; i < 3; i++) evaluate(quantizedMatmul(x, q.wq, q.scales, q.biases, { groupSize: gs, bits }));
-      const t0 = performance.now();
-      // 16 calls a graph, evaluated together: the per-eval cost of the FFI and the graph is spread over them
-      for (let i = 0; i < n; i++) scope(() => evaluate(...Array.from({ length: 16 }, () => quantizedMatmul(x, q.wq, q.scales, q.biases, { groupSize: gs, bits }))));
-      return ((performance.now() - t0) * 1000) / n / 16;
+      // 16 calls a graph, evaluated together: the per-eval cost of the FFI and the graph is spread over them.
+      // The best of 5 blocks: this VM's neighbours slow some blocks down, never one up.
+      let best = Infinity;
+      for (let block = 0; block < 5; block++) {
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) scope(() => evaluate(...Array.from({ length: 16 }, () => quantizedMatmul(x, q.wq, q.scales, q.biases, { groupSize: gs, bits }))));
+        best = Math.min(best, ((performance.now() - t0) * 1000) / n / 16);
+      }
+      return best;
     });
     if (M === 1) one = us;
     line.push(`M=${M}: ${us.toFixed(1)} µs ${((M * N * K) / us / 1000).toFixed(1)} GMAC/s${M > 1 ? ` (${(us / one).toFixed(2)}×)` : ""}`);
