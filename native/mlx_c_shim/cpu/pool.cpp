@@ -1,6 +1,8 @@
 #include "pool.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,8 +23,14 @@ inline void relax() {
 #endif
 }
 
-// ~30 µs of spinning (a pause is 30-140 cycles): long enough to catch the next matmul of the same layer.
-constexpr int SPINS = 2000;
+// How long an idle worker spins before it sleeps: long enough to catch the next matmul of the same layer (a few
+// µs apart), short enough to leave the core to the runner's JS thread, the server and the client between decode
+// steps on a 2-core machine. Timed by the clock, not counted in pauses (a pause is 10-140 cycles by CPU).
+// OLLMLX_CPU_SPIN_US overrides it, for measuring.
+const std::chrono::microseconds SPIN = [] {
+  const char* v = std::getenv("OLLMLX_CPU_SPIN_US");
+  return std::chrono::microseconds(v ? std::atoi(v) : 100);
+}();
 
 class Pool {
  public:
@@ -65,10 +73,11 @@ class Pool {
   void work() {
     uint64_t seen = 0; // the epoch at construction: no run can start before the constructor returns
     while (true) {
+      const auto until = std::chrono::steady_clock::now() + SPIN;
       int spins = 0;
       uint64_t e;
       while ((e = epoch_.load(std::memory_order_acquire)) == seen) {
-        if (++spins < SPINS) relax();
+        if ((++spins & 63) != 0 || std::chrono::steady_clock::now() < until) relax();
         else epoch_.wait(seen);
       }
       seen = e;
