@@ -2,6 +2,7 @@
 // definitions exactly and are compiled shapeless, as mlx.nn compiles them.
 #include "internal.h"
 #include "gelu.h"
+#include "logsumexp.h"
 
 using namespace mlxs;
 
@@ -106,7 +107,10 @@ mx::array reduce(int32_t op, const mx::array& a, const std::vector<int>& axes, b
     case MLXS_PROD: return all ? mx::prod(a, keepdims) : mx::prod(a, axes, keepdims);
     case MLXS_ALL: return all ? mx::all(a, keepdims) : mx::all(a, axes, keepdims);
     case MLXS_ANY: return all ? mx::any(a, keepdims) : mx::any(a, axes, keepdims);
-    case MLXS_LOGSUMEXP: return all ? mx::logsumexp(a, keepdims) : mx::logsumexp(a, axes, keepdims);
+    case MLXS_LOGSUMEXP:
+      if (all) return mx::logsumexp(a, keepdims);
+      if (auto y = mlxs::fused_logsumexp(a, axes, keepdims)) return *y;
+      return mx::logsumexp(a, axes, keepdims);
     case MLXS_VAR: return all ? mx::var(a, keepdims) : mx::var(a, axes, keepdims);
   }
   throw std::invalid_argument("invalid reduce op " + std::to_string(op));

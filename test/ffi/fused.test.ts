@@ -159,3 +159,30 @@ describe("SwiGLU (silu(gate) · up)", () => {
     for (const a of [gu, g!, u!]) a.free();
   });
 });
+
+describe("logsumexp over the last axis", () => {
+  test("float32: one primitive, MLX's op bit for bit (its exp, its order of sums), vocabulary-sized rows and -inf included", () => {
+    for (const shape of [[1, 49152], [8, 1, 49152], [3, 262144], [4, 17]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // logits-like rows with a few masked (-inf) entries, as constrained decoding leaves them
+      const x = mx.array(randomF32(n, n + 3, 20).map((v, i) => (i % 97 === 5 ? -Infinity : v)), shape);
+      mx.eval(x);
+      for (const keepdims of [true, false]) {
+        const { ours, mlx } = both(() => mx.logsumexp(x, [-1], keepdims));
+        expect(ours).toEqual(mlx);
+      }
+      x.free();
+    }
+    const allMasked = mx.array(new Float32Array(32).fill(-Infinity), [2, 16]);
+    const { ours, mlx } = both(() => mx.logsumexp(allMasked, [-1], true));
+    expect(ours).toEqual(mlx);
+    allMasked.free();
+    const names = (use: "best" | "mlx") => {
+      mx.cpuKernels({ use });
+      return mx.scope(() => [mx.logsumexp(mx.zeros([2, 8], "float32"), [-1], true).primitive, mx.logsumexp(mx.zeros([2, 8], "float32"), [0], true).primitive]);
+    };
+    expect(names("best")[0]).toBe("CpuLogSumExp");
+    expect(names("best")[1]).not.toBe("CpuLogSumExp"); // another axis keeps MLX's op
+    expect(names("mlx")[0]).not.toBe("CpuLogSumExp");
+  });
+});
