@@ -19,7 +19,7 @@ import { openAIRoutes } from "./routes/openai/index.ts";
 import { pullRoutes } from "./routes/pull.ts";
 import { pushRoutes } from "./routes/push.ts";
 import { allowedHostsGuard, corsGuard } from "./routes/security.ts";
-import { parseHost } from "./config/env.ts";
+import { OLLAMA_HOST } from "./config/settings.ts";
 import { swaggerRoutes } from "./routes/swagger.ts";
 
 export function defaultContext(): AppContext {
@@ -64,7 +64,7 @@ export interface AppOptions {
 
 export function createApp(context: AppContext = defaultContext(), options: AppOptions = {}) {
   const env = options.env ?? process.env;
-  const bindHost = options.bindHost ?? parseHost(env.OLLAMA_HOST).host;
+  const bindHost = options.bindHost ?? OLLAMA_HOST.read(env).host;
   // Order as Ollama's: CORS first (so a preflight is answered before the Host check), then the Host check.
   // No server-wide body limit (Bun's 128 MiB default would refuse model-sized blob uploads with an empty 413);
   // JSON bodies have their own (src/api/body.ts).

@@ -9,8 +9,7 @@ import { InsecureProtocolError } from "./pull-errors.ts";
 import type { HfPullSource } from "./pull-hf.ts";
 import type { RegistryPullSource } from "./pull-registry.ts";
 import type { Manifest } from "./store.ts";
-
-export type Env = Record<string, string | undefined>;
+import type { Env } from "../config/env.ts";
 
 /** Hosts whose names are Hugging Face repos. */
 export const HF_HOSTS = ["hf.co", "huggingface.co"] as const;
