@@ -6,7 +6,7 @@ import { formatConstraint } from "../api/format.ts";
 import { resolveOptions, type ModelOptions } from "../api/options.ts";
 import { elapsedNs, monotonicNs } from "../api/time.ts";
 import type { GenerateParams, OutputConstraint, RunnerEvent, SamplingParams } from "../engine/protocol.ts";
-import type { Logprob, Think, TokenLogprob } from "../schemas/index.ts";
+import type { GenerateRequest, inferenceFields, Logprob, TokenLogprob } from "../schemas/index.ts";
 import type { StoredModel } from "../store/store.ts";
 import type { AppContext } from "./context.ts";
 import { capabilitiesOf, readModelLayers, type ModelLayers } from "./model-layers.ts";
@@ -35,17 +35,8 @@ export type InferenceEvent =
       stopSequence?: string;
     };
 
-/** Fields generate and chat share, after their schemas accepted them. */
-export interface CommonFields {
-  format?: unknown;
-  keep_alive?: string | number | null;
-  options?: Record<string, unknown> | null;
-  think?: Think | null;
-  logprobs?: boolean | null;
-  top_logprobs?: number | null;
-  truncate?: boolean | null;
-  shift?: boolean | null;
-}
+/** Fields generate and chat share (schemas' inferenceFields), after their schemas accepted them. */
+export type CommonFields = Omit<Pick<GenerateRequest, keyof typeof inferenceFields>, "stream" | "_debug_render_only">;
 
 /** A request checked against what this server and the model can do; everything that can fail before loading. */
 export interface Prepared {
