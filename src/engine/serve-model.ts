@@ -8,7 +8,7 @@ import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./compl
 import { loadAdapter } from "../models/adapter.ts";
 import { readAdapterDir } from "../formats/adapter.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
-import { RequestError, type JobContext } from "./runner.ts";
+import { RequestError, type JobContext } from "./job.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";

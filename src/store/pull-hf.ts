@@ -10,18 +10,9 @@ import { downloadBlob, forEachLimited } from "./pull-blob.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
 import { retryTransient } from "./pull-http.ts";
 import { ProgressQueue, pullingStatus, type ProgressResponse } from "./progress.ts";
-import type { PullContext, Pulled } from "./pull-source.ts";
-import type { ModelName } from "./names.ts";
+import type { HfPullSource, PullContext, Pulled } from "./pull-types.ts";
 import { MEDIA, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
 
-export interface HfPullSource {
-  kind: "hf";
-  endpoint: string;
-  /** org/repo */
-  repo: string;
-  /** the name the model is stored under (the tag is the GGUF quantization, or latest) */
-  name: ModelName;
-}
 
 function mediaTypeOf(file: string): string {
   if (file.endsWith(".safetensors")) return MEDIA.safetensors;

@@ -5,16 +5,9 @@ import { downloadBlob, forEachLimited } from "./pull-blob.ts";
 import { retryTransient } from "./pull-http.ts";
 import { ProgressQueue, type ProgressResponse } from "./progress.ts";
 import { RegistryClient } from "./registry.ts";
-import type { ModelName } from "./names.ts";
 import type { Layer, Store } from "./store.ts";
-import type { PullContext, Pulled } from "./pull-source.ts";
+import type { PullContext, Pulled, RegistryPullSource } from "./pull-types.ts";
 
-export interface RegistryPullSource {
-  kind: "registry";
-  /** scheme://host */
-  base: string;
-  name: ModelName;
-}
 
 export async function* pullFromRegistry(store: Store, source: RegistryPullSource, ctx: PullContext): AsyncGenerator<ProgressResponse, Pulled> {
   const { name } = source;

@@ -7,11 +7,13 @@ import { OLLAMA_NOPRUNE } from "../config/settings.ts";
 import { pullFromHf } from "./pull-hf.ts";
 import { pullFromRegistry } from "./pull-registry.ts";
 import type { Env } from "../config/env.ts";
-import { resolvePullSource, type PullContext } from "./pull-source.ts";
+import { resolvePullSource } from "./pull-source.ts";
+import type { PullContext } from "./pull-types.ts";
 import type { ProgressResponse } from "./progress.ts";
 import type { Store } from "./store.ts";
 
-export { resolvePullSource, HF_HOSTS, HF_MLX_ORGS, type PullSource } from "./pull-source.ts";
+export { resolvePullSource, HF_HOSTS, HF_MLX_ORGS } from "./pull-source.ts";
+export type { PullSource } from "./pull-types.ts";
 export { PullError, ManifestNotFoundError, DigestMismatchError, UnsupportedModelError, InsecureProtocolError } from "./pull-errors.ts";
 
 export interface PullOptions {
