@@ -15,7 +15,7 @@ import { lines } from "./lib/clients.ts";
 import { processTree, rssMiB } from "./lib/proc.ts";
 import { startOllmlxServe } from "./lib/servers.ts";
 import { rng } from "../test/fixtures/rng.ts";
-import { prefixCacheBytes } from "../src/engine/prefix-cache.ts";
+import { OLLMLX_PREFIX_CACHE_BYTES } from "../src/config/settings.ts";
 
 const { values } = parseArgs({
   options: {
@@ -177,7 +177,7 @@ const report = [
   ...rows,
   "",
   `${total.requests} requests, ${total.cancelled} cancelled, **${total.errors} errors**, **${runners.size - 1 < 0 ? 0 : runners.size - 1} runner restarts** (runner pids seen: ${[...runners].join(", ")}).`,
-  `Runner RSS: the prefix cache may hold up to ${(prefixCacheBytes() / 2 ** 20).toFixed(0)} MiB (OLLMLX_PREFIX_CACHE_BYTES); ${first.rssMiB.toFixed(0)} MiB at minute ${first.minute.toFixed(1)}, ${last.rssMiB.toFixed(0)} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB).filter(Number.isFinite)).toFixed(0)}).`,
+  `Runner RSS: the prefix cache may hold up to ${(OLLMLX_PREFIX_CACHE_BYTES.read() / 2 ** 20).toFixed(0)} MiB (OLLMLX_PREFIX_CACHE_BYTES); ${first.rssMiB.toFixed(0)} MiB at minute ${first.minute.toFixed(1)}, ${last.rssMiB.toFixed(0)} MiB at the end (max ${Math.max(...samples.map((s) => s.rssMiB).filter(Number.isFinite)).toFixed(0)}).`,
   "",
   "| minute | active clients | requests so far | runner RSS, MiB |",
   "|---|---|---|---|",

@@ -19,7 +19,8 @@ import { openAIRoutes } from "./routes/openai/index.ts";
 import { pullRoutes } from "./routes/pull.ts";
 import { pushRoutes } from "./routes/push.ts";
 import { allowedHostsGuard, corsGuard } from "./routes/security.ts";
-import { parseHost } from "./config/env.ts";
+import type { Env } from "./config/env.ts";
+import { OLLAMA_HOST } from "./config/settings.ts";
 import { swaggerRoutes } from "./routes/swagger.ts";
 
 export function defaultContext(): AppContext {
@@ -58,20 +59,19 @@ function errorBodyFor(request: Request, message: string, status: number): unknow
 export interface AppOptions {
   /** The address the server is bound to; a loopback bind turns on the Host-header check. Default: OLLAMA_HOST. */
   bindHost?: string;
-  /** Where OLLAMA_ORIGINS is read from (tests pass their own). */
-  env?: Record<string, string | undefined>;
+  /** Where OLLAMA_HOST and OLLAMA_ORIGINS are read from (tests pass their own); default the process's. */
+  env?: Env;
 }
 
 export function createApp(context: AppContext = defaultContext(), options: AppOptions = {}) {
-  const env = options.env ?? process.env;
-  const bindHost = options.bindHost ?? parseHost(env.OLLAMA_HOST).host;
+  const bindHost = options.bindHost ?? OLLAMA_HOST.read(options.env).host;
   // Order as Ollama's: CORS first (so a preflight is answered before the Host check), then the Host check.
   // No server-wide body limit (Bun's 128 MiB default would refuse model-sized blob uploads with an empty 413);
   // JSON bodies have their own (src/api/body.ts).
   // filled in below: the routes, to find a request's body schema
   const registered: { routes: () => readonly { path: string; method: string; hooks: { body?: unknown } }[] } = { routes: () => [] };
   const app = new Elysia({ serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER } })
-    .use(corsGuard(env))
+    .use(corsGuard(options.env))
     .use(allowedHostsGuard(bindHost))
     .onParse({ as: "global" }, async ({ request }) => {
       if (new URL(request.url).pathname.startsWith("/api/blobs/")) return request.body ?? null;

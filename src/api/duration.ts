@@ -1,5 +1,5 @@
-// keep_alive exactly as Ollama reads it: api.Duration.UnmarshalJSON (api/types.go) over Go's time.ParseDuration,
-// and envconfig.KeepAlive for OLLAMA_KEEP_ALIVE. Durations here are milliseconds; Infinity means "forever".
+// keep_alive exactly as Ollama reads it: api.Duration.UnmarshalJSON (api/types.go) over Go's time.ParseDuration
+// (OLLAMA_KEEP_ALIVE itself is read in src/config/settings.ts). Durations here are ms; Infinity means "forever".
 import { InvalidRequestError } from "./errors.ts";
 
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60 * 1000;
@@ -85,7 +85,8 @@ function decimal(value: bigint, scale: bigint): string {
   return `${whole}.${digits}`;
 }
 
-function nsToMs(ns: bigint): number {
+/** Go nanoseconds to ms; negative is forever (Infinity). */
+export function nsToMs(ns: bigint): number {
   return ns < 0n ? Infinity : Number(ns) / 1e6;
 }
 
@@ -114,24 +115,9 @@ export function parseKeepAlive(value: unknown): number | undefined {
   throw new InvalidRequestError(`Unsupported type: '${goType}'`);
 }
 
-/** OLLAMA_KEEP_ALIVE (envconfig.KeepAlive): a Go duration or integer seconds; unset or invalid → 5m. */
-export function defaultKeepAlive(env: Record<string, string | undefined> = process.env): number {
-  const raw = (env.OLLAMA_KEEP_ALIVE ?? "").trim().replace(/^["']+|["']+$/g, "");
-  if (raw === "") return DEFAULT_KEEP_ALIVE_MS;
-  try {
-    return nsToMs(parseGoDuration(raw));
-  } catch {
-    if (/^[+-]?\d+$/.test(raw)) {
-      const seconds = Number(raw);
-      return seconds < 0 ? Infinity : seconds * 1000;
-    }
-    return DEFAULT_KEEP_ALIVE_MS;
-  }
-}
-
 /** The keep_alive a request leaves on a model: its own if set, else the model's current one, else the default. */
-export function resolveKeepAlive(requested: unknown, current: number | undefined, env = process.env): number {
-  return parseKeepAlive(requested) ?? current ?? defaultKeepAlive(env);
+export function resolveKeepAlive(requested: unknown, current: number | undefined, defaultMs: number): number {
+  return parseKeepAlive(requested) ?? current ?? defaultMs;
 }
 
 /** How keep_alive marshals back (api.Duration.MarshalJSON): "5m0s", or -1 for forever. */

@@ -1,6 +1,8 @@
 // Model options resolved as Ollama does: DefaultOptions() < Modelfile PARAMETERs < request options, each layer
 // applied with Options.FromMap's coercions (api/types.go): numbers truncate into int options, null is skipped,
 // unknown keys are warned about and ignored, a wrong JSON type is an error with Ollama's message.
+import type { Env } from "../config/env.ts";
+import { OLLAMA_CONTEXT_LENGTH } from "../config/settings.ts";
 import { OPTION_KINDS, optionTypeMessage, type OptionKind, type OptionName } from "../schemas/options.ts";
 import { InvalidRequestError } from "./errors.ts";
 
@@ -27,18 +29,8 @@ export interface ModelOptions {
   stop: string[];
 }
 
-/** Ollama's num_ctx when OLLAMA_CONTEXT_LENGTH is unset; Ollama picks 4k/32k/256k by VRAM, we start at the smallest. */
-export const DEFAULT_NUM_CTX = 4096;
-
-/** OLLAMA_CONTEXT_LENGTH as envconfig.Uint reads it: a non-negative integer, else 0 (unset). */
-export function contextLengthFromEnv(env: Record<string, string | undefined> = process.env): number {
-  const raw = (env.OLLAMA_CONTEXT_LENGTH ?? "").trim().replace(/^["']+|["']+$/g, "");
-  if (!/^\d+$/.test(raw)) return 0;
-  return Number(raw);
-}
-
 /** DefaultOptions() from api/types.go. */
-export function defaultOptions(env: Record<string, string | undefined> = process.env): ModelOptions {
+export function defaultOptions(env?: Env): ModelOptions {
   return {
     num_predict: -1,
     num_keep: 4,
@@ -53,7 +45,7 @@ export function defaultOptions(env: Record<string, string | undefined> = process
     frequency_penalty: 0.0,
     seed: -1,
     stop: [],
-    num_ctx: contextLengthFromEnv(env) || DEFAULT_NUM_CTX,
+    num_ctx: OLLAMA_CONTEXT_LENGTH.read(env),
     num_batch: 512,
     num_gpu: -1,
     num_thread: 0,

@@ -1,5 +1,6 @@
 // Every command of the CLI in one table (names, usage, flags as Ollama's cobra commands have them), the help they
 // print, and the dispatch: check the server is there, run the command, print any failure as one "Error: ..." line.
+import { helpRows, OLLAMA_CONTEXT_LENGTH, OLLAMA_DEBUG, OLLAMA_HOST, OLLAMA_KEEP_ALIVE, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_NOHISTORY, OLLAMA_ORIGINS, OLLMLX_MODELS } from "../config/settings.ts";
 import { VERSION } from "../version.ts";
 import { commandHelp, flagUsages, parseArgs, UsageError, type CommandSpec } from "./args.ts";
 import { Client } from "./client.ts";
@@ -12,7 +13,7 @@ interface Command extends CommandSpec {
   local?: boolean;
 }
 
-const HOST_ENV: [string, string] = ["OLLAMA_HOST", "IP Address for the ollmlx server (default 127.0.0.1:11434)"];
+const HOST_ENV = helpRows(OLLAMA_HOST);
 const INSECURE = { name: "insecure", type: "bool", usage: "Use an insecure registry" } as const;
 
 const COMMANDS: Command[] = [
@@ -24,16 +25,7 @@ const COMMANDS: Command[] = [
     args: { min: 0, max: 0 },
     flags: [],
     local: true,
-    env: [
-      HOST_ENV,
-      ["OLLAMA_MODELS", "The path to the models directory"],
-      ["OLLAMA_KEEP_ALIVE", 'The duration that models stay loaded in memory (default "5m")'],
-      ["OLLAMA_CONTEXT_LENGTH", "Context length to use unless otherwise specified (default: 4096)"],
-      ["OLLAMA_MAX_LOADED_MODELS", "Maximum number of loaded models (default: 3)"],
-      ["OLLAMA_MAX_QUEUE", "Maximum number of queued requests"],
-      ["OLLAMA_ORIGINS", "A comma separated list of allowed origins"],
-      ["OLLAMA_DEBUG", "Show additional debug information (e.g. OLLAMA_DEBUG=1)"],
-    ],
+    env: helpRows(OLLAMA_HOST, OLLMLX_MODELS, OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_ORIGINS, OLLAMA_DEBUG),
     action: async () => {
       const { serve } = await import("./serve.ts");
       return (_client, args) => serve(args);
@@ -48,7 +40,7 @@ const COMMANDS: Command[] = [
       { name: "file", short: "f", type: "string", usage: 'Name of the Modelfile (default "Modelfile")' },
       { name: "quantize", short: "q", type: "string", usage: "Quantize model to this level (e.g. q4_K_M)" },
     ],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./create.ts")).create,
   },
   {
@@ -77,7 +69,7 @@ const COMMANDS: Command[] = [
       { name: "resume", type: "bool", usage: "Continue this model's cancelled run from its checkpoint" },
       { name: "fuse", type: "bool", usage: "Merge the adapter into the base's weights" },
     ],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./finetune.ts")).finetune,
   },
   {
@@ -93,7 +85,7 @@ const COMMANDS: Command[] = [
       { name: "system", type: "bool", usage: "Show system message of a model" },
       { name: "verbose", short: "v", type: "bool", usage: "Show detailed model information" },
     ],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./show.ts")).show,
   },
   {
@@ -117,7 +109,7 @@ const COMMANDS: Command[] = [
       { name: "truncate", type: "bool", usage: "For embedding models: truncate inputs exceeding the context length (default: true). Set --truncate=false to error instead" },
       { name: "dimensions", type: "string", usage: "Truncate output embeddings to specified dimension (embedding models only)" },
     ],
-    env: [HOST_ENV, ["OLLAMA_NOHISTORY", "Do not preserve readline history"]],
+    env: helpRows(OLLAMA_HOST, OLLAMA_NOHISTORY),
     action: async () => (await import("./run.ts")).run,
   },
   {
@@ -126,7 +118,7 @@ const COMMANDS: Command[] = [
     short: "Stop a running model",
     args: { min: 1, max: 1 },
     flags: [],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./stop.ts")).stop,
   },
   {
@@ -135,7 +127,7 @@ const COMMANDS: Command[] = [
     short: "Pull a model from a registry",
     args: { min: 1, max: 1 },
     flags: [INSECURE],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./pull.ts")).pull,
   },
   {
@@ -144,7 +136,7 @@ const COMMANDS: Command[] = [
     short: "Push a model to a registry",
     args: { min: 1, max: 1 },
     flags: [INSECURE],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./push.ts")).push,
   },
   {
@@ -154,7 +146,7 @@ const COMMANDS: Command[] = [
     short: "List models",
     args: { min: 0, max: 1 },
     flags: [],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./list.ts")).list,
   },
   {
@@ -163,7 +155,7 @@ const COMMANDS: Command[] = [
     short: "List running models",
     args: { min: 0, max: 1 },
     flags: [],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./ps.ts")).ps,
   },
   {
@@ -172,7 +164,7 @@ const COMMANDS: Command[] = [
     short: "Copy a model",
     args: { min: 2, max: 2 },
     flags: [],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./cp.ts")).cp,
   },
   {
@@ -181,7 +173,7 @@ const COMMANDS: Command[] = [
     short: "Remove a model",
     args: { min: 1, max: Infinity },
     flags: [],
-    env: [HOST_ENV],
+    env: HOST_ENV,
     action: async () => (await import("./rm.ts")).rm,
   },
 ];

@@ -2,7 +2,7 @@
 import type { Client } from "./client.ts";
 
 export async function cp(client: Client, [source, destination]: string[]): Promise<number> {
-  await client.json("POST", "/api/copy", { source, destination });
+  await client.copy({ source: source!, destination: destination! });
   console.log(`copied '${source}' to '${destination}'`);
   return 0;
 }

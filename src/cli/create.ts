@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Client } from "./client.ts";
 import { createRequest, parseModelfile } from "./modelfile.ts";
-import { Progress, Spinner, StatusLines, type ProgressResponse } from "./progress.ts";
+import { Progress, Spinner, StatusLines } from "./progress.ts";
 
 /** Streams a file as a request body, telling `onBytes` how far it got. */
 function countingStream(path: string, onBytes: (sent: number) => void): ReadableStream<Uint8Array> {
@@ -26,10 +26,10 @@ export async function uploadBlob(client: Client, digest: string, path: string, p
   const spinner = new Spinner(`copying file ${digest} 0%`);
   progress.add(spinner);
   try {
-    if ((await client.head(`/api/blobs/${digest}`)) !== 200) {
+    if (!(await client.hasBlob(digest))) {
       const size = statSync(path).size;
       const body = countingStream(path, (sent) => (spinner.message = `copying file ${digest} ${Math.trunc((100 * sent) / (size || 1))}%`));
-      await client.upload(`/api/blobs/${digest}`, body);
+      await client.createBlob(digest, body);
     }
     spinner.message = `copying file ${digest} 100%`;
   } finally {
@@ -60,7 +60,7 @@ export async function create(client: Client, [model]: string[], flags: Map<strin
     request.model = model;
     if (flags.get("quantize")) request.quantize = flags.get("quantize");
     const lines = new StatusLines(progress, (p) => p.status || `pulling ${p.digest!.slice(7, 19)}...`);
-    await client.stream<ProgressResponse>("/api/create", request, lines.add);
+    for await (const p of client.create(request)) lines.add(p);
   } finally {
     progress.stop();
   }

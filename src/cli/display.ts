@@ -1,19 +1,11 @@
 // How a model's answer reaches the screen (cmd.go displayResponse, thinkingOutput*, api.Metrics.Summary): words
 // wrapped at the terminal's width as they stream, thinking in grey between markers, --verbose timings on stderr.
 import { formatGoDuration } from "../api/duration.ts";
+import type { Metrics } from "../schemas/index.ts";
 
 export const GREY = "\x1b[38;5;245m";
 export const BOLD = "\x1b[1m";
 export const RESET = "\x1b[0m";
-
-export interface Metrics {
-  total_duration?: number;
-  load_duration?: number;
-  prompt_eval_count?: number;
-  prompt_eval_duration?: number;
-  eval_count?: number;
-  eval_duration?: number;
-}
 
 /** api.Metrics.Summary: labels padded to 22 columns, durations as Go prints them, rates with two decimals. */
 export function metricsSummary(m: Metrics): string {

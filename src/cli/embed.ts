@@ -2,7 +2,7 @@
 // JSON array on one line, --verbose adds the timings on stderr.
 import { UsageError } from "./args.ts";
 import type { Client } from "./client.ts";
-import { metricsSummary, type Metrics } from "./display.ts";
+import { metricsSummary } from "./display.ts";
 
 export interface EmbedOptions {
   model: string;
@@ -23,7 +23,7 @@ export function parseDimensions(value: string | undefined): number | undefined {
 
 export async function embedOnce(client: Client, opts: EmbedOptions): Promise<number> {
   if (!opts.text) throw new Error(`embedding models require input text. Usage: ollmlx run ${opts.model} "your text here"`);
-  const response = await client.json<{ embeddings: number[][] } & Metrics>("POST", "/api/embed", {
+  const response = await client.embed({
     model: opts.model,
     input: opts.text,
     keep_alive: opts.keepAlive,

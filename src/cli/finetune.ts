@@ -8,15 +8,6 @@ import { uploadBlob } from "./create.ts";
 import { sha256File } from "./modelfile.ts";
 import { Progress, Spinner, type ProgressLine } from "./progress.ts";
 
-interface FinetuneLine {
-  status: string;
-  completed?: number;
-  total?: number;
-  loss?: number;
-  tokens_per_second?: number;
-  val_loss?: number;
-}
-
 /** "training  37% ▕███      ▏ 37/100  loss 2.314  412 tok/s" */
 class TrainingBar implements ProgressLine {
   completed = 0;
@@ -80,7 +71,7 @@ export async function finetune(client: Client, [model]: string[], flags: Map<str
     let bar: TrainingBar | undefined;
     let spinner: Spinner | undefined;
     const body = { model, ...(from ? { from } : {}), ...(data ? { files } : {}), parameters, ...(resume ? { resume } : {}), ...(flags.get("fuse") === "true" ? { fuse: true } : {}) };
-    await client.stream<FinetuneLine>("/api/finetune", body, (p) => {
+    for await (const p of client.finetune(body)) {
       if (p.status === "training" && p.total) {
         if (!bar) {
           spinner?.stop();
@@ -92,13 +83,13 @@ export async function finetune(client: Client, [model]: string[], flags: Map<str
         bar.rate = p.tokens_per_second ?? 0;
         if (p.loss !== undefined) losses.push(p.loss);
         progress.update();
-        return;
+        continue;
       }
       if (p.val_loss !== undefined) valLoss = p.val_loss;
       spinner?.stop();
       spinner = new Spinner(p.val_loss !== undefined ? `validation loss ${p.val_loss.toFixed(3)}` : p.status);
       progress.add(spinner);
-    });
+    }
   } finally {
     progress.stop();
   }

@@ -2,16 +2,8 @@
 import type { Client } from "./client.ts";
 import { humanBytes, humanTime, renderTable } from "./format.ts";
 
-interface ListedModel {
-  name: string;
-  digest: string;
-  size: number;
-  modified_at: string;
-  remote_model?: string;
-}
-
 export async function listModels(client: Client, prefix?: string): Promise<string> {
-  const { models } = await client.json<{ models: ListedModel[] }>("GET", "/api/tags");
+  const { models } = await client.list();
   const rows = models
     .filter((m) => !prefix || m.name.toLowerCase().startsWith(prefix.toLowerCase()))
     .map((m) => [m.name, m.digest.slice(0, 12), m.remote_model ? "-" : humanBytes(m.size), humanTime(m.modified_at, "Never")]);

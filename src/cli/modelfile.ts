@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
+import type { CreateRequest } from "../schemas/index.ts";
 import { OPTION_KINDS, type OptionName } from "../schemas/options.ts";
 
 export interface Instruction {
@@ -143,23 +144,6 @@ export async function sha256File(path: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
   for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
   return `sha256:${hasher.digest("hex")}`;
-}
-
-export interface CreateRequest {
-  model?: string;
-  from?: string;
-  /** file name → digest; `paths` says where each file lies on this machine, for the upload. */
-  files?: Record<string, string>;
-  adapters?: Record<string, string>;
-  template?: string;
-  system?: string;
-  license?: string[];
-  parameters?: Record<string, unknown>;
-  messages?: { role: string; content: string }[];
-  renderer?: string;
-  parser?: string;
-  requires?: string;
-  quantize?: string;
 }
 
 export interface PreparedCreate {

@@ -2,6 +2,7 @@
 // bar, redrawn in place every 100 ms on a terminal. Not on a terminal, each line is printed once, when it is done,
 // so logs read "pulling manifest", "pulling abc123def456: 100% ▕██…▏ 2.6 GB", "success".
 import { formatGoDuration } from "../api/duration.ts";
+import type { ProgressResponse } from "../schemas/index.ts";
 import { humanBytes } from "./format.ts";
 
 const DEFAULT_WIDTH = 80;
@@ -207,13 +208,6 @@ export class Progress {
     this.out.write(clear + "\x1b[?25h");
     this.drawn = 0;
   }
-}
-
-export interface ProgressResponse {
-  status: string;
-  digest?: string;
-  total?: number;
-  completed?: number;
 }
 
 /**

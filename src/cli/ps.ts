@@ -2,15 +2,6 @@
 import type { Client } from "./client.ts";
 import { humanBytes, humanTime, renderTable } from "./format.ts";
 
-interface RunningModel {
-  name: string;
-  digest: string;
-  size: number;
-  size_vram: number;
-  expires_at: string;
-  context_length?: number;
-}
-
 /** Where the weights live: all in GPU memory, all in system memory, or split (cmd.go ListRunningHandler). */
 export function processor(size: number, sizeVram: number): string {
   if (sizeVram === 0) return "100% CPU";
@@ -21,7 +12,7 @@ export function processor(size: number, sizeVram: number): string {
 }
 
 export async function ps(client: Client, args: string[]): Promise<number> {
-  const { models } = await client.json<{ models: RunningModel[] }>("GET", "/api/ps");
+  const { models } = await client.ps();
   const now = Date.now();
   const rows = models
     .filter((m) => !args[0] || m.name.startsWith(args[0]))

@@ -1,12 +1,12 @@
 // `ollmlx pull MODEL` (POST /api/pull): a spinner per status, a bar per layer, "success".
 import type { Client } from "./client.ts";
-import { Progress, shortDigest, StatusLines, type ProgressResponse } from "./progress.ts";
+import { Progress, shortDigest, StatusLines } from "./progress.ts";
 
 export async function pullModel(client: Client, model: string, insecure = false): Promise<void> {
   const progress = new Progress();
   const lines = new StatusLines(progress, (p) => `pulling ${shortDigest(p.digest!)}:`, true);
   try {
-    await client.stream<ProgressResponse>("/api/pull", { model, insecure: insecure || undefined }, lines.add);
+    for await (const p of client.pull({ model, insecure: insecure || undefined })) lines.add(p);
   } finally {
     progress.stop();
   }

@@ -2,7 +2,7 @@
 // with its status ("pushing abc123def456"), then where the model can be found. A registry that refuses the push
 // becomes Ollama's advice to push under a namespace the user owns.
 import { ApiError, type Client } from "./client.ts";
-import { Progress, StatusLines, type ProgressResponse } from "./progress.ts";
+import { Progress, StatusLines } from "./progress.ts";
 import { displayName, parseModelName, type ModelName } from "../store/names.ts";
 
 const NOT_AUTHORIZED = "you are not authorized to push to this namespace, create the model under a namespace you own";
@@ -22,7 +22,7 @@ export async function push(client: Client, [model]: string[], flags: Map<string,
   const progress = new Progress();
   const lines = new StatusLines(progress, (p) => p.status || `pushing ${p.digest!.slice(7, 19)}...`);
   try {
-    await client.stream<ProgressResponse>("/api/push", { model, insecure: flags.get("insecure") === "true" || undefined }, lines.add);
+    for await (const p of client.push({ model, insecure: flags.get("insecure") === "true" || undefined })) lines.add(p);
   } catch (error) {
     const message = error instanceof Error ? error.message.toLowerCase() : "";
     if (error instanceof ApiError && (message.includes("access denied") || message.includes("unauthorized"))) {

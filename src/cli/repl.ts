@@ -2,14 +2,16 @@
 // input, slash commands, Ctrl-C to stop an answer (the session goes on), Ctrl-D or /bye to leave.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ApiError, type Client } from "./client.ts";
-import { metricsSummary, type Metrics } from "./display.ts";
+import { OLLAMA_NOHISTORY } from "../config/settings.ts";
+import type { ChatResponse, ShowResponse } from "../schemas/index.ts";
+import { AnswerPrinter, parseThink, streamWithInterrupt, type RunOptions } from "./answer.ts";
+import { ApiError, drain, type Client } from "./client.ts";
+import { metricsSummary } from "./display.ts";
 import { History, LineEditor } from "./line-editor.ts";
 import { listModels } from "./list.ts";
 import { formatParam } from "./modelfile.ts";
 import { Progress, Spinner } from "./progress.ts";
-import { AnswerPrinter, parseThink, streamWithInterrupt, type RunOptions } from "./run.ts";
-import { sessionShowText, showInfo, showRequest, type ShowResponse } from "./show.ts";
+import { sessionShowText, showInfo } from "./show.ts";
 import { loadOrUnload } from "./stop.ts";
 import * as help from "./repl-help.ts";
 
@@ -18,11 +20,6 @@ const ALT_PROMPT = { prompt: "... ", placeholder: 'Use """ to end multi-line inp
 
 export function historyPath(): string {
   return join(homedir(), ".ollmlx", "history");
-}
-
-interface ChatChunk extends Metrics {
-  message?: { role: string; content: string; thinking?: string };
-  done: boolean;
 }
 
 class Session {
@@ -46,21 +43,19 @@ class Session {
     this.editor.onInterrupt(abort);
     process.on("SIGINT", abort);
     const printer = new AnswerPrinter(this.opts, false);
-    let latest: ChatChunk | undefined;
+    let latest: ChatResponse | undefined;
     let role = "assistant";
-    const format = this.opts.format;
+    const request = {
+      model: this.opts.model,
+      messages: this.opts.messages,
+      format: this.opts.format,
+      options: Object.keys(this.opts.options).length ? this.opts.options : undefined,
+      think: this.opts.think,
+      keep_alive: this.opts.keepAlive,
+    };
     try {
-      const outcome = await streamWithInterrupt<ChatChunk>(
-        this.client,
-        "/api/chat",
-        {
-          model: this.opts.model,
-          messages: this.opts.messages,
-          format,
-          options: Object.keys(this.opts.options).length ? this.opts.options : undefined,
-          think: this.opts.think,
-          keep_alive: this.opts.keepAlive,
-        },
+      const outcome = await streamWithInterrupt(
+        this.client.chat(request, controller.signal),
         (chunk) => {
           latest = chunk;
           if (chunk.message?.content || !this.opts.hideThinking) progress.stopAndClear();
@@ -156,7 +151,8 @@ class Session {
 
   private async show(what: string | undefined): Promise<void> {
     if (!what) return this.err(help.SHOW);
-    const info = await showRequest(this.client, this.opts.model, {
+    const info = await this.client.show({
+      model: this.opts.model,
       system: this.opts.system || undefined,
       options: Object.keys(this.opts.options).length ? this.opts.options : undefined,
     });
@@ -170,7 +166,7 @@ class Session {
     this.opts = { ...this.opts, model, messages: [] };
     this.out(`Loading model '${model}'\n`);
     try {
-      const info = await showRequest(this.client, model);
+      const info = await this.client.show({ model });
       this.opts.parentModel = info.details?.parent_model ?? "";
       await loadOrUnload(this.client, model, this.opts.keepAlive);
     } catch (error) {
@@ -193,7 +189,7 @@ class Session {
       messages: this.opts.messages.length ? this.opts.messages : undefined,
     };
     try {
-      await this.client.stream("/api/create", request, () => {});
+      await drain(this.client.create(request));
     } catch (error) {
       if (error instanceof ApiError && /invalid model name|is invalid/.test(error.message)) {
         return this.out(`error: The model name '${name}' is invalid\n`);
@@ -290,10 +286,7 @@ export async function interactiveSession(client: Client, opts: RunOptions, info:
     if (message.role === "user") process.stdout.write(`>>> ${message.content}\n`);
     else if (message.role === "assistant") process.stdout.write(`${message.content}\n\n`);
   }
-  // envconfig.Bool: set to anything but a false value means true
-  const noHistoryVar = (process.env.OLLAMA_NOHISTORY ?? "").trim().replace(/^["']+|["']+$/g, "");
-  const noHistory = noHistoryVar !== "" && !/^(0|f|F|FALSE|false|False)$/.test(noHistoryVar);
-  const editor = new LineEditor(new History(historyPath(), !noHistory));
+  const editor = new LineEditor(new History(historyPath(), !OLLAMA_NOHISTORY.read()));
   const session = new Session(client, opts, editor);
   editor.start();
   try {

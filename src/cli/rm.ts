@@ -9,7 +9,7 @@ export async function rm(client: Client, models: string[]): Promise<number> {
     if (!(error as Error).message.toLowerCase().includes("not found")) console.error(`Warning: unable to stop model '${models[0]}'`);
   }
   for (const model of models) {
-    await client.json("DELETE", "/api/delete", { model });
+    await client.delete({ model });
     console.log(`deleted '${model}'`);
   }
   return 0;

@@ -2,41 +2,18 @@
 // /api/generate; a terminal with no prompt opens the interactive session; an embedding model prints the prompt's
 // vector (embed.ts). A model that is not here is pulled first.
 import { formatGoDuration, parseGoDuration } from "../api/duration.ts";
-import { ApiError, isAbort, type Client } from "./client.ts";
-import { metricsSummary, thinkingClosing, thinkingOpening, WordWrapper, type Metrics } from "./display.ts";
+import type { Format, GenerateResponse, ShowResponse, Think } from "../schemas/index.ts";
+import { AnswerPrinter, parseThink, streamWithInterrupt, type RunOptions } from "./answer.ts";
+import { ApiError, type Client } from "./client.ts";
+import { metricsSummary } from "./display.ts";
 import { Progress, Spinner } from "./progress.ts";
 import { pullModel } from "./pull.ts";
-import { showRequest, type ShowResponse } from "./show.ts";
 
-export type Think = boolean | string;
-
-export interface RunOptions {
-  model: string;
-  parentModel: string;
-  prompt: string;
-  format?: unknown;
-  think?: Think;
-  hideThinking: boolean;
-  keepAlive?: string | number;
-  verbose: boolean;
-  wordWrap: boolean;
-  system: string;
-  options: Record<string, unknown>;
-  messages: { role: string; content: string; thinking?: string }[];
-}
-
-export function parseThink(value: string): Think {
-  if (value === "" || value === "true") return true;
-  if (value === "false") return false;
-  if (["high", "medium", "low", "max"].includes(value)) return value;
-  throw new Error(`invalid value for --think: "${value}" (must be true, false, high, medium, or low)`);
-}
-
-/** --format: "json", or a JSON schema given as JSON text. */
-export function parseFormat(value: string | undefined): unknown {
+/** --format: "json", or a JSON schema given as JSON text (any other text goes as it is: the server refuses it). */
+export function parseFormat(value: string | undefined): Format | undefined {
   if (!value) return undefined;
-  if (value.trim().startsWith("{")) return JSON.parse(value) as unknown;
-  return value;
+  if (value.trim().startsWith("{")) return JSON.parse(value) as Format;
+  return value as Format;
 }
 
 /** --keepalive is a Go duration; it goes on the wire as api.Duration marshals it ("5m0s", or -1 for forever). */
@@ -49,87 +26,12 @@ export function parseKeepAliveFlag(value: string | undefined): string | number |
 /** The model's details; a 404 pulls it first, as Ollama's run does. */
 export async function showOrPull(client: Client, model: string, insecure = false): Promise<ShowResponse> {
   try {
-    return await showRequest(client, model);
+    return await client.show({ model });
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) throw error;
     await pullModel(client, model, insecure);
-    return showRequest(client, model);
+    return client.show({ model });
   }
-}
-
-/** Prints a streamed answer: thinking between markers (unless hidden), content word-wrapped. */
-export class AnswerPrinter {
-  private thinkingOpen = false;
-  private thinkingText = "";
-  private wrapper: WordWrapper;
-  content = "";
-  thinking = "";
-  printed = false;
-
-  constructor(
-    private readonly opts: Pick<RunOptions, "hideThinking" | "wordWrap">,
-    private readonly plain: boolean,
-    private readonly write: (text: string) => void = (t) => process.stdout.write(t),
-  ) {
-    this.wrapper = this.newWrapper();
-  }
-
-  private newWrapper(): WordWrapper {
-    const width = this.opts.wordWrap && process.stdout.isTTY ? process.stdout.columns || 0 : 0;
-    return new WordWrapper(this.write, width);
-  }
-
-  add(thinking: string | undefined, content: string): void {
-    if (thinking) {
-      this.thinking += thinking;
-      if (!this.opts.hideThinking) {
-        if (!this.thinkingOpen) {
-          this.write(thinkingOpening(this.plain));
-          this.thinkingOpen = true;
-        }
-        this.thinkingText += thinking;
-        this.wrapper.push(thinking);
-        this.printed = true;
-      }
-    }
-    if (this.thinkingOpen && content) {
-      if (!this.thinkingText.endsWith("\n")) this.write("\n");
-      this.write(thinkingClosing(this.plain));
-      this.thinkingOpen = false;
-      this.wrapper = this.newWrapper();
-    }
-    if (content) {
-      this.content += content;
-      this.wrapper.push(content);
-      this.printed = true;
-    }
-  }
-}
-
-/**
- * Resolves to `undefined` when Ctrl-C (SIGINT) cancelled the request: the aborted fetch closes the connection and
- * the server stops generating.
- */
-export async function streamWithInterrupt<T>(
-  client: Client,
-  path: string,
-  body: unknown,
-  onChunk: (chunk: T) => void,
-  signal: AbortSignal,
-): Promise<"done" | "cancelled"> {
-  try {
-    await client.stream<T>(path, body, onChunk, signal);
-    return "done";
-  } catch (error) {
-    if (isAbort(error) || signal.aborted) return "cancelled";
-    throw error;
-  }
-}
-
-interface GenerateChunk extends Metrics {
-  response: string;
-  thinking?: string;
-  done: boolean;
 }
 
 export async function generateOnce(client: Client, opts: RunOptions): Promise<number> {
@@ -139,7 +41,7 @@ export async function generateOnce(client: Client, opts: RunOptions): Promise<nu
   const onSigint = () => controller.abort();
   process.on("SIGINT", onSigint);
   const printer = new AnswerPrinter(opts, !process.stdout.isTTY);
-  let latest: GenerateChunk | undefined;
+  let latest: GenerateResponse | undefined;
   const request = {
     model: opts.model,
     prompt: opts.prompt,
@@ -150,10 +52,8 @@ export async function generateOnce(client: Client, opts: RunOptions): Promise<nu
     think: opts.think,
   };
   try {
-    const outcome = await streamWithInterrupt<GenerateChunk>(
-      client,
-      "/api/generate",
-      request,
+    const outcome = await streamWithInterrupt(
+      client.generate(request, controller.signal),
       (chunk) => {
         latest = chunk;
         if (chunk.response || !opts.hideThinking) progress.stopAndClear();

@@ -1,10 +1,10 @@
 // `ollmlx serve`: the server on OLLAMA_HOST until SIGINT/SIGTERM.
-import { parseHost } from "../config/env.ts";
+import { OLLAMA_HOST } from "../config/settings.ts";
 import { createApp, defaultContext } from "../server.ts";
 import { VERSION } from "../version.ts";
 
 export async function serve(_args: string[]): Promise<number> {
-  const addr = parseHost(process.env.OLLAMA_HOST);
+  const addr = OLLAMA_HOST.read();
   const context = defaultContext();
   const app = createApp(context, { bindHost: addr.host });
   try {

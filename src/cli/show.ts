@@ -1,24 +1,8 @@
 // `ollmlx show MODEL` (POST /api/show): Ollama's sections (Model, Capabilities, Parameters, System, License), or
 // one part raw with --modelfile/--parameters/--template/--system/--license.
+import type { ModelDetails, ShowResponse } from "../schemas/index.ts";
 import type { Client } from "./client.ts";
 import { humanNumber, renderTable } from "./format.ts";
-
-export interface ShowResponse {
-  modelfile?: string;
-  parameters?: string;
-  template?: string;
-  system?: string;
-  license?: string;
-  details?: { parent_model?: string; family?: string; parameter_size?: string; quantization_level?: string };
-  model_info?: Record<string, unknown>;
-  capabilities?: string[];
-  messages?: { role: string; content: string }[];
-  requires?: string;
-}
-
-export function showRequest(client: Client, model: string, extra: Record<string, unknown> = {}): Promise<ShowResponse> {
-  return client.json<ShowResponse>("POST", "/api/show", { model, ...extra });
-}
 
 /** A section: "  Header", then rows indented by an empty first column, as cmd.go's tableRender. */
 function section(header: string, rows: string[][]): string {
@@ -35,7 +19,7 @@ function head(text: string, n: number): string[][] {
 
 export function showInfo(info: ShowResponse): string {
   const model: string[][] = [];
-  const details = info.details ?? {};
+  const details: Partial<ModelDetails> = info.details ?? {};
   const mi = info.model_info;
   if (mi && typeof mi["general.architecture"] === "string") {
     const arch = mi["general.architecture"];
@@ -102,7 +86,7 @@ export async function show(client: Client, [model]: string[], flags: Map<string,
   if (chosen.length > 1) {
     throw new Error("only one of '--license', '--modelfile', '--parameters', '--system', or '--template' can be specified");
   }
-  const info = await showRequest(client, model!, flags.get("verbose") === "true" ? { verbose: true } : {});
+  const info = await client.show({ model, ...(flags.get("verbose") === "true" ? { verbose: true } : {}) });
   switch (chosen[0]) {
     case "license":
     case "modelfile":

@@ -10,7 +10,7 @@ import type { DenseHead } from "../models/dense-head.ts";
 import { ggufTokenizer } from "../formats/tokenizer/from-gguf.ts";
 import type { ModelSpec } from "./protocol.ts";
 import { MESSAGES } from "../api/errors.ts";
-import { RequestError } from "./runner.ts";
+import { RequestError } from "./job.ts";
 import { configureCpuKernels } from "./completion.ts";
 
 export interface LoadedEncoder extends Disposable {

@@ -12,7 +12,6 @@
 //    used first; storing an entry drops the entries it extends, which it can serve itself by trimming.
 import { eval as evalArrays, memory } from "../ffi/index.ts";
 import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
-import { totalmem } from "node:os";
 
 interface Entry {
   tokens: number[];
@@ -33,22 +32,6 @@ export interface PrefixCacheStats {
   capBytes: number;
   /** MLX handles the entries hold: what a leak check subtracts from the live count */
   handles: number;
-}
-
-const GiB = 1024 ** 3;
-const UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: GiB };
-
-/**
- * OLLMLX_PREFIX_CACHE_BYTES: bytes, or with a unit (512MiB, 2GB); 0 turns the cache off. Default: a sixteenth of RAM,
- * at most 2 GiB, per loaded model (OLLAMA_MAX_LOADED_MODELS of 3 keep at most about a fifth of RAM this way).
- */
-export function prefixCacheBytes(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.OLLMLX_PREFIX_CACHE_BYTES?.trim();
-  if (!raw) return Math.min(2 * GiB, Math.floor(totalmem() / 16));
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`OLLMLX_PREFIX_CACHE_BYTES=${raw}: expected bytes, e.g. 2GiB, 512MB or 0`);
-  return Math.floor(Number(m[1]) * unit);
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {

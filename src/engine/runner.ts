@@ -14,22 +14,10 @@ import { finetune } from "../train/finetune.ts";
 import { fuseJob } from "../train/fuse.ts";
 import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
 import { embed, type EmbedJob } from "./serve-embed.ts";
+import { RequestError, type JobContext } from "./job.ts";
 
-export interface JobContext {
-  /** True once the server cancelled this request. */
-  cancelled(): boolean;
-  emit(event: RunnerEvent): void;
-  /** Lets queued IPC messages (cancel, stats) in; call between steps. */
-  yieldToLoop(): Promise<void>;
-}
-
-export class RequestError extends Error {
-  override name = "RequestError";
-  /** the HTTP status the server answers with (default 500, as Ollama answers a runner's errors) */
-  constructor(message: string, readonly status?: number) {
-    super(message);
-  }
-}
+// src/train/ still imports these from here; new code imports job.ts
+export { RequestError, type JobContext };
 
 const EMBED_GATHER_MS = 2;
 

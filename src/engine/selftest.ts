@@ -2,7 +2,7 @@
 // It is how `ollmlx serve` checks a new runner end to end, and how tests drive cancel, errors and crashes.
 import { matmul, random, scope, tanh, sum, ones, multiply, type MxArray } from "../ffi/index.ts";
 import type { RunnerRequest } from "./protocol.ts";
-import type { JobContext } from "./runner.ts";
+import type { JobContext } from "./job.ts";
 
 export async function runSelftest(req: Extract<RunnerRequest, { op: "selftest" }>, ctx: JobContext): Promise<void> {
   const size = Math.max(1, Math.min(4096, Math.floor(req.size)));

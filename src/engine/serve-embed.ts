@@ -7,7 +7,7 @@ import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import { readGguf } from "../formats/gguf/file.ts";
 import { embedBatch, inputTokens, loadEncoderModel, planBatches, type LoadedEncoder } from "./embedding.ts";
 import type { EmbedParams, ModelSpec } from "./protocol.ts";
-import { RequestError, type JobContext } from "./runner.ts";
+import { RequestError, type JobContext } from "./job.ts";
 
 let encoder: LoadedEncoder | null = null;
 

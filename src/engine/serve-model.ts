@@ -8,11 +8,12 @@ import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./compl
 import { loadAdapter } from "../models/adapter.ts";
 import { readAdapterDir } from "../formats/adapter.ts";
 import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
-import { RequestError, type JobContext } from "./runner.ts";
+import { RequestError, type JobContext } from "./job.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
 import { ConstraintError } from "./constrain/schema.ts";
-import { PrefixCache, prefixCacheBytes, type PrefixCacheStats } from "./prefix-cache.ts";
+import { PrefixCache, type PrefixCacheStats } from "./prefix-cache.ts";
+import { OLLMLX_PREFIX_CACHE_BYTES } from "../config/settings.ts";
 import { DecodeBatch } from "./decode-batch.ts";
 import { isEmbeddingSpec, loadEmbeddingModel, loadedEncoder } from "./serve-embed.ts";
 
@@ -52,7 +53,7 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
   const dequantize = shouldDequantizeOnCpu(weightBytes(spec) * 2, device.defaultDevice());
   const adapter = spec.adapter ? loadAdapter(readAdapterDir(spec.adapter)) : undefined;
   loaded = spec.format === "gguf" ? loadGgufModel(spec.name, spec.path, { dequantize, ...(adapter ? { adapter } : {}) }) : await loadMlxModel(spec.name, spec.path, { dequantize });
-  prefixCache = new PrefixCache(prefixCacheBytes());
+  prefixCache = new PrefixCache(OLLMLX_PREFIX_CACHE_BYTES.read());
   batch = new DecodeBatch(loaded.model);
   ctx.emit({ type: "loaded", id, loadDurationNs: loaded.loadNs, contextLength: loaded.contextLength });
 }

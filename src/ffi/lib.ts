@@ -3,6 +3,7 @@
 import { dlopen, suffix } from "bun:ffi";
 import { existsSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { OLLMLX_MLX_LIB, OLLMLX_SHIM } from "../config/settings.ts";
 
 const I = "i32";
 const D = "f64";
@@ -151,8 +152,8 @@ const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.tes
  */
 export function shimCandidates(): string[] {
   const name = `libmlxs.${suffix}`;
-  const env = process.env.OLLMLX_SHIM;
-  if (env) return [resolve(env)];
+  const chosen = OLLMLX_SHIM.read();
+  if (chosen) return [resolve(chosen)];
   const beside = [join(dirname(process.execPath), name)];
   try {
     beside.push(join(dirname(realpathSync(process.execPath)), name));
@@ -176,7 +177,7 @@ const HOW_TO_FIX = COMPILED
  * dependency on libmlx with this already-loaded copy (matched by soname) instead of searching its RUNPATH.
  */
 function preloadLibmlx(): void {
-  const dir = process.env.OLLMLX_MLX_LIB;
+  const dir = OLLMLX_MLX_LIB.read();
   if (!dir) return;
   const path = resolve(dir, LIBMLX);
   if (!existsSync(path)) throw new Error(`OLLMLX_MLX_LIB=${dir} holds no ${LIBMLX}; point it at the folder with MLX's ${LIBMLX}`);

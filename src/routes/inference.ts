@@ -6,22 +6,13 @@ import { formatConstraint } from "../api/format.ts";
 import { resolveOptions, type ModelOptions } from "../api/options.ts";
 import { elapsedNs, monotonicNs } from "../api/time.ts";
 import type { GenerateParams, OutputConstraint, RunnerEvent, SamplingParams } from "../engine/protocol.ts";
-import type { Logprob, Think, TokenLogprob } from "../schemas/index.ts";
+import type { GenerateRequest, inferenceFields, Logprob, Metrics as WireMetrics, TokenLogprob } from "../schemas/index.ts";
 import type { StoredModel } from "../store/store.ts";
 import type { AppContext } from "./context.ts";
 import { capabilitiesOf, readModelLayers, type ModelLayers } from "./model-layers.ts";
 
-/** The final stats of a response (api.Metrics), durations in ns. */
-export interface Metrics {
-  total_duration: number;
-  load_duration: number;
-  prompt_eval_count: number;
-  /** of prompt_eval_count, the tokens read from the prefix cache (Ollama's omitempty PromptEvalCachedCount) */
-  prompt_eval_cached_count?: number;
-  prompt_eval_duration: number;
-  eval_count: number;
-  eval_duration: number;
-}
+/** The final stats of a response (api.Metrics, durations in ns): all there, but the omitempty cached count. */
+export type Metrics = Required<Omit<WireMetrics, "prompt_eval_cached_count">> & Pick<WireMetrics, "prompt_eval_cached_count">;
 
 export type InferenceEvent =
   | { type: "delta"; text: string; logprobs?: Logprob[] }
@@ -35,17 +26,8 @@ export type InferenceEvent =
       stopSequence?: string;
     };
 
-/** Fields generate and chat share, after their schemas accepted them. */
-export interface CommonFields {
-  format?: unknown;
-  keep_alive?: string | number | null;
-  options?: Record<string, unknown> | null;
-  think?: Think | null;
-  logprobs?: boolean | null;
-  top_logprobs?: number | null;
-  truncate?: boolean | null;
-  shift?: boolean | null;
-}
+/** Fields generate and chat share (schemas' inferenceFields), after their schemas accepted them. */
+export type CommonFields = Omit<Pick<GenerateRequest, keyof typeof inferenceFields>, "stream" | "_debug_render_only">;
 
 /** A request checked against what this server and the model can do; everything that can fail before loading. */
 export interface Prepared {

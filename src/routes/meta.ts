@@ -1,5 +1,6 @@
 // The routes a client uses to find the server: the heartbeat and the version.
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
+import { VersionResponse } from "../schemas/index.ts";
 import { VERSION } from "../version.ts";
 
 export const metaRoutes = new Elysia({ name: "meta" })
@@ -10,7 +11,7 @@ export const metaRoutes = new Elysia({ name: "meta" })
     detail: { summary: "Heartbeat, headers only", tags: ["meta"] },
   })
   .get("/api/version", () => ({ version: VERSION }), {
-    response: t.Object({ version: t.String() }),
+    response: VersionResponse,
     detail: { summary: "The server's version", tags: ["meta"] },
   })
   .head("/api/version", () => new Response(null), { detail: { summary: "The server's version, headers only", tags: ["meta"] } });

@@ -2,6 +2,8 @@
 // gin-contrib/cors with Ollama's origin list, then allowedHostsMiddleware against DNS rebinding.
 import { Elysia } from "elysia";
 import { hostname, networkInterfaces } from "node:os";
+import type { Env } from "../config/env.ts";
+import { OLLAMA_ORIGINS } from "../config/settings.ts";
 
 /** Ollama's `corsConfig.AllowHeaders`: the OpenAI SDKs send the x-stainless-* ones on every request. */
 export const CORS_ALLOWED_HEADERS = [
@@ -29,9 +31,8 @@ const CORS_ALLOWED_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS";
 const CORS_MAX_AGE_S = "43200";
 
 /** `envconfig.AllowedOrigins`: OLLAMA_ORIGINS first, then the loopback origins and desktop/editor app schemes. */
-export function allowedOrigins(env: Record<string, string | undefined> = process.env): string[] {
-  const raw = (env.OLLAMA_ORIGINS ?? "").trim().replace(/^["']|["']$/g, "");
-  const origins = raw ? raw.split(",").map((o) => o.trim()) : [];
+export function allowedOrigins(env?: Env): string[] {
+  const origins = OLLAMA_ORIGINS.read(env);
   for (const host of ["localhost", "127.0.0.1", "0.0.0.0"]) {
     origins.push(`http://${host}`, `https://${host}`, `http://${host}:*`, `https://${host}:*`);
   }
@@ -61,7 +62,7 @@ export function originMatcher(patterns: string[]): { allowAll: boolean; allows(o
  * origin gets 403; an allowed preflight (OPTIONS) gets 204 with the allow headers; other requests from an allowed
  * origin get Access-Control-Allow-Origin echoed back (or `*` when OLLAMA_ORIGINS contains `*`).
  */
-export function corsGuard(env: Record<string, string | undefined> = process.env) {
+export function corsGuard(env?: Env) {
   const matcher = originMatcher(allowedOrigins(env));
   return new Elysia().onRequest(({ request, set }) => {
     const origin = request.headers.get("origin");

@@ -4,7 +4,8 @@
 // happens in the runners: nothing here blocks the HTTP thread.
 // Reference: Ollama's server/sched.go.
 import { RequestCanceledError, ServerBusyError } from "../api/errors.ts";
-import { defaultKeepAlive } from "../api/duration.ts";
+import type { Env } from "../config/env.ts";
+import { OLLAMA_KEEP_ALIVE, OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_NUM_PARALLEL } from "../config/settings.ts";
 import type { EmbedParams, GenerateParams, RunnerEvent } from "../engine/protocol.ts";
 import type { Store, StoredModel } from "../store/store.ts";
 import { LoadedModel } from "./loaded-model.ts";
@@ -25,17 +26,12 @@ export interface SchedulerOptions {
   statsTimeoutMs: number;
 }
 
-function envInt(raw: string | undefined, fallback: number): number {
-  const value = Number((raw ?? "").trim().replace(/^["']+|["']+$/g, ""));
-  return raw !== undefined && raw.trim() !== "" && Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-export function schedulerOptionsFromEnv(env: Record<string, string | undefined> = process.env): SchedulerOptions {
+export function schedulerOptionsFromEnv(env?: Env): SchedulerOptions {
   return {
-    maxLoaded: envInt(env.OLLAMA_MAX_LOADED_MODELS, 3),
-    maxQueue: envInt(env.OLLAMA_MAX_QUEUE, 512),
-    numParallel: envInt(env.OLLAMA_NUM_PARALLEL, 4),
-    defaultKeepAliveMs: defaultKeepAlive(env),
+    maxLoaded: OLLAMA_MAX_LOADED_MODELS.read(env),
+    maxQueue: OLLAMA_MAX_QUEUE.read(env),
+    numParallel: OLLAMA_NUM_PARALLEL.read(env),
+    defaultKeepAliveMs: OLLAMA_KEEP_ALIVE.read(env),
     statsTimeoutMs: 2_000,
   };
 }

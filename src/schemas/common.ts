@@ -1,7 +1,7 @@
 // Pieces shared by Ollama's native bodies (api/types.go): keep_alive, think, format, images, tools, messages,
 // logprobs, metrics, model details. Request fields are lenient like Go's decoder (unknown keys and nulls ignored).
 import { t, type Static, type ElysiaTypeCustomErrorCallback } from "elysia";
-import { Kind, Type, TypeRegistry } from "@sinclair/typebox";
+import { Kind, Type, TypeRegistry, type TObject } from "@sinclair/typebox";
 import { Int, Omittable, goQuote } from "./go-json.ts";
 
 /**
@@ -195,3 +195,5 @@ export type Logprob = Static<typeof Logprob>;
 export type TokenLogprob = Static<typeof TokenLogprob>;
 export type ModelDetails = Static<typeof ModelDetails>;
 export type ErrorResponse = Static<typeof ErrorResponse>;
+/** api.Metrics: the stats fields of a final generate/chat/embed chunk. */
+export type Metrics = Static<TObject<typeof metricsFields>>;

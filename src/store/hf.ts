@@ -4,6 +4,8 @@
 //   GET {endpoint}/{repo}/resolve/{commit}/{filename}            → the file; LFS files redirect to a signed CDN URL
 // HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN (Authorization: Bearer) are honoured as huggingface_hub does.
 import { createHash } from "node:crypto";
+import type { Env } from "../config/env.ts";
+import { HF_ENDPOINT } from "../config/settings.ts";
 import { isSafeRelativePath, MODULE_FOLDER } from "./names.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
 import { DEFAULT_STALL_MS, httpError, httpGet, readAll } from "./pull-http.ts";
@@ -25,8 +27,8 @@ export interface HfRepoInfo {
 
 export const HF_DEFAULT_ENDPOINT = "https://huggingface.co";
 
-export function hfEndpoint(env: Record<string, string | undefined>): string {
-  return (env.HF_ENDPOINT || HF_DEFAULT_ENDPOINT).replace(/\/+$/, "");
+export function hfEndpoint(env: Env): string {
+  return (HF_ENDPOINT.read(env) ?? HF_DEFAULT_ENDPOINT).replace(/\/+$/, "");
 }
 
 /** git's object id of a file's bytes, which the Hub lists as `blobId` for every file. */

@@ -202,9 +202,3 @@ export async function forEachLimited<T>(
   }
   if (failure) throw (failure as { error: unknown }).error;
 }
-
-/** OLLAMA_MAX_TRANSFER_STREAMS: how many files download at once (default 4). */
-export function maxTransferStreams(env: Record<string, string | undefined>): number {
-  const n = Number((env.OLLAMA_MAX_TRANSFER_STREAMS ?? "").trim().replace(/^["']|["']$/g, ""));
-  return Number.isInteger(n) && n > 0 ? n : 4;
-}

@@ -1,26 +1,18 @@
 // Pulling from Hugging Face. An MLX repo (config.json + *.safetensors, the mlx-community layout) becomes one layer
 // per file, named by the file; a GGUF repo becomes a GGUF model of the quantization the tag names. What the model
 // is (architecture, weights present) is decided from the listing and config.json before any weight byte is asked for.
+import { HF_TOKEN, OLLAMA_MAX_TRANSFER_STREAMS, OLLMLX_PULL_RETRIES, OLLMLX_PULL_STALL_TIMEOUT } from "../config/settings.ts";
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { SUPPORTED_ARCHITECTURES } from "../models/registry.ts";
 import { EMBEDDING_ARCHITECTURES, isEmbeddingArchitecture } from "../models/kinds.ts";
 import { HfClient, mlxFiles, pickGguf, type HfSibling } from "./hf.ts";
-import { downloadBlob, forEachLimited, maxTransferStreams } from "./pull-blob.ts";
+import { downloadBlob, forEachLimited } from "./pull-blob.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";
-import { pullRetries, retryTransient, stallTimeoutMs } from "./pull-http.ts";
+import { retryTransient } from "./pull-http.ts";
 import { ProgressQueue, pullingStatus, type ProgressResponse } from "./progress.ts";
-import type { PullContext, Pulled } from "./pull-source.ts";
-import type { ModelName } from "./names.ts";
+import type { HfPullSource, PullContext, Pulled } from "./pull-types.ts";
 import { MEDIA, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
 
-export interface HfPullSource {
-  kind: "hf";
-  endpoint: string;
-  /** org/repo */
-  repo: string;
-  /** the name the model is stored under (the tag is the GGUF quantization, or latest) */
-  name: ModelName;
-}
 
 function mediaTypeOf(file: string): string {
   if (file.endsWith(".safetensors")) return MEDIA.safetensors;
@@ -71,7 +63,7 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
   const files = mlxFiles(siblings);
   const configFile = files.find((f) => f.rfilename === "config.json");
   if (!configFile) throw new UnsupportedModelError(`hf.co/${repo} has no config.json and no GGUF files`);
-  const configBytes = configFile.lfs ? null : await retryTransient(() => client.fetchSmall(commit, configFile), pullRetries(ctx.env), ctx.signal);
+  const configBytes = configFile.lfs ? null : await retryTransient(() => client.fetchSmall(commit, configFile), OLLMLX_PULL_RETRIES.read(ctx.env), ctx.signal);
   if (!configBytes) throw new PullError(`hf.co/${repo}: config.json is stored in LFS, which no MLX repo does`);
   let hf: Record<string, unknown>;
   try {
@@ -89,21 +81,21 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
   // Big files first, so the slowest downloads start early.
   const rest = files.filter((f) => f !== configFile).sort((a, b) => (b.lfs?.size ?? b.size ?? 0) - (a.lfs?.size ?? a.size ?? 0));
   const queue = new ProgressQueue();
-  const work = forEachLimited(rest, maxTransferStreams(ctx.env), ctx.signal, async (file, signal) => {
+  const work = forEachLimited(rest, OLLAMA_MAX_TRANSFER_STREAMS.read(ctx.env), ctx.signal, async (file, signal) => {
     const media = mediaTypeOf(file.rfilename);
     if (file.lfs) {
       const digest = `sha256:${file.lfs.sha256}`;
       const size = await downloadBlob(
         store,
         { url: client.resolveUrl(commit, file.rfilename), headers: client.headers(), digest, size: file.lfs.size },
-        { signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: pullRetries(ctx.env) },
+        { signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: OLLMLX_PULL_RETRIES.read(ctx.env) },
       );
       layers.set(file.rfilename, { mediaType: media, digest, size, name: file.rfilename });
     } else {
       // Small files are fetched whole and checked against their size and git blob id.
-      const scoped = new HfClient(client.endpoint, client.repo, ctx.env.HF_TOKEN || undefined, signal);
+      const scoped = new HfClient(client.endpoint, client.repo, HF_TOKEN.read(ctx.env), signal);
       scoped.stallMs = client.stallMs;
-      const bytes = await retryTransient(() => scoped.fetchSmall(commit, file), pullRetries(ctx.env), signal);
+      const bytes = await retryTransient(() => scoped.fetchSmall(commit, file), OLLMLX_PULL_RETRIES.read(ctx.env), signal);
       const layer = store.writeBlob(bytes, media, file.rfilename);
       queue.layer(layer.digest)(layer.size, layer.size);
       layers.set(file.rfilename, layer);
@@ -123,7 +115,7 @@ async function* pullGguf(store: Store, source: HfPullSource, ctx: PullContext, c
   const work = downloadBlob(
     store,
     { url: client.resolveUrl(commit, file.rfilename), headers: client.headers(), digest, size: file.lfs.size },
-    { signal: ctx.signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: pullRetries(ctx.env) },
+    { signal: ctx.signal, onBytes: queue.layer(digest), stallMs: client.stallMs, retries: OLLMLX_PULL_RETRIES.read(ctx.env) },
   );
   yield* queue.run(work);
   const size = file.lfs.size;
@@ -131,10 +123,10 @@ async function* pullGguf(store: Store, source: HfPullSource, ctx: PullContext, c
 }
 
 export async function* pullFromHf(store: Store, source: HfPullSource, ctx: PullContext): AsyncGenerator<ProgressResponse, Pulled> {
-  const client = new HfClient(source.endpoint, source.repo, ctx.env.HF_TOKEN || undefined, ctx.signal);
-  client.stallMs = stallTimeoutMs(ctx.env);
+  const client = new HfClient(source.endpoint, source.repo, HF_TOKEN.read(ctx.env), ctx.signal);
+  client.stallMs = OLLMLX_PULL_STALL_TIMEOUT.read(ctx.env);
   yield { status: "pulling manifest" };
-  const info = await retryTransient(() => client.info("main"), pullRetries(ctx.env), ctx.signal);
+  const info = await retryTransient(() => client.info("main"), OLLMLX_PULL_RETRIES.read(ctx.env), ctx.signal);
   const hasSafetensors = info.siblings.some((s) => s.rfilename.endsWith(".safetensors"));
   const hasGguf = info.siblings.some((s) => s.rfilename.endsWith(".gguf"));
   // A quantization tag, or a repo of GGUF files only, means GGUF; otherwise the MLX files.

@@ -6,7 +6,7 @@
 // - a connection that stops sending is given up after OLLMLX_PULL_STALL_TIMEOUT (Ollama: a part with no progress for
 //   a while is "stalled"), for the headers and for every read of the body, so a pull never hangs forever.
 // A broken or stalled connection is a TransientPullError: pull-blob.ts resumes the download (OLLMLX_PULL_RETRIES).
-import { parseGoDuration } from "../api/duration.ts";
+import { OLLMLX_PULL_RETRIES, OLLMLX_PULL_STALL_TIMEOUT } from "../config/settings.ts";
 import { VERSION } from "../version.ts";
 import { PullError, TransientPullError } from "./pull-errors.ts";
 
@@ -19,34 +19,15 @@ export const MAX_RETRIES = 3;
 /** the longest Retry-After honoured; a server asking for more fails the pull now */
 const MAX_RETRY_AFTER_MS = 60_000;
 
-export const DEFAULT_STALL_MS = 30_000;
-
-/** OLLMLX_PULL_STALL_TIMEOUT: a Go duration ("30s", "500ms") or seconds; unset or invalid means 30 s. */
-export function stallTimeoutMs(env: Record<string, string | undefined>): number {
-  const raw = (env.OLLMLX_PULL_STALL_TIMEOUT ?? "").trim().replace(/^["']|["']$/g, "");
-  if (!raw) return DEFAULT_STALL_MS;
-  let ms = Number(raw) * 1000;
-  if (!Number.isFinite(ms)) {
-    try {
-      ms = Number(parseGoDuration(raw) / 1_000_000n);
-    } catch {
-      return DEFAULT_STALL_MS;
-    }
-  }
-  return ms > 0 ? ms : DEFAULT_STALL_MS;
-}
+/** OLLMLX_PULL_STALL_TIMEOUT unset */
+export const DEFAULT_STALL_MS = OLLMLX_PULL_STALL_TIMEOUT.read({});
 
 function stalled(url: string | URL, ms: number, what: string): PullError {
   return new TransientPullError(`Get "${url}": ${what} stalled: nothing received for ${ms / 1000}s (OLLMLX_PULL_STALL_TIMEOUT)`);
 }
 
-/** OLLMLX_PULL_RETRIES: how often a download the network broke is resumed within the pull (default 3, 0: never). */
-export function pullRetries(env: Record<string, string | undefined>): number {
-  const n = Number((env.OLLMLX_PULL_RETRIES ?? "").trim().replace(/^["']|["']$/g, "") || NaN);
-  return Number.isInteger(n) && n >= 0 ? n : DEFAULT_PULL_RETRIES;
-}
-
-export const DEFAULT_PULL_RETRIES = 3;
+/** OLLMLX_PULL_RETRIES unset */
+export const DEFAULT_PULL_RETRIES = OLLMLX_PULL_RETRIES.read({});
 
 /** The wait before the first retry of a broken transfer; it doubles for each one after (Ollama backs off too). */
 export const RETRY_BASE_MS = 500;

@@ -6,30 +6,14 @@
 import { InvalidModelNameError, parseModelName, DEFAULT_HOST, type ModelName } from "./names.ts";
 import { hfEndpoint } from "./hf.ts";
 import { InsecureProtocolError } from "./pull-errors.ts";
-import type { HfPullSource } from "./pull-hf.ts";
-import type { RegistryPullSource } from "./pull-registry.ts";
-import type { Manifest } from "./store.ts";
-
-export type Env = Record<string, string | undefined>;
+import type { PullSource } from "./pull-types.ts";
+import type { Env } from "../config/env.ts";
 
 /** Hosts whose names are Hugging Face repos. */
 export const HF_HOSTS = ["hf.co", "huggingface.co"] as const;
 
 /** Hugging Face organisations that publish MLX models: a bare `<org>/<repo>` of theirs is a Hugging Face repo. */
 export const HF_MLX_ORGS = ["mlx-community", "lmstudio-community"] as const;
-
-export type PullSource = HfPullSource | RegistryPullSource;
-
-/** What every source's pull needs besides the store. */
-export interface PullContext {
-  signal?: AbortSignal;
-  env: Env;
-}
-
-/** A source's pull once every blob is in the store: writing the manifest is left to the caller, as the last step. */
-export interface Pulled {
-  write(): Manifest;
-}
 
 export interface ResolveOptions {
   insecure?: boolean;

@@ -3,13 +3,17 @@
 // "writing manifest", ["removing unused layers"], "success". Every blob is verified before it is renamed into place and
 // the manifest is written last, so a model is listed only once complete; an interrupted pull leaves `-partial` files
 // that the next pull resumes.
+import { OLLAMA_NOPRUNE } from "../config/settings.ts";
 import { pullFromHf } from "./pull-hf.ts";
 import { pullFromRegistry } from "./pull-registry.ts";
-import { resolvePullSource, type Env, type PullContext } from "./pull-source.ts";
+import type { Env } from "../config/env.ts";
+import { resolvePullSource } from "./pull-source.ts";
+import type { PullContext } from "./pull-types.ts";
 import type { ProgressResponse } from "./progress.ts";
 import type { Store } from "./store.ts";
 
-export { resolvePullSource, HF_HOSTS, HF_MLX_ORGS, type PullSource } from "./pull-source.ts";
+export { resolvePullSource, HF_HOSTS, HF_MLX_ORGS } from "./pull-source.ts";
+export type { PullSource } from "./pull-types.ts";
 export { PullError, ManifestNotFoundError, DigestMismatchError, UnsupportedModelError, InsecureProtocolError } from "./pull-errors.ts";
 
 export interface PullOptions {
@@ -19,10 +23,6 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** HF_ENDPOINT, HF_TOKEN, OLLAMA_MAX_TRANSFER_STREAMS, OLLAMA_NOPRUNE, OLLMLX_PULL_STALL_TIMEOUT, OLLMLX_PULL_RETRIES (default process.env) */
   env?: Env;
-}
-
-function truthy(value: string | undefined): boolean {
-  return /^(1|true|yes|on)$/i.test((value ?? "").trim().replace(/^["']|["']$/g, ""));
 }
 
 export async function* pullModel(store: Store, model: string, options: PullOptions = {}): AsyncGenerator<ProgressResponse> {
@@ -41,7 +41,7 @@ export async function* pullModel(store: Store, model: string, options: PullOptio
     yield { status: "verifying sha256 digest" };
     yield { status: "writing manifest" };
     const manifest = pulled.write();
-    if (previous && !truthy(env.OLLAMA_NOPRUNE)) {
+    if (previous && !OLLAMA_NOPRUNE.read(env)) {
       const kept = new Set([manifest.config, ...manifest.layers].map((l) => l.digest));
       const orphaned = [previous.config, ...previous.layers].map((l) => l.digest).filter((d) => !kept.has(d));
       if (orphaned.length > 0) {

@@ -5,8 +5,8 @@
 // gets a directory of links named like the original files.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { OLLMLX_MODELS } from "../config/settings.ts";
 import { displayName, isSafeRelativePath, MODULE_FOLDER, parseModelName, type ModelName } from "./names.ts";
 
 export const MEDIA = {
@@ -74,9 +74,6 @@ export interface StoredModel {
   config: ModelConfigBlob;
 }
 
-export function storeRoot(env: Record<string, string | undefined> = process.env): string {
-  return env.OLLMLX_MODELS || env.OLLAMA_MODELS || join(homedir(), ".ollmlx", "models");
-}
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
@@ -89,7 +86,7 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export class Store {
-  constructor(readonly root: string = storeRoot()) {}
+  constructor(readonly root: string = OLLMLX_MODELS.read()) {}
 
   blobPath(digest: string): string {
     const m = /^sha256[:-]([0-9a-f]{64})$/.exec(digest);

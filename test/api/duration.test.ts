@@ -2,7 +2,6 @@ import { describe, expect, test } from "bun:test";
 import {
   DEFAULT_KEEP_ALIVE_MS,
   InvalidRequestError,
-  defaultKeepAlive,
   formatGoDuration,
   keepAliveToJSON,
   parseGoDuration,
@@ -59,9 +58,9 @@ describe("parseKeepAlive reads keep_alive like api.Duration", () => {
   test("unset is undefined, so the model's current keep_alive stays", () => {
     expect(parseKeepAlive(undefined)).toBeUndefined();
     expect(parseKeepAlive(null)).toBeUndefined();
-    expect(resolveKeepAlive(undefined, 42, {})).toBe(42);
-    expect(resolveKeepAlive(undefined, undefined, {})).toBe(DEFAULT_KEEP_ALIVE_MS);
-    expect(resolveKeepAlive("1s", 42, {})).toBe(1000);
+    expect(resolveKeepAlive(undefined, 42, DEFAULT_KEEP_ALIVE_MS)).toBe(42);
+    expect(resolveKeepAlive(undefined, undefined, 7)).toBe(7);
+    expect(resolveKeepAlive("1s", 42, DEFAULT_KEEP_ALIVE_MS)).toBe(1000);
   });
   test("an invalid string is a 400 with Go's message", () => {
     const error = (() => {
@@ -80,15 +79,6 @@ describe("parseKeepAlive reads keep_alive like api.Duration", () => {
     expect(() => parseKeepAlive([])).toThrow("Unsupported type: '[]interface {}'");
     expect(() => parseKeepAlive({})).toThrow("Unsupported type: 'map[string]interface {}'");
   });
-});
-
-describe("OLLAMA_KEEP_ALIVE", () => {
-  test("defaults to 5m", () => expect(defaultKeepAlive({})).toBe(300_000));
-  test("takes a duration", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "10m" })).toBe(600_000));
-  test("takes integer seconds", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "3600" })).toBe(3_600_000));
-  test("negative is forever", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "-1" })).toBe(Infinity));
-  test("quotes and spaces are trimmed", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: ' "1h" ' })).toBe(3_600_000));
-  test("garbage falls back to 5m", () => expect(defaultKeepAlive({ OLLAMA_KEEP_ALIVE: "soon" })).toBe(300_000));
 });
 
 describe("keep_alive marshals back like Go", () => {

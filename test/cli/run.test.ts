@@ -3,7 +3,7 @@
 // local Ollama registry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { AnswerPrinter } from "../../src/cli/run.ts";
+import { AnswerPrinter } from "../../src/cli/answer.ts";
 import { post, type TestServer } from "../routes/harness.ts";
 import { FakeRegistry } from "../store/fake-servers.ts";
 import { cli, PtySession, spawnCli } from "./cli.ts";

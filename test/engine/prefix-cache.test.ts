@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as mx from "../../src/ffi/index.ts";
 import { generateTokens, type GenerationStats } from "../../src/engine/generate.ts";
-import { PrefixCache, prefixCacheBytes } from "../../src/engine/prefix-cache.ts";
+import { PrefixCache } from "../../src/engine/prefix-cache.ts";
 import { GREEDY } from "../../src/engine/sampler.ts";
 import { loadGgufModel } from "../../src/engine/completion.ts";
 import { loadModelDir } from "../../src/models/load.ts";
@@ -112,14 +112,4 @@ test("overfilled, the cache holds no more than its byte cap, evicting the least 
   cache.clear();
   expect(cache.stats).toEqual({ entries: 0, bytes: 0, capBytes: cache.capBytes, handles: 0 });
   expect(mx.liveCount()).toBe(live0);
-});
-
-test("OLLMLX_PREFIX_CACHE_BYTES takes bytes or units, 0 turns the cache off, and a bad value is an error", () => {
-  expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "512MiB" })).toBe(512 * 1024 * 1024);
-  expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "2GB" })).toBe(2e9);
-  expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "1000" })).toBe(1000);
-  expect(prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "0" })).toBe(0);
-  expect(prefixCacheBytes({})).toBeGreaterThan(0);
-  expect(prefixCacheBytes({})).toBeLessThanOrEqual(2 * 1024 ** 3);
-  expect(() => prefixCacheBytes({ OLLMLX_PREFIX_CACHE_BYTES: "lots" })).toThrow(/OLLMLX_PREFIX_CACHE_BYTES/);
 });

@@ -4,7 +4,7 @@
 // half-installed is listed.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { MAX_RETRIES, pullRetries, stallTimeoutMs } from "../../src/store/pull-http.ts";
+import { MAX_RETRIES } from "../../src/store/pull-http.ts";
 import { pullModel } from "../../src/store/pull.ts";
 import { MEDIA } from "../../src/store/store.ts";
 import { bytesOf, drain, FakeHub, FakeRegistry, sha256, text, tempStore } from "./fake-servers.ts";
@@ -49,13 +49,6 @@ async function expectRecovers(): Promise<void> {
 }
 
 describe("pull faults", () => {
-  test("OLLMLX_PULL_STALL_TIMEOUT takes a Go duration or seconds (default 30s); OLLMLX_PULL_RETRIES a count (default 3)", () => {
-    const stall = (v?: string) => stallTimeoutMs({ OLLMLX_PULL_STALL_TIMEOUT: v });
-    expect([stall(), stall("2m"), stall("1.5"), stall("250ms"), stall("0"), stall("soon")]).toEqual([30_000, 120_000, 1_500, 250, 30_000, 30_000]);
-    const retries = (v?: string) => pullRetries({ OLLMLX_PULL_RETRIES: v });
-    expect([retries(), retries("0"), retries("6"), retries("-1"), retries("many")]).toEqual([3, 0, 6, 3, 3]);
-  });
-
   test("one flipped byte is a digest mismatch: no blob, no partial file, nothing listed", async () => {
     const flipped = WEIGHTS.slice();
     flipped[123_456]! ^= 0x01;

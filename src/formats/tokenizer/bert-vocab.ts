@@ -3,7 +3,7 @@
 // specials ([CLS], [UNK]) stay. Undone here, the pieces are Hugging Face's again, and so is the tokenizer: BERT's
 // normalizer (lowercase, accents stripped, CJK split, control characters dropped, as uncased BERT and llama.cpp's
 // WPM tokenizer both do), BertPreTokenizer, WordPiece with "##" and 100 characters per word at most.
-import type { TokenizerJson } from "./tokenizer.ts";
+import type { TokenizerJson } from "./tokenizer-json.ts";
 
 export function wordPiece(token: string): string {
   if (token.startsWith("[") && token.endsWith("]")) return token;

@@ -1,7 +1,8 @@
 // Streaming detokenizers after mlx-lm's tokenizer_utils.py (mlx-lm.md §3.10): text comes out as
 // tokens arrive, never with half a UTF-8 character, and the first leading space is dropped as
 // mlx-lm drops it. The kind is chosen from tokenizer.json's decoder, as mlx-lm's `load` does.
-import type { DecoderConfig, Tokenizer } from "./tokenizer.ts";
+import type { DecoderConfig } from "./tokenizer-json.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 export interface StreamingDetokenizer {
   /** Consume one token id; returns the text that became printable (possibly ""). */

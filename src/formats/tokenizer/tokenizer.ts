@@ -3,35 +3,9 @@
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { join } from "node:path";
 import { asTransformersRuns } from "./transformers-compat.ts";
+import type { TokenizerConfig, TokenizerJson } from "./tokenizer-json.ts";
 
-/** tokenizer.json as written by Hugging Face `tokenizers`; only the parts we read are typed. */
-export interface TokenizerJson {
-  model: { type: string; vocab?: unknown; [key: string]: unknown };
-  added_tokens?: { id: number; content: string; special?: boolean }[];
-  decoder?: DecoderConfig | null;
-  [key: string]: unknown;
-}
-
-export interface DecoderConfig {
-  type: string;
-  [key: string]: unknown;
-}
-
-/** A special token in tokenizer_config.json: a string, or an AddedToken object. */
-export type TokenSpec = string | { content: string; [key: string]: unknown } | null;
-
-/** tokenizer_config.json (after special_tokens_map.json is merged in). */
-export interface TokenizerConfig {
-  bos_token?: TokenSpec;
-  eos_token?: TokenSpec;
-  unk_token?: TokenSpec;
-  sep_token?: TokenSpec;
-  pad_token?: TokenSpec;
-  cls_token?: TokenSpec;
-  mask_token?: TokenSpec;
-  chat_template?: string | { name: string; template: string }[] | null;
-  [key: string]: unknown;
-}
+export type { DecoderConfig, TokenizerConfig, TokenizerJson, TokenSpec } from "./tokenizer-json.ts";
 
 export interface TokenizerExtras {
   /** A chat template that overrides the config's (chat_template.jinja, or a GGUF's tokenizer.chat_template). */

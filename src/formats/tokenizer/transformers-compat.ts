@@ -1,7 +1,7 @@
 // transformers ≥ 5 does not run every tokenizer.json as written: a few tokenizer classes rebuild
 // their pipeline from the vocab and merges, and mlx-lm inherits that. We rewrite tokenizer.json the
 // same way, so @huggingface/tokenizers encodes what transformers encodes.
-import type { TokenizerConfig, TokenizerJson } from "./tokenizer.ts";
+import type { TokenizerConfig, TokenizerJson } from "./tokenizer-json.ts";
 
 /**
  * LlamaTokenizer (transformers 5, models/llama/tokenization_llama.py) hardcodes a SentencePiece-style

@@ -1,7 +1,7 @@
 // A Unigram tokenizer.json from a GGUF's "t5" vocabulary (SentencePiece Unigram: T5, and XLM-RoBERTa's bge-m3 and
 // multilingual models as llama.cpp converts them): pieces with their log-probabilities, the precompiled charsmap
 // normalizer when the file has one, runs of spaces collapsed (remove_extra_whitespaces), "▁" before words.
-import type { TokenizerJson } from "./tokenizer.ts";
+import type { TokenizerJson } from "./tokenizer-json.ts";
 
 export interface UnigramVocab {
   tokens: readonly string[];

@@ -3,7 +3,7 @@
 //   <escape> for FunctionGemma; keys unquoted), and
 //   pythonic ("[name(key=value, ...), ...]", LFM2; Python literals, JSON literals also accepted).
 // A small cursor parser rather than regexes, so nested objects and delimiters inside strings hold.
-import type { ParsedCall } from "./formats.ts";
+import type { ParsedCall } from "./parsed-call.ts";
 
 class Cursor {
   pos = 0;

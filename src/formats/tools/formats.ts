@@ -3,11 +3,7 @@
 // Formats and markers follow mlx-lm's tool_parsers/ and Ollama's model/parsers/ (see docs in each entry).
 import { isPlainObject, jsonValueEnd, skipWhitespace, tryParseJson } from "./json-scan.ts";
 import { decodeCallSyntax, decodePythonicCalls } from "./call-syntax.ts";
-
-export interface ParsedCall {
-  name: string;
-  arguments: Record<string, unknown>;
-}
+import type { ParsedCall } from "./parsed-call.ts";
 
 export type ToolFormat =
   | "hermes" // Qwen2.5 / Qwen3 / Hermes / Nemotron: <tool_call>{"name","arguments"}</tool_call>

@@ -7,7 +7,8 @@
 // flushed as content at done", tools/tools.go); Ollama's built-in qwen3 parser instead fails the request
 // (parseJSONToolCall returns the json.Unmarshal error) and mlx-lm logs and drops the call. Keeping the
 // text loses nothing and never turns a chat into an error mid-stream.
-import { TOOL_FORMATS, type ParsedCall, type ToolFormat, type ToolFormatSpec } from "./formats.ts";
+import { TOOL_FORMATS, type ToolFormat, type ToolFormatSpec } from "./formats.ts";
+import type { ParsedCall } from "./parsed-call.ts";
 import { skipWhitespace } from "./json-scan.ts";
 
 export { detectToolFormat } from "./detect.ts";
