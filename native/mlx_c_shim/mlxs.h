@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 3
+#define MLXS_ABI_VERSION 4
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -170,6 +170,7 @@ enum mlxs_cpu_gemm { MLXS_GEMM_NEVER = 0, MLXS_GEMM_AUTO, MLXS_GEMM_ALWAYS };
  * included), else unchanged. gemm: an mlxs_cpu_gemm, or -1 unchanged. Returns the mlxs_cpu_isa now in use,
  * or -1 on error. */
 int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm);
+int32_t mlxs_cpu_spin(int32_t microseconds); /* how long idle kernel threads spin before they sleep; 0 on success */
 
 /* ---- mlx::fast ---- */
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps);                  /* weight 0: none */

@@ -367,3 +367,11 @@ extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm) 
     return enabled ? kernel().isa : MLXS_CPU_MLX;
   });
 }
+
+extern "C" int32_t mlxs_cpu_spin(int32_t microseconds) {
+  return mlxs::guard<int32_t>(-1, [&] {
+    if (microseconds < 0) throw std::invalid_argument("[cpu_spin] a negative time");
+    mlxs::cpu::set_spin_us(microseconds);
+    return 0;
+  });
+}

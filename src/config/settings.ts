@@ -234,6 +234,18 @@ export const OLLMLX_CPU_THREADS = declare({
   },
 });
 
+export const OLLMLX_CPU_SPIN_US = declare({
+  name: "OLLMLX_CPU_SPIN_US",
+  default: "`100`",
+  doc: "microseconds an idle kernel thread spins for the next matrix product before it sleeps (longer: steadier decode steps; shorter: more of the cores left to the server and its clients)",
+  parse: (raw): number => {
+    if (!raw) return 100;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`OLLMLX_CPU_SPIN_US must be a whole number of microseconds, not "${raw}"`);
+    return n;
+  },
+});
+
 export const OLLMLX_CPU_DEQUANTIZE = declare({
   name: "OLLMLX_CPU_DEQUANTIZE",
   default: "auto",

@@ -133,6 +133,7 @@ const symbols = {
   mlxs_gpu_count: fn([], I),
   mlxs_default_device: fn([], I),
   mlxs_cpu_kernels: fn([I, I, I], I),
+  mlxs_cpu_spin: fn([I], I),
   mlxs_set_default_device: fn([I], I),
   mlxs_device_info_json: fn([I], S),
   mlxs_synchronize: fn([], I),
@@ -140,7 +141,7 @@ const symbols = {
 } as const;
 
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
 const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);

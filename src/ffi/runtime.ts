@@ -67,7 +67,8 @@ const BEST = 5;
  * prompt-sized batches go to the process's BLAS GEMM on panels of expanded weights: "auto" (the default) when
  * that BLAS is an optimized one, "always", or "never" (omitted: unchanged). Returns what is now in use.
  */
-export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number; gemm?: "never" | "auto" | "always" } = {}): CpuKernels {
+export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number; gemm?: "never" | "auto" | "always"; spinUs?: number } = {}): CpuKernels {
+  if (opts.spinUs !== undefined) checkStatus(sym.mlxs_cpu_spin(opts.spinUs), "cpu_spin");
   const isa = opts.use === undefined ? -1 : opts.use === "best" ? BEST : CPU_KERNELS.indexOf(opts.use);
   const gemm = opts.gemm === undefined ? -1 : ["never", "auto", "always"].indexOf(opts.gemm);
   return CPU_KERNELS[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0, gemm), "cpu_kernels")]!;

@@ -280,3 +280,13 @@ test("3-, 5- and 6-bit weights stored again as 8-bit values are the same weights
     expect(out.b).toEqual(out.a);
   }
 });
+
+test("the pool's spin time is set in microseconds (OLLMLX_CPU_SPIN_US), a negative one refused, and results do not depend on it", () => {
+  const c: Case = { M: 3, N: 1024, K: 576, bits: 4, groupSize: 32 };
+  const o = operands(c, 23);
+  mx.cpuKernels({ spinUs: 0 });
+  const asleep = run("best", o, c);
+  mx.cpuKernels({ spinUs: 100 });
+  expect(run("best", o, c)).toEqual(asleep);
+  expect(() => mx.cpuKernels({ spinUs: -1 })).toThrow("negative");
+});

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,11 +25,8 @@ inline void relax() {
 // How long an idle worker spins before it sleeps: long enough to catch the next matmul of the same layer (a few
 // µs apart), short enough to leave the core to the runner's JS thread, the server and the client between decode
 // steps on a 2-core machine. Timed by the clock, not counted in pauses (a pause is 10-140 cycles by CPU).
-// OLLMLX_CPU_SPIN_US overrides it, for measuring.
-const std::chrono::microseconds SPIN = [] {
-  const char* v = std::getenv("OLLMLX_CPU_SPIN_US");
-  return std::chrono::microseconds(v ? std::atoi(v) : 100);
-}();
+// The runner sets it from OLLMLX_CPU_SPIN_US (set_spin_us).
+std::atomic<int> spin_us{100};
 
 class Pool {
  public:
@@ -73,7 +69,7 @@ class Pool {
   void work() {
     uint64_t seen = 0; // the epoch at construction: no run can start before the constructor returns
     while (true) {
-      const auto until = std::chrono::steady_clock::now() + SPIN;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us.load(std::memory_order_relaxed));
       int spins = 0;
       uint64_t e;
       while ((e = epoch_.load(std::memory_order_acquire)) == seen) {
@@ -107,6 +103,8 @@ void set_threads(int n) {
 }
 
 int threads() { return wanted < 1 ? 1 : wanted; }
+
+void set_spin_us(int us) { spin_us.store(us < 0 ? 0 : us, std::memory_order_relaxed); }
 
 void parallel_for(int n, const std::function<void(int)>& body) {
   std::unique_lock lock(busy, std::try_to_lock);

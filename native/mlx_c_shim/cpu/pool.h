@@ -9,6 +9,8 @@ namespace mlxs::cpu {
 // Threads the kernels may use, the caller included (1: run on the caller only).
 void set_threads(int n);
 int threads();
+// How long an idle worker spins for the next call before it sleeps (µs; 0: sleeps at once).
+void set_spin_us(int us);
 
 // Runs body(i) for i in [0, n) across the pool and the caller; returns when every index is done.
 void parallel_for(int n, const std::function<void(int)>& body);
