@@ -1,13 +1,13 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
-// layers on top, and LoRA adapters (mlx-lm or PEFT files, checked against the base, applied at load, or with
-// `fuse` merged into the base's weights: routes/fuse.ts). Not built
-// yet: quantize, adapters on GGUF bases, draft models (each refused with a 400).
+// layers on top, and LoRA adapters (on a safetensors base mlx-lm or PEFT files, on a GGUF base a llama.cpp GGUF
+// LoRA; checked against the base, applied at load, or on a safetensors base with `fuse` merged into its weights:
+// routes/fuse.ts). Not built yet: quantize, fusing into a GGUF base, draft models (each refused with a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
-import { GgufError } from "../formats/gguf/file.ts";
+import { GgufError, readGguf } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { ADAPTER_FILES, ADAPTER_FOLDER, AdapterError, readAdapter, safetensorsHeader, type AdapterSpec } from "../formats/adapter.ts";
+import { ADAPTER_FILES, ADAPTER_FOLDER, AdapterError, GGUF_ADAPTER_FILE, ggufBaseTensor, readAdapter, safetensorsHeader, type AdapterSpec } from "../formats/adapter.ts";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { progressResponse } from "../api/ndjson.ts";
@@ -87,16 +87,27 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
 }
 
 /**
- * An adapter's uploaded files as layers, checked against the base first: an mlx-lm or PEFT LoRA whose every module
- * is a Linear of the base with the same shape (Ollama takes safetensors adapters on GGUF llama bases only).
+ * An adapter's uploaded files as layers, checked against the base first: on a safetensors base an mlx-lm or PEFT
+ * LoRA whose every module is a Linear of the base with the same shape; on a GGUF base a llama.cpp GGUF LoRA of
+ * its architecture whose every tensor is one of the base's with the same shape (as llama.cpp checks it at load).
+ * Ollama takes safetensors adapters on GGUF llama bases too, converting them: not here (its layout is the base's).
  */
 function adapterLayers(app: AppContext, base: Base, adapters: Record<string, string>): Layer[] {
-  if (base.config.model_format === "gguf") throw new InvalidRequestError("adapters on GGUF models are not supported yet (safetensors models take mlx-lm and PEFT adapters)");
   if (base.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("only one adapter is supported: the base model already has one");
   const files: Record<string, string> = {};
   const layers: Layer[] = [];
-  for (const [name, digest] of Object.entries(adapters).sort(([a], [b]) => a.localeCompare(b))) {
-    const file = basename(name);
+  const entries = Object.entries(adapters).sort(([a], [b]) => a.localeCompare(b));
+  const ggufs = entries.filter(([name]) => name.endsWith(".gguf"));
+  if (ggufs.length > 1) throw new InvalidRequestError("only one adapter is supported: give one GGUF LoRA file");
+  const ggufBase = base.config.model_format === "gguf";
+  if (ggufs.length === 1 && !ggufBase) {
+    throw new InvalidRequestError("invalid adapter: a GGUF LoRA applies to a GGUF model, and this base is safetensors (it takes mlx-lm and PEFT adapters)");
+  }
+  if (ggufs.length === 0 && ggufBase) {
+    throw new InvalidRequestError("invalid adapter: a GGUF model takes a llama.cpp GGUF LoRA (an mlx-lm or PEFT adapter applies to safetensors models)");
+  }
+  for (const [name, digest] of ggufs.length === 1 ? ggufs : entries) {
+    const file = ggufs.length === 1 ? GGUF_ADAPTER_FILE : basename(name);
     if (!(ADAPTER_FILES as readonly string[]).includes(file)) continue; // README.md, training args and the like
     if (!/^sha256[:-][0-9a-f]{64}$/.test(digest)) throw new InvalidRequestError(MESSAGES.invalidDigest);
     const normalized = digest.replace("-", ":");
@@ -111,8 +122,29 @@ function adapterLayers(app: AppContext, base: Base, adapters: Record<string, str
     if (e instanceof AdapterError) throw new InvalidRequestError(`invalid adapter: ${e.message}`);
     throw e;
   }
-  checkAdapterFits(app, base, spec);
+  if (ggufBase) checkGgufAdapterFits(app, base, spec);
+  else checkAdapterFits(app, base, spec);
   return layers;
+}
+
+/** The adapter is for the base's architecture, and every tensor it adapts is one of the base's, [in → out] as A and B are. */
+function checkGgufAdapterFits(app: AppContext, base: Base, spec: AdapterSpec): void {
+  const model = base.layers.find((l) => l.mediaType === MEDIA.model)!;
+  const file = readGguf(app.store.blobPath(model.digest));
+  const architecture = String(file.metadata["general.architecture"] ?? "");
+  if (spec.architecture !== architecture) {
+    throw new InvalidRequestError(`invalid adapter: it is for ${spec.architecture} models, and the model is ${architecture}`);
+  }
+  const dims = new Map(file.tensors.map((t) => [t.name, t.dims]));
+  for (const m of spec.modules.values()) {
+    const tensor = ggufBaseTensor(m.a);
+    const d = dims.get(tensor);
+    if (!d || d.length !== 2) throw new InvalidRequestError(`invalid adapter: it adapts ${tensor}, which the model does not have`);
+    // ggml dims [in, out]
+    if (m.in !== d[0] || m.out !== d[1]) {
+      throw new InvalidRequestError(`invalid adapter: its ${tensor} is [${m.in} → ${m.out}] but the model's is [${d[0]} → ${d[1]}]`);
+    }
+  }
 }
 
 /** Every adapted module is a Linear of the base, [in → out] as the adapter's A and B are. */
@@ -165,6 +197,7 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
   const adapter = body.adapters && Object.keys(body.adapters).length > 0 ? adapterLayers(app, base, body.adapters) : [];
   const layers = base.layers.filter((l) => !(REPLACED as readonly string[]).includes(l.mediaType) || !replacing.has(l.mediaType));
   if (body.fuse && adapter.length === 0) throw new InvalidRequestError("fuse merges an adapter into the base: give `adapters` (ADAPTER in a Modelfile)");
+  if (body.fuse && base.config.model_format === "gguf") throw new InvalidRequestError("fuse needs a safetensors base: a GGUF base keeps the adapter as a layer");
   for (const l of layers) yield { status: `using existing layer ${l.digest}` };
   for (const l of adapter) yield { status: `using adapter layer ${l.digest}` };
   if (body.fuse) {
@@ -213,8 +246,9 @@ export function createRoutes(app: AppContext) {
           "JSON form only. `from` an existing model, or `files` (one GGUF blob, or an MLX model directory's files " +
           "uploaded with POST /api/blobs), plus template/system/parameters/messages/license layers. " +
           "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base; " +
-          "with `fuse: true` (an ollmlx field) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer. " +
-          "quantize, adapters on GGUF models and draft_files are not supported yet.",
+          "a llama.cpp GGUF LoRA (one .gguf file) on a GGUF base; " +
+          "with `fuse: true` (an ollmlx field, safetensors bases) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer. " +
+          "quantize, fusing into GGUF models and draft_files are not supported yet.",
         tags: ["models"],
       },
     },

@@ -24,7 +24,8 @@ export const MEDIA = {
   safetensors: "application/vnd.ollmlx.image.safetensors",
   /** any other file of an MLX model directory (chat_template.jinja, tokenizer.model, ...) */
   file: "application/vnd.ollmlx.image.file",
-  /** a LoRA adapter's file (Ollama's media type), `name` = adapter/<file> (formats/adapter.ts) */
+  /** a LoRA adapter's file (Ollama's media type), `name` = adapter/<file> (formats/adapter.ts); Ollama's own, a
+   * GGUF LoRA, has no name */
   adapter: "application/vnd.ollama.image.adapter",
 } as const;
 
@@ -295,9 +296,11 @@ export class Store {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
       for (const l of m.manifest.layers) {
-        if (!l.name) continue;
+        // Ollama's adapter layer has no name: it is always a GGUF LoRA (formats/adapter.ts GGUF_ADAPTER_FILE)
+        const name = l.name ?? (l.mediaType === MEDIA.adapter ? "adapter/adapter.gguf" : undefined);
+        if (!name) continue;
         // a sentence-transformers module's file keeps its folder (1_Pooling/config.json); nothing climbs out
-        const rel = layerFilePath(l.name);
+        const rel = layerFilePath(name);
         mkdirSync(dirname(join(tmp, rel)), { recursive: true });
         symlinkSync(this.blobPath(l.digest), join(tmp, rel));
       }

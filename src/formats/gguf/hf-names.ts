@@ -20,15 +20,21 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   phi3: "phi3",
 };
 
+/** Our model_type for a decoder's GGUF architecture (general.architecture). */
+export function ggufModelType(arch: string): string {
+  const modelType = ARCH_TO_MODEL_TYPE[arch];
+  if (!modelType) {
+    throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
+  }
+  return modelType;
+}
+
 /** config.json for our model modules, from `<arch>.*` metadata. */
 export function configFromGguf(md: Md): Config {
   const arch = String(md["general.architecture"] ?? "");
   const encoder = encoderConfigFromGguf(md, arch);
   if (encoder) return encoder;
-  const modelType = ARCH_TO_MODEL_TYPE[arch];
-  if (!modelType) {
-    throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
-  }
+  const modelType = ggufModelType(arch);
   const k = (name: string) => num(md, `${arch}.${name}`);
   const need = (name: string) => {
     const v = k(name);
