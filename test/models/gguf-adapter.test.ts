@@ -7,7 +7,7 @@ import { loadGgufModel, type LoadedModel } from "../../src/engine/completion.ts"
 import { AdapterError, GGUF_ADAPTER_FILE, readAdapter } from "../../src/formats/adapter.ts";
 import { array, astype, liveCount, scope } from "../../src/ffi/index.ts";
 import { loadAdapter } from "../../src/models/adapter.ts";
-import { ggufLoraReference, tinyGgufLora } from "../fixtures/gguf-lora.ts";
+import { ggufLoraReference, llamaCppGreedy, tinyGgufLora } from "../fixtures/gguf-lora.ts";
 
 function logitsOf(lm: LoadedModel, ids: number[]): Float32Array {
   return scope(() => {
@@ -64,6 +64,15 @@ describe("llama.cpp GGUF LoRA adapters", () => {
     expect(tokens.slice(ref.ids.length)).toEqual(ref.greedy);
     lm[Symbol.dispose]();
     expect(liveCount()).toBe(before);
+  });
+
+  test("llama.cpp itself, given the same files, applies the LoRA as we do: its greedy tokens are mlx-lm's, and not the base's", async () => {
+    // what makes the fixture's layout (names, transposes, Q/K rows, alpha) llama.cpp's and not only our reading of it
+    const dir = await tinyGgufLora();
+    const ref = await ggufLoraReference();
+    const base = join(dir, "llama-f32.gguf");
+    for (const lora of ["adapter-f32.gguf", "adapter-f16.gguf"]) expect(llamaCppGreedy(base, join(dir, lora), ref.ids, ref.greedy.length)).toEqual(ref.greedy);
+    expect(llamaCppGreedy(base, null, ref.ids, ref.greedy.length)).not.toEqual(ref.greedy);
   });
 
   test("an F16 GGUF LoRA is the same adapter rounded to float16, to the bit", async () => {
