@@ -1,8 +1,8 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
 // layers on top, and LoRA adapters (on a safetensors base mlx-lm or PEFT files, on a GGUF base a llama.cpp GGUF
-// LoRA; checked against the base, applied at load, or on a safetensors base with `fuse` merged into its weights:
-// routes/fuse.ts). Not built yet: quantize, fusing into a GGUF base, draft models (each refused with a 400).
+// LoRA; checked against the base, applied at load, or with `fuse` merged into its weights: routes/fuse.ts, a GGUF
+// base then stored as the MLX model its loader builds). Not built yet: quantize, draft models (each a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
 import { GgufError, readGguf } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
@@ -13,9 +13,9 @@ import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { progressResponse } from "../api/ndjson.ts";
 import { CreateRequest, ErrorResponse, ProgressResponse } from "../schemas/index.ts";
 import { InvalidModelNameError, parseModelName, type ModelName } from "../store/names.ts";
-import { MEDIA, type Layer, type ModelConfigBlob } from "../store/store.ts";
+import { MEDIA, mlxFileMediaType, type Layer, type ModelConfigBlob } from "../store/store.ts";
 import { findModel, type AppContext } from "./context.ts";
-import { fuseAdapterLayers } from "./fuse.ts";
+import { fuseAdapterLayers, fuseGgufAdapterLayers } from "./fuse.ts";
 
 interface Base {
   config: ModelConfigBlob;
@@ -29,12 +29,6 @@ function nameOf(raw: string): ModelName {
     if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
     throw error;
   }
-}
-
-function mediaTypeOf(file: string): string {
-  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
-  if (file.endsWith(".json")) return MEDIA.json;
-  return MEDIA.file;
 }
 
 /** A file that is not a readable GGUF is the client's mistake: 400 with the reader's reason. */
@@ -55,7 +49,7 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
     const normalized = digest.replace("-", ":");
     if (!app.store.hasBlob(normalized)) throw new InvalidRequestError(`missing blob ${normalized} for ${file}`);
     const size = statSync(app.store.blobPath(normalized)).size;
-    layers.push({ mediaType: mediaTypeOf(file), digest: normalized, size, name: file });
+    layers.push({ mediaType: mlxFileMediaType(file), digest: normalized, size, name: file });
   }
   const gguf = layers.filter((l) => l.name!.endsWith(".gguf"));
   if (gguf.length > 0) {
@@ -197,12 +191,14 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
   const adapter = body.adapters && Object.keys(body.adapters).length > 0 ? adapterLayers(app, base, body.adapters) : [];
   const layers = base.layers.filter((l) => !(REPLACED as readonly string[]).includes(l.mediaType) || !replacing.has(l.mediaType));
   if (body.fuse && adapter.length === 0) throw new InvalidRequestError("fuse merges an adapter into the base: give `adapters` (ADAPTER in a Modelfile)");
-  if (body.fuse && base.config.model_format === "gguf") throw new InvalidRequestError("fuse needs a safetensors base: a GGUF base keeps the adapter as a layer");
   for (const l of layers) yield { status: `using existing layer ${l.digest}` };
   for (const l of adapter) yield { status: `using adapter layer ${l.digest}` };
+  let config = base.config;
   if (body.fuse) {
     yield { status: "fusing adapter" };
-    const fused = await fuseAdapterLayers(app, layers, adapter);
+    // a GGUF base fused is the MLX model its loader builds: another config blob
+    const fused = config.model_format === "gguf" ? await fuseGgufAdapterLayers(app, layers, config, adapter) : { ...(await fuseAdapterLayers(app, layers, adapter)), config };
+    config = fused.config;
     for (const l of fused.added) yield { status: `creating new layer ${l.digest}` };
     layers.splice(0, layers.length, ...fused.all);
   } else layers.push(...adapter);
@@ -225,7 +221,7 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
     yield add(license, MEDIA.license);
   }
   yield { status: "writing manifest" };
-  app.store.writeManifest(name, base.config, layers);
+  app.store.writeManifest(name, config, layers);
   yield { status: "success" };
 }
 
@@ -247,8 +243,9 @@ export function createRoutes(app: AppContext) {
           "uploaded with POST /api/blobs), plus template/system/parameters/messages/license layers. " +
           "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base; " +
           "a llama.cpp GGUF LoRA (one .gguf file) on a GGUF base; " +
-          "with `fuse: true` (an ollmlx field, safetensors bases) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer. " +
-          "quantize, fusing into GGUF models and draft_files are not supported yet.",
+          "with `fuse: true` (an ollmlx field) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer " +
+          "(a GGUF base is then stored as the MLX model its loader builds: affine groups of 32, K-quants requantized). " +
+          "quantize and draft_files are not supported yet.",
         tags: ["models"],
       },
     },

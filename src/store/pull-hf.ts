@@ -11,7 +11,7 @@ import { pullRetries, retryTransient, stallTimeoutMs } from "./pull-http.ts";
 import { ProgressQueue, pullingStatus, type ProgressResponse } from "./progress.ts";
 import type { PullContext, Pulled } from "./pull-source.ts";
 import type { ModelName } from "./names.ts";
-import { MEDIA, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
+import { MEDIA, mlxFileMediaType, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
 
 export interface HfPullSource {
   kind: "hf";
@@ -20,12 +20,6 @@ export interface HfPullSource {
   repo: string;
   /** the name the model is stored under (the tag is the GGUF quantization, or latest) */
   name: ModelName;
-}
-
-function mediaTypeOf(file: string): string {
-  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
-  if (file.endsWith(".json")) return MEDIA.json;
-  return MEDIA.file;
 }
 
 /** The config blob of an MLX model, from its config.json (file_type as create names MLX quantizations: int4, int8). */
@@ -90,7 +84,7 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
   const rest = files.filter((f) => f !== configFile).sort((a, b) => (b.lfs?.size ?? b.size ?? 0) - (a.lfs?.size ?? a.size ?? 0));
   const queue = new ProgressQueue();
   const work = forEachLimited(rest, maxTransferStreams(ctx.env), ctx.signal, async (file, signal) => {
-    const media = mediaTypeOf(file.rfilename);
+    const media = mlxFileMediaType(file.rfilename);
     if (file.lfs) {
       const digest = `sha256:${file.lfs.sha256}`;
       const size = await downloadBlob(

@@ -29,6 +29,13 @@ export const MEDIA = {
   adapter: "application/vnd.ollama.image.adapter",
 } as const;
 
+/** The media type of an MLX model directory's file, by its name. */
+export function mlxFileMediaType(file: string): string {
+  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
+  if (file.endsWith(".json")) return MEDIA.json;
+  return MEDIA.file;
+}
+
 export interface Layer {
   mediaType: string;
   digest: string;
@@ -325,8 +332,7 @@ export class Store {
       const s = statSync(p);
       const inside = s.isDirectory() && MODULE_FOLDER.test(f) ? files(f).filter((g) => statSync(join(dir, g)).isFile()) : [];
       for (const g of s.isFile() ? [f] : inside) {
-        const media = g.endsWith(".safetensors") ? MEDIA.safetensors : g.endsWith(".json") ? MEDIA.json : MEDIA.file;
-        layers.push(await this.importFile(join(dir, g), media, g));
+        layers.push(await this.importFile(join(dir, g), mlxFileMediaType(g), g));
       }
     }
     this.writeManifest(name, config, layers);

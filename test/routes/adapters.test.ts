@@ -142,6 +142,25 @@ describe("llama.cpp GGUF LoRA adapters through /api/create", () => {
     expect(unnamed.response).toBe(adapted.response);
   });
 
+  test('"fuse": true on a GGUF model stores the MLX model its loader builds with the adapter merged in; it answers with mlx-lm\'s greedy tokens', async () => {
+    const dir = await tinyGgufLora();
+    const { status, lines } = await create({ model: "tiny-gguf-fused", from: GGUF_BASE, adapters: await upload(dir, ["adapter-f32.gguf"]), fuse: true });
+    expect(status).toBe(200);
+    expect(lines.map((l) => l.status)).toContain("fusing adapter");
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const stored = server.store.list().find((m) => m.display.startsWith("tiny-gguf-fused"))!;
+    expect(stored.config.model_format).toBe("safetensors");
+    expect(stored.manifest.layers.some((l) => l.mediaType === MEDIA.adapter || l.mediaType === MEDIA.model)).toBe(false);
+    expect(stored.manifest.layers.map((l) => l.name).filter(Boolean).sort()).toEqual(
+      ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"].sort(),
+    );
+    const ref = await ggufLoraReference();
+    const tokenizer = await Tokenizer.fromFiles((await listTinyModels()).find((m) => m.name === "llama-f32")!.dir);
+    const fused = await new Ollama({ host: server.url }).generate({ model: "tiny-gguf-fused", prompt: ref.prompt, raw: true, options: { temperature: 0, num_predict: ref.greedy.length } });
+    expect(fused.prompt_eval_count).toBe(ref.ids.length);
+    expect(fused.response).toBe(tokenizer.decode(ref.greedy));
+  });
+
   test("GGUF adapters that do not fit, or on the wrong kind of base, are 400s naming the problem, and nothing is created", async () => {
     const dir = await tinyGgufLora();
     const up = (f: string) => upload(dir, [f]);
@@ -153,7 +172,6 @@ describe("llama.cpp GGUF LoRA adapters through /api/create", () => {
       [{ from: GGUF_BASE, adapters: { ...(await up("adapter-f32.gguf")), ...(await up("adapter-f16.gguf")) } }, "only one adapter is supported: give one GGUF LoRA file"],
       [{ from: BASE, adapters: await up("adapter-f32.gguf") }, "invalid adapter: a GGUF LoRA applies to a GGUF model, and this base is safetensors"],
       [{ from: GGUF_BASE, adapters: await upload(join(dir, "mlx")) }, "invalid adapter: a GGUF model takes a llama.cpp GGUF LoRA (an mlx-lm or PEFT adapter applies to safetensors models)"],
-      [{ from: GGUF_BASE, adapters: await up("adapter-f32.gguf"), fuse: true }, "fuse needs a safetensors base: a GGUF base keeps the adapter as a layer"],
     ];
     for (const [body, message] of cases) {
       const { status, lines } = await create({ model: "never-created-gguf", ...body });
