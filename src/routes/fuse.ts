@@ -49,6 +49,18 @@ export async function fuseAdapterLayers(app: AppContext, base: readonly Layer[],
 }
 
 /**
+ * A GGUF base's layers with its model layer replaced by a fused MLX directory's files (in outDir/fused: the
+ * template, system, parameters... kept, no adapter), and the config blob of that model.
+ */
+export async function ggufFusedLayers(app: AppContext, base: readonly Layer[], config: ModelConfigBlob, outDir: string, files: readonly string[]): Promise<FusedLayers & { config: ModelConfigBlob }> {
+  const added: Layer[] = [];
+  for (const f of files) added.push(await app.store.importFile(join(outDir, "fused", f), mlxFileMediaType(f), f));
+  const hf = JSON.parse(readFileSync(join(outDir, "fused", "config.json"), "utf8")) as Record<string, unknown>;
+  const fused = { ...mlxConfigBlob(hf), ...(config.capabilities ? { capabilities: config.capabilities } : {}) };
+  return { all: [...added, ...base.filter((l) => l.mediaType !== MEDIA.model && l.mediaType !== MEDIA.adapter)], added, config: fused };
+}
+
+/**
  * A GGUF base's layers with a GGUF LoRA (checked against it) merged in by a runner: its model layer replaced by the
  * fused MLX directory's files (the template, system, parameters... kept), and the config blob of that model.
  */
@@ -64,11 +76,7 @@ export async function fuseGgufAdapterLayers(app: AppContext, base: readonly Laye
     const params = { base: app.store.blobPath(model.digest), gguf: true, adapterFiles, outDir: join(outDir, "fused") };
     const done = await runner.call({ op: "fuse", params });
     const files = done.type === "done" ? ((done.data as { files?: string[] } | undefined)?.files ?? []) : [];
-    const added: Layer[] = [];
-    for (const f of files) added.push(await app.store.importFile(join(outDir, "fused", f), mlxFileMediaType(f), f));
-    const hf = JSON.parse(readFileSync(join(outDir, "fused", "config.json"), "utf8")) as Record<string, unknown>;
-    const fused = { ...mlxConfigBlob(hf), ...(config.capabilities ? { capabilities: config.capabilities } : {}) };
-    return { all: [...added, ...base.filter((l) => l.mediaType !== MEDIA.model && l.mediaType !== MEDIA.adapter)], added, config: fused };
+    return await ggufFusedLayers(app, base, config, outDir, files);
   } finally {
     await runner.stop();
     rmSync(outDir, { recursive: true, force: true });

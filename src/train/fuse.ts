@@ -86,6 +86,16 @@ export function fuseAdapterDir(adapterDir: string, baseDir: string): string[] {
   }
 }
 
+/** The adapter in an mlx-lm folder (one trained over a GGUF base, in its row order) fused into that GGUF: outDir/fused. */
+export function fuseGgufAdapterDir(adapterDir: string, ggufPath: string): string[] {
+  const adapter = loadAdapter(readAdapterDir(adapterDir));
+  try {
+    return fuseGgufAdapter(ggufPath, adapter, join(adapterDir, "fused"));
+  } finally {
+    for (const t of adapter.tensors.values()) t.free();
+  }
+}
+
 /** The runner's fuse job (`create` with `fuse`): an adapter's files (checked against the base by the route). */
 export function fuseJob(id: number, params: FuseParams, ctx: JobContext): void {
   const adapter = loadAdapter(readAdapter(params.adapterFiles));
