@@ -22,13 +22,24 @@ export class AdapterError extends Error {
 
 export type AdapterFormat = "mlx-lm" | "peft" | "gguf";
 
+/** One adapted module: the stored names of A and B and the shapes they will have ([in, r], [r, out]). */
+export interface AdapterModule {
+  a: string;
+  b: string;
+  in: number;
+  rank: number;
+  out: number;
+  /** its own scale where it is not the adapter's (a GGUF module of another rank: alpha over its rank) */
+  scale?: number;
+}
+
 export interface AdapterSpec {
   format: AdapterFormat;
   /** the safetensors (or GGUF) file that holds the tensors */
   weights: string;
   scale: number;
-  /** per module path: the stored names of A and B and the shapes they will have ([in, r], [r, out]) */
-  modules: Map<string, { a: string; b: string; in: number; rank: number; out: number }>;
+  /** per module path */
+  modules: Map<string, AdapterModule>;
   /** a GGUF adapter's general.architecture: llama.cpp applies it only to a base of that architecture */
   architecture?: string;
 }
@@ -100,7 +111,7 @@ function mlxLmAdapter(config: Record<string, unknown>, weights: string): Adapter
   const scale = (config.lora_parameters as { scale?: unknown } | undefined)?.scale;
   if (!positive(scale)) throw new AdapterError("adapter_config.json has no lora_parameters.scale");
   const header = safetensorsHeader(weights);
-  const modules = new Map<string, { a: string; b: string; in: number; rank: number; out: number }>();
+  const modules = new Map<string, AdapterModule>();
   for (const name of header.keys()) {
     const m = /^(.*)\.lora_([ab])$/.exec(name);
     if (!m) throw new AdapterError(`${name} is not a LoRA tensor (<module>.lora_a or .lora_b)`);
@@ -126,7 +137,7 @@ function peftAdapter(config: Record<string, unknown>, weights: string): AdapterS
   if (!positive(r) || !positive(alpha)) throw new AdapterError("adapter_config.json needs a positive r and lora_alpha");
   const scale = config.use_rslora === true ? alpha / Math.sqrt(r) : alpha / r;
   const header = safetensorsHeader(weights);
-  const modules = new Map<string, { a: string; b: string; in: number; rank: number; out: number }>();
+  const modules = new Map<string, AdapterModule>();
   for (const name of header.keys()) {
     const m = /^base_model\.model\.(.*)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (!m) throw new AdapterError(`${name} is not a PEFT LoRA tensor (base_model.model.<module>.lora_A.weight or lora_B.weight)`);
@@ -174,8 +185,7 @@ function ggufAdapter(path: string): AdapterSpec {
     throw e;
   }
   const stored = new Map(file.tensors.map((t) => [t.name, t]));
-  const modules = new Map<string, { a: string; b: string; in: number; rank: number; out: number }>();
-  const ranks = new Set<number>();
+  const modules = new Map<string, AdapterModule>();
   for (const t of file.tensors) {
     const m = LORA_TENSOR.exec(t.name);
     if (!m) throw new AdapterError(`${t.name} is not a LoRA tensor (<tensor>.lora_a or .lora_b)`);
@@ -190,14 +200,14 @@ function ggufAdapter(path: string): AdapterSpec {
     if (target === "token_embd.weight") throw new AdapterError("a LoRA on token_embd (the embeddings) is not supported");
     const module = hfModulePath(target, modelType);
     if (!module || module.suffix !== "weight") throw new AdapterError(`${target} is not a weight ollmlx can adapt`);
-    ranks.add(a.dims[1]!);
     modules.set(module.path, { a: a.name, b: b.name, in: a.dims[0]!, rank: a.dims[1]!, out: b.dims[1]! });
   }
   if (modules.size === 0) throw new AdapterError("the adapter has no tensors");
-  // llama.cpp scales each tensor by alpha over its own rank; one scale here: one rank
-  if (ranks.size > 1) throw new AdapterError(`tensors of different ranks (${[...ranks].join(", ")}) are not supported`);
+  // llama-adapter.cpp: each tensor's scale is alpha over its own rank (b.ne[0]), or 1 without alpha; the adapter's
+  // is its first module's, and a module of another rank keeps its own
   const alpha = md["adapter.lora.alpha"];
-  const rank = [...ranks][0]!;
-  const scale = typeof alpha === "number" && alpha !== 0 ? alpha / rank : 1;
+  const scaleOf = (rank: number) => (typeof alpha === "number" && alpha !== 0 ? alpha / rank : 1);
+  const scale = scaleOf(modules.values().next().value!.rank);
+  for (const m of modules.values()) if (scaleOf(m.rank) !== scale) m.scale = scaleOf(m.rank);
   return { format: "gguf", weights: path, scale, modules, architecture };
 }

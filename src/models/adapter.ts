@@ -1,6 +1,6 @@
 // A LoRA adapter's tensors for the model's Linear layers (layers/linear.ts): `<path>.lora_a` [in, r] and
 // `<path>.lora_b` [r, out] in float32, as mlx-lm's LoRALinear keeps them, whatever layout they were saved in.
-import { array, astype, eval as evalArrays, loadSafetensors, transpose, type MxArray } from "../ffi/index.ts";
+import { array, astype, eval as evalArrays, loadSafetensors, multiply, transpose, type MxArray } from "../ffi/index.ts";
 import type { AdapterSpec } from "../formats/adapter.ts";
 import { readGguf, readTensorBytes } from "../formats/gguf/file.ts";
 import { dequantize, mlxShape } from "../formats/gguf/repack.ts";
@@ -29,7 +29,12 @@ export function loadAdapter(spec: AdapterSpec): LoadedAdapter {
       const b = stored.get(m.b)!;
       const [ia, ib] = transposed ? [transpose(a, [1, 0]), transpose(b, [1, 0])] : [a, b];
       tensors.set(`${path}.lora_a`, astype(ia, "float32"));
-      tensors.set(`${path}.lora_b`, astype(ib, "float32"));
+      // a module with a scale of its own (a GGUF one of another rank): the layers apply one, the rest is in B
+      if (m.scale === undefined) tensors.set(`${path}.lora_b`, astype(ib, "float32"));
+      else {
+        using f32 = astype(ib, "float32");
+        tensors.set(`${path}.lora_b`, multiply(f32, m.scale / spec.scale));
+      }
       if (transposed) for (const t of [ia, ib]) t.free();
     }
     evalArrays(...tensors.values());

@@ -3,11 +3,12 @@
 // keeps llama.cpp's permuted Q/K rows (and the adapter's B rows of them permuted alike).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { loadGgufModel, type LoadedModel } from "../../src/engine/completion.ts";
-import { AdapterError, GGUF_ADAPTER_FILE, readAdapter } from "../../src/formats/adapter.ts";
+import { loadGgufModel, loadMlxModel, type LoadedModel } from "../../src/engine/completion.ts";
+import { AdapterError, GGUF_ADAPTER_FILE, readAdapter, readAdapterDir } from "../../src/formats/adapter.ts";
 import { array, astype, liveCount, scope } from "../../src/ffi/index.ts";
 import { loadAdapter } from "../../src/models/adapter.ts";
 import { ggufLoraReference, llamaCppGreedy, tinyGgufLora } from "../fixtures/gguf-lora.ts";
+import { listTinyModels } from "../fixtures/tiny-models.ts";
 
 function logitsOf(lm: LoadedModel, ids: number[]): Float32Array {
   return scope(() => {
@@ -71,8 +72,39 @@ describe("llama.cpp GGUF LoRA adapters", () => {
     const dir = await tinyGgufLora();
     const ref = await ggufLoraReference();
     const base = join(dir, "llama-f32.gguf");
-    for (const lora of ["adapter-f32.gguf", "adapter-f16.gguf"]) expect(llamaCppGreedy(base, join(dir, lora), ref.ids, ref.greedy.length)).toEqual(ref.greedy);
+    for (const lora of ["adapter-f32.gguf", "adapter-f16.gguf", "adapter-noalpha.gguf"]) {
+      expect({ lora, greedy: llamaCppGreedy(base, join(dir, lora), ref.ids, ref.greedy.length) }).toEqual({ lora, greedy: ref.greedy });
+    }
     expect(llamaCppGreedy(base, null, ref.ids, ref.greedy.length)).not.toEqual(ref.greedy);
+  });
+
+  test("without adapter.lora.alpha the scale is 1, as llama.cpp applies it (Ollama's conversions of mlx-lm adapters)", async () => {
+    const dir = await tinyGgufLora();
+    const ref = await ggufLoraReference();
+    const spec = ggufSpec(dir, "adapter-noalpha.gguf");
+    expect(spec.scale).toBe(1);
+    using lm = loadGgufModel("noalpha", join(dir, "llama-f32.gguf"), { adapter: loadAdapter(spec) });
+    expect(maxDiff(logitsOf(lm, ref.ids), ref.logits.flat())).toBeLessThan(1e-4); // B carries the 20
+  });
+
+  test("a tensor of another rank keeps llama.cpp's alpha over its own rank: as the same adapter in mlx-lm's layout with that B rescaled", async () => {
+    const dir = await tinyGgufLora();
+    const ref = await ggufLoraReference();
+    const spec = ggufSpec(dir, "adapter-ranks.gguf");
+    expect({ scale: spec.scale, q: spec.modules.get("model.layers.0.self_attn.q_proj")!.scale }).toEqual({ scale: 20, q: 10 });
+    using lm = loadGgufModel("ranks", join(dir, "llama-f32.gguf"), { adapter: loadAdapter(spec) });
+    using same = await loadMlxModel("same", (await listTinyModels()).find((m) => m.name === "llama-f32")!.dir, { adapter: loadAdapter(readAdapterDir(join(dir, "mlx-ranks"))) });
+    const ours = logitsOf(lm, ref.ids);
+    expect(maxDiff(ours, logitsOf(same, ref.ids))).toBeLessThan(1e-4);
+    expect(maxDiff(ours, ref.logits.flat())).toBeGreaterThan(0.1); // the rank-8 tensor is another adapter's
+    // and llama.cpp's own greedy tokens with it are ours
+    const tokens = [...ref.ids];
+    for (let i = 0; i < 12; i++) {
+      const l = logitsOf(lm, tokens);
+      const last = l.subarray(l.length - l.length / tokens.length);
+      tokens.push(last.indexOf(Math.max(...last)));
+    }
+    expect(llamaCppGreedy(join(dir, "llama-f32.gguf"), join(dir, "adapter-ranks.gguf"), ref.ids, 12)).toEqual(tokens.slice(ref.ids.length));
   });
 
   test("an F16 GGUF LoRA is the same adapter rounded to float16, to the bit", async () => {
