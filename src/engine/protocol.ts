@@ -90,9 +90,11 @@ export interface TrainParams {
 
 /** An adapter merged into an MLX model's weights (train/fuse.ts): the fused weight files go into outDir. */
 export interface FuseParams {
-  /** the base's model directory */
+  /** the base's model directory, or its GGUF file (`gguf`) */
   base: string;
-  /** the adapter's files (adapters.safetensors or adapter_model.safetensors, adapter_config.json) by name → path */
+  /** a GGUF base is fused into an MLX model directory: every file of it goes into outDir */
+  gguf?: boolean;
+  /** the adapter's files (adapters.safetensors or adapter_model.safetensors, adapter_config.json; adapter.gguf) by name → path */
   adapterFiles: Record<string, string>;
   outDir: string;
 }

@@ -4,29 +4,51 @@
 //   mlx-lm (`mlx_lm.lora`): adapters.safetensors (`<path>.lora_a` [in, r], `<path>.lora_b` [r, out]) and
 //     adapter_config.json (`fine_tune_type`, `lora_parameters.scale`);
 //   PEFT: adapter_model.safetensors (`base_model.model.<path>.lora_A.weight` [r, in], `lora_B.weight` [out, r]) and
-//     adapter_config.json (`r`, `lora_alpha`: scale alpha / r, or alpha / sqrt(r) with `use_rslora`).
+//     adapter_config.json (`r`, `lora_alpha`: scale alpha / r, or alpha / sqrt(r) with `use_rslora`);
+//   llama.cpp (convert_lora_to_gguf.py, for a GGUF base; what Ollama stores): one GGUF, `general.type` adapter,
+//     `adapter.type` lora, `adapter.lora.alpha`; `<base tensor>.lora_a` of ggml dims [in, r] and `.lora_b` [r, out]
+//     (PEFT's [r, in] / [out, r] row-major), named after the base's tensors, in its row order (llama's Q/K rows
+//     permuted as the base's); scale alpha / r, or 1 when alpha is 0 (llama-adapter.cpp).
 // Plain data (JSON and safetensors headers): the server checks an adapter here before it is stored; the runner
 // loads its tensors (models/adapter.ts).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { GgufError, readGguf, type GgufFile } from "./gguf/file.ts";
+import { ggufModelType, hfModulePath } from "./gguf/hf-names.ts";
 
 export class AdapterError extends Error {
   override name = "AdapterError";
 }
 
-export type AdapterFormat = "mlx-lm" | "peft";
+export type AdapterFormat = "mlx-lm" | "peft" | "gguf";
+
+/** One adapted module: the stored names of A and B and the shapes they will have ([in, r], [r, out]). */
+export interface AdapterModule {
+  a: string;
+  b: string;
+  in: number;
+  rank: number;
+  out: number;
+  /** its own scale where it is not the adapter's (a GGUF module of another rank: alpha over its rank) */
+  scale?: number;
+}
 
 export interface AdapterSpec {
   format: AdapterFormat;
-  /** the safetensors file that holds the tensors */
+  /** the safetensors (or GGUF) file that holds the tensors */
   weights: string;
   scale: number;
-  /** per module path: the stored names of A and B and the shapes they will have ([in, r], [r, out]) */
-  modules: Map<string, { a: string; b: string; in: number; rank: number; out: number }>;
+  /** per module path */
+  modules: Map<string, AdapterModule>;
+  /** a GGUF adapter's general.architecture: llama.cpp applies it only to a base of that architecture */
+  architecture?: string;
 }
 
-/** The files an adapter is made of, by their names: the config and one safetensors file. */
-export const ADAPTER_FILES = ["adapter_config.json", "adapters.safetensors", "adapter_model.safetensors"] as const;
+/** The name a GGUF LoRA is kept under among a model's adapter files, whatever it was uploaded as. */
+export const GGUF_ADAPTER_FILE = "adapter.gguf";
+
+/** The files an adapter is made of, by their names: the config and one safetensors file, or one GGUF. */
+export const ADAPTER_FILES = ["adapter_config.json", "adapters.safetensors", "adapter_model.safetensors", GGUF_ADAPTER_FILE] as const;
 
 /** Where a store model keeps its adapter's files, inside its directory of links (store.modelPath). */
 export const ADAPTER_FOLDER = "adapter";
@@ -72,6 +94,7 @@ function readConfig(path: string): Record<string, unknown> {
  * shapes; what ollmlx cannot apply (DoRA, a full fine-tune, other PEFT types, embeddings) is an AdapterError.
  */
 export function readAdapter(files: Readonly<Record<string, string>>): AdapterSpec {
+  if (files[GGUF_ADAPTER_FILE]) return ggufAdapter(files[GGUF_ADAPTER_FILE]);
   const configPath = files["adapter_config.json"];
   if (!configPath) throw new AdapterError("an adapter needs its adapter_config.json");
   const config = readConfig(configPath);
@@ -88,7 +111,7 @@ function mlxLmAdapter(config: Record<string, unknown>, weights: string): Adapter
   const scale = (config.lora_parameters as { scale?: unknown } | undefined)?.scale;
   if (!positive(scale)) throw new AdapterError("adapter_config.json has no lora_parameters.scale");
   const header = safetensorsHeader(weights);
-  const modules = new Map<string, { a: string; b: string; in: number; rank: number; out: number }>();
+  const modules = new Map<string, AdapterModule>();
   for (const name of header.keys()) {
     const m = /^(.*)\.lora_([ab])$/.exec(name);
     if (!m) throw new AdapterError(`${name} is not a LoRA tensor (<module>.lora_a or .lora_b)`);
@@ -114,7 +137,7 @@ function peftAdapter(config: Record<string, unknown>, weights: string): AdapterS
   if (!positive(r) || !positive(alpha)) throw new AdapterError("adapter_config.json needs a positive r and lora_alpha");
   const scale = config.use_rslora === true ? alpha / Math.sqrt(r) : alpha / r;
   const header = safetensorsHeader(weights);
-  const modules = new Map<string, { a: string; b: string; in: number; rank: number; out: number }>();
+  const modules = new Map<string, AdapterModule>();
   for (const name of header.keys()) {
     const m = /^base_model\.model\.(.*)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (!m) throw new AdapterError(`${name} is not a PEFT LoRA tensor (base_model.model.<module>.lora_A.weight or lora_B.weight)`);
@@ -133,4 +156,58 @@ function peftAdapter(config: Record<string, unknown>, weights: string): AdapterS
   }
   if (modules.size === 0) throw new AdapterError("the adapter has no tensors");
   return { format: "peft", weights, scale, modules };
+}
+
+const LORA_TENSOR = /^(.*)\.lora_([ab])$/;
+
+/** The base tensor a GGUF adapter module's A adapts (`blk.0.attn_q.weight` for `blk.0.attn_q.weight.lora_a`). */
+export const ggufBaseTensor = (loraA: string): string => loraA.replace(LORA_TENSOR, "$1");
+
+function ggufAdapter(path: string): AdapterSpec {
+  let file: GgufFile;
+  try {
+    file = readGguf(path);
+  } catch (e) {
+    if (e instanceof GgufError) throw new AdapterError(e.message);
+    throw e;
+  }
+  const md = file.metadata;
+  if (md["general.type"] !== "adapter") {
+    throw new AdapterError(`the GGUF is not an adapter: its general.type is ${JSON.stringify(md["general.type"] ?? null)}, not "adapter" (a model's GGUF goes in FROM)`);
+  }
+  if (md["adapter.type"] !== "lora") throw new AdapterError(`GGUF adapter.type ${JSON.stringify(md["adapter.type"] ?? null)} is not supported (lora is)`);
+  const architecture = String(md["general.architecture"] ?? "");
+  let modelType: string;
+  try {
+    modelType = ggufModelType(architecture);
+  } catch (e) {
+    if (e instanceof GgufError) throw new AdapterError(e.message);
+    throw e;
+  }
+  const stored = new Map(file.tensors.map((t) => [t.name, t]));
+  const modules = new Map<string, AdapterModule>();
+  for (const t of file.tensors) {
+    const m = LORA_TENSOR.exec(t.name);
+    if (!m) throw new AdapterError(`${t.name} is not a LoRA tensor (<tensor>.lora_a or .lora_b)`);
+    const target = m[1]!;
+    const a = stored.get(`${target}.lora_a`);
+    const b = stored.get(`${target}.lora_b`);
+    if (!a || !b) throw new AdapterError(`${target} has only one of lora_a and lora_b`);
+    if (a.dims.length !== 2 || b.dims.length !== 2 || a.dims[1] !== b.dims[0]) {
+      // llama.cpp's check (a.ne[1] == b.ne[0]): "lora_a tensor is not transposed"
+      throw new AdapterError(`${target}: lora_a [${a.dims.join(", ")}] and lora_b [${b.dims.join(", ")}] are not ggml [in, r] and [r, out]`);
+    }
+    if (target === "token_embd.weight") throw new AdapterError("a LoRA on token_embd (the embeddings) is not supported");
+    const module = hfModulePath(target, modelType);
+    if (!module || module.suffix !== "weight") throw new AdapterError(`${target} is not a weight ollmlx can adapt`);
+    modules.set(module.path, { a: a.name, b: b.name, in: a.dims[0]!, rank: a.dims[1]!, out: b.dims[1]! });
+  }
+  if (modules.size === 0) throw new AdapterError("the adapter has no tensors");
+  // llama-adapter.cpp: each tensor's scale is alpha over its own rank (b.ne[0]), or 1 without alpha; the adapter's
+  // is its first module's, and a module of another rank keeps its own
+  const alpha = md["adapter.lora.alpha"];
+  const scaleOf = (rank: number) => (typeof alpha === "number" && alpha !== 0 ? alpha / rank : 1);
+  const scale = scaleOf(modules.values().next().value!.rank);
+  for (const m of modules.values()) if (scaleOf(m.rank) !== scale) m.scale = scaleOf(m.rank);
+  return { format: "gguf", weights: path, scale, modules, architecture };
 }

@@ -1,21 +1,21 @@
 // POST /api/create, the JSON form (server/create.go): a new model from an existing one (`from`) or from uploaded
 // blobs (`files`: one GGUF, or an MLX model directory's files), with template/system/parameters/messages/license
-// layers on top, and LoRA adapters (mlx-lm or PEFT files, checked against the base, applied at load, or with
-// `fuse` merged into the base's weights: routes/fuse.ts). Not built
-// yet: quantize, adapters on GGUF bases, draft models (each refused with a 400).
+// layers on top, and LoRA adapters (on a safetensors base mlx-lm or PEFT files, on a GGUF base a llama.cpp GGUF
+// LoRA; checked against the base, applied at load, or with `fuse` merged into its weights: routes/fuse.ts, a GGUF
+// base then stored as the MLX model its loader builds). Not built yet: quantize, draft models (each a 400).
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
-import { GgufError } from "../formats/gguf/file.ts";
+import { GgufError, readGguf } from "../formats/gguf/file.ts";
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { ADAPTER_FILES, ADAPTER_FOLDER, AdapterError, readAdapter, safetensorsHeader, type AdapterSpec } from "../formats/adapter.ts";
+import { ADAPTER_FILES, ADAPTER_FOLDER, AdapterError, GGUF_ADAPTER_FILE, ggufBaseTensor, readAdapter, safetensorsHeader, type AdapterSpec } from "../formats/adapter.ts";
 import { Elysia } from "elysia";
 import { InvalidRequestError, MESSAGES } from "../api/errors.ts";
 import { progressResponse } from "../api/ndjson.ts";
 import { CreateRequest, ErrorResponse, ProgressResponse } from "../schemas/index.ts";
 import { InvalidModelNameError, parseModelName, type ModelName } from "../store/names.ts";
-import { MEDIA, type Layer, type ModelConfigBlob } from "../store/store.ts";
+import { MEDIA, mlxFileMediaType, type Layer, type ModelConfigBlob } from "../store/store.ts";
 import { findModel, type AppContext } from "./context.ts";
-import { fuseAdapterLayers } from "./fuse.ts";
+import { fuseAdapterLayers, fuseGgufAdapterLayers } from "./fuse.ts";
 
 interface Base {
   config: ModelConfigBlob;
@@ -29,12 +29,6 @@ function nameOf(raw: string): ModelName {
     if (error instanceof InvalidModelNameError) throw new InvalidRequestError(MESSAGES.invalidModelName);
     throw error;
   }
-}
-
-function mediaTypeOf(file: string): string {
-  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
-  if (file.endsWith(".json")) return MEDIA.json;
-  return MEDIA.file;
 }
 
 /** A file that is not a readable GGUF is the client's mistake: 400 with the reader's reason. */
@@ -55,7 +49,7 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
     const normalized = digest.replace("-", ":");
     if (!app.store.hasBlob(normalized)) throw new InvalidRequestError(`missing blob ${normalized} for ${file}`);
     const size = statSync(app.store.blobPath(normalized)).size;
-    layers.push({ mediaType: mediaTypeOf(file), digest: normalized, size, name: file });
+    layers.push({ mediaType: mlxFileMediaType(file), digest: normalized, size, name: file });
   }
   const gguf = layers.filter((l) => l.name!.endsWith(".gguf"));
   if (gguf.length > 0) {
@@ -87,16 +81,27 @@ function fromFiles(app: AppContext, files: Record<string, string>): Base {
 }
 
 /**
- * An adapter's uploaded files as layers, checked against the base first: an mlx-lm or PEFT LoRA whose every module
- * is a Linear of the base with the same shape (Ollama takes safetensors adapters on GGUF llama bases only).
+ * An adapter's uploaded files as layers, checked against the base first: on a safetensors base an mlx-lm or PEFT
+ * LoRA whose every module is a Linear of the base with the same shape; on a GGUF base a llama.cpp GGUF LoRA of
+ * its architecture whose every tensor is one of the base's with the same shape (as llama.cpp checks it at load).
+ * Ollama takes safetensors adapters on GGUF llama bases too, converting them: not here (its layout is the base's).
  */
 function adapterLayers(app: AppContext, base: Base, adapters: Record<string, string>): Layer[] {
-  if (base.config.model_format === "gguf") throw new InvalidRequestError("adapters on GGUF models are not supported yet (safetensors models take mlx-lm and PEFT adapters)");
   if (base.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("only one adapter is supported: the base model already has one");
   const files: Record<string, string> = {};
   const layers: Layer[] = [];
-  for (const [name, digest] of Object.entries(adapters).sort(([a], [b]) => a.localeCompare(b))) {
-    const file = basename(name);
+  const entries = Object.entries(adapters).sort(([a], [b]) => a.localeCompare(b));
+  const ggufs = entries.filter(([name]) => name.endsWith(".gguf"));
+  if (ggufs.length > 1) throw new InvalidRequestError("only one adapter is supported: give one GGUF LoRA file");
+  const ggufBase = base.config.model_format === "gguf";
+  if (ggufs.length === 1 && !ggufBase) {
+    throw new InvalidRequestError("invalid adapter: a GGUF LoRA applies to a GGUF model, and this base is safetensors (it takes mlx-lm and PEFT adapters)");
+  }
+  if (ggufs.length === 0 && ggufBase) {
+    throw new InvalidRequestError("invalid adapter: a GGUF model takes a llama.cpp GGUF LoRA (an mlx-lm or PEFT adapter applies to safetensors models)");
+  }
+  for (const [name, digest] of ggufs.length === 1 ? ggufs : entries) {
+    const file = ggufs.length === 1 ? GGUF_ADAPTER_FILE : basename(name);
     if (!(ADAPTER_FILES as readonly string[]).includes(file)) continue; // README.md, training args and the like
     if (!/^sha256[:-][0-9a-f]{64}$/.test(digest)) throw new InvalidRequestError(MESSAGES.invalidDigest);
     const normalized = digest.replace("-", ":");
@@ -111,8 +116,29 @@ function adapterLayers(app: AppContext, base: Base, adapters: Record<string, str
     if (e instanceof AdapterError) throw new InvalidRequestError(`invalid adapter: ${e.message}`);
     throw e;
   }
-  checkAdapterFits(app, base, spec);
+  if (ggufBase) checkGgufAdapterFits(app, base, spec);
+  else checkAdapterFits(app, base, spec);
   return layers;
+}
+
+/** The adapter is for the base's architecture, and every tensor it adapts is one of the base's, [in → out] as A and B are. */
+function checkGgufAdapterFits(app: AppContext, base: Base, spec: AdapterSpec): void {
+  const model = base.layers.find((l) => l.mediaType === MEDIA.model)!;
+  const file = readGguf(app.store.blobPath(model.digest));
+  const architecture = String(file.metadata["general.architecture"] ?? "");
+  if (spec.architecture !== architecture) {
+    throw new InvalidRequestError(`invalid adapter: it is for ${spec.architecture} models, and the model is ${architecture}`);
+  }
+  const dims = new Map(file.tensors.map((t) => [t.name, t.dims]));
+  for (const m of spec.modules.values()) {
+    const tensor = ggufBaseTensor(m.a);
+    const d = dims.get(tensor);
+    if (!d || d.length !== 2) throw new InvalidRequestError(`invalid adapter: it adapts ${tensor}, which the model does not have`);
+    // ggml dims [in, out]
+    if (m.in !== d[0] || m.out !== d[1]) {
+      throw new InvalidRequestError(`invalid adapter: its ${tensor} is [${m.in} → ${m.out}] but the model's is [${d[0]} → ${d[1]}]`);
+    }
+  }
 }
 
 /** Every adapted module is a Linear of the base, [in → out] as the adapter's A and B are. */
@@ -167,9 +193,12 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
   if (body.fuse && adapter.length === 0) throw new InvalidRequestError("fuse merges an adapter into the base: give `adapters` (ADAPTER in a Modelfile)");
   for (const l of layers) yield { status: `using existing layer ${l.digest}` };
   for (const l of adapter) yield { status: `using adapter layer ${l.digest}` };
+  let config = base.config;
   if (body.fuse) {
     yield { status: "fusing adapter" };
-    const fused = await fuseAdapterLayers(app, layers, adapter);
+    // a GGUF base fused is the MLX model its loader builds: another config blob
+    const fused = config.model_format === "gguf" ? await fuseGgufAdapterLayers(app, layers, config, adapter) : { ...(await fuseAdapterLayers(app, layers, adapter)), config };
+    config = fused.config;
     for (const l of fused.added) yield { status: `creating new layer ${l.digest}` };
     layers.splice(0, layers.length, ...fused.all);
   } else layers.push(...adapter);
@@ -192,7 +221,7 @@ async function* createProgress(app: AppContext, body: CreateRequest): AsyncGener
     yield add(license, MEDIA.license);
   }
   yield { status: "writing manifest" };
-  app.store.writeManifest(name, base.config, layers);
+  app.store.writeManifest(name, config, layers);
   yield { status: "success" };
 }
 
@@ -213,8 +242,10 @@ export function createRoutes(app: AppContext) {
           "JSON form only. `from` an existing model, or `files` (one GGUF blob, or an MLX model directory's files " +
           "uploaded with POST /api/blobs), plus template/system/parameters/messages/license layers. " +
           "adapters: an mlx-lm (adapters.safetensors) or PEFT (adapter_model.safetensors) LoRA with its adapter_config.json, on a safetensors base; " +
-          "with `fuse: true` (an ollmlx field) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer. " +
-          "quantize, adapters on GGUF models and draft_files are not supported yet.",
+          "a llama.cpp GGUF LoRA (one .gguf file) on a GGUF base; " +
+          "with `fuse: true` (an ollmlx field) merged into the base's weights as mlx_lm.fuse does instead of stored as an adapter layer " +
+          "(a GGUF base is then stored as the MLX model its loader builds: affine groups of 32, K-quants requantized). " +
+          "quantize and draft_files are not supported yet.",
         tags: ["models"],
       },
     },

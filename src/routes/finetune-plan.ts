@@ -109,14 +109,12 @@ export function planFinetune(app: AppContext, body: FinetuneRequest): FinetunePl
       const { train, valid } = rows();
       if (JSON.stringify(train) !== JSON.stringify(run.train) || JSON.stringify(valid) !== JSON.stringify(run.valid)) throw new InvalidRequestError("resume continues the run on its own rows: these differ");
     }
-    if (body.fuse && base.config.model_format === "gguf") throw new InvalidRequestError("fuse needs a safetensors base: a GGUF base keeps the adapter as a layer");
     return { name, base, run: { ...run, fuse: body.fuse ?? run.fuse }, checkpointDir: dir, resumeAt: readState(step).state.iteration };
   }
 
   if (!body.from) throw new InvalidRequestError('"from" is required: the model to fine-tune (or "resume": true to continue a run)');
   const base = findModel(app.store, body.from);
   if (base.manifest.layers.some((l) => l.mediaType === MEDIA.adapter)) throw new InvalidRequestError("the base model already has an adapter: fine-tune the model it was made from");
-  if (body.fuse && base.config.model_format === "gguf") throw new InvalidRequestError("fuse needs a safetensors base: a GGUF base keeps the adapter as a layer");
   const { train, valid } = rows();
   const options = optionsOf(body);
   const run: CheckpointRun = { model: body.model, from: base.display, baseLayers: baseLayers(base), options, train, valid, fuse: body.fuse ?? false };

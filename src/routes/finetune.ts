@@ -2,7 +2,8 @@
 // here (finetune-plan.ts); the training runs in a runner process of its own (train/finetune.ts), so serving goes
 // on; its progress streams as NDJSON in /api/pull's shape (status, completed, total) with the loss beside it. At
 // the end the adapter's files become adapter layers over the base's, as `create` with `adapters` makes them, or
-// (`fuse`) the base's weight files with the adapter merged in replace the base's. A client that disconnects
+// (`fuse`) the base's weight files with the adapter merged in replace the base's (a GGUF base's: the MLX model its
+// loader builds, fuse.ts). A client that disconnects
 // cancels the run: no model is written, but the run's checkpoint stays for `"resume": true`.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ import { MEDIA, type Layer } from "../store/store.ts";
 import { writeRun } from "../train/checkpoint.ts";
 import type { AppContext } from "./context.ts";
 import { planFinetune } from "./finetune-plan.ts";
-import { fusedLayers } from "./fuse.ts";
+import { fusedLayers, ggufFusedLayers } from "./fuse.ts";
 
 // One run per new model name at a time: two would write the same checkpoint.
 const running = new Set<string>();
@@ -71,10 +72,16 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
       }
     }
     if (!finished) throw new InvalidRequestError('the training was cancelled: "resume": true continues it');
-    const layers = run.fuse ? await fusedLayers(app, base.manifest.layers, outDir, files) : await adapterLayers(app, base.manifest.layers, outDir);
+    // a GGUF base fused is the MLX model its loader builds, with another config blob
+    const gguf = base.config.model_format === "gguf";
+    const layers = !run.fuse
+      ? { ...(await adapterLayers(app, base.manifest.layers, outDir)), config: base.config }
+      : gguf
+        ? await ggufFusedLayers(app, base.manifest.layers, base.config, outDir, files)
+        : { ...(await fusedLayers(app, base.manifest.layers, outDir, files)), config: base.config };
     for (const l of layers.added) yield { status: `creating ${run.fuse ? "fused weights" : "adapter"} layer ${l.digest}`, digest: l.digest };
     yield { status: "writing manifest" };
-    app.store.writeManifest(plan.name, base.config, layers.all);
+    app.store.writeManifest(plan.name, layers.config, layers.all);
     rmSync(plan.checkpointDir, { recursive: true, force: true });
     yield { status: "success" };
   } finally {

@@ -65,7 +65,7 @@ export const FinetuneRequest = t.Object(
       }),
     ),
     fuse: t.Optional(
-      t.Boolean({ description: "store the base's weights with the adapter merged in (quantized ones dequantized, added to and requantized, as mlx_lm.fuse) instead of an adapter layer; safetensors bases only" }),
+      t.Boolean({ description: "store the base's weights with the adapter merged in (quantized ones dequantized, added to and requantized, as mlx_lm.fuse) instead of an adapter layer; a GGUF base is stored as the MLX model its loader builds" }),
     ),
     stream: t.Optional(t.Boolean()),
   },

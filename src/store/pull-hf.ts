@@ -11,14 +11,8 @@ import { PullError, UnsupportedModelError } from "./pull-errors.ts";
 import { retryTransient } from "./pull-http.ts";
 import { ProgressQueue, pullingStatus, type ProgressResponse } from "./progress.ts";
 import type { HfPullSource, PullContext, Pulled } from "./pull-types.ts";
-import { MEDIA, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
+import { MEDIA, mlxFileMediaType, type Layer, type ModelConfigBlob, type Store } from "./store.ts";
 
-
-function mediaTypeOf(file: string): string {
-  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
-  if (file.endsWith(".json")) return MEDIA.json;
-  return MEDIA.file;
-}
 
 /** The config blob of an MLX model, from its config.json (file_type as create names MLX quantizations: int4, int8). */
 export function mlxConfigBlob(hf: Record<string, unknown>): ModelConfigBlob {
@@ -82,7 +76,7 @@ async function* pullMlx(store: Store, source: HfPullSource, ctx: PullContext, cl
   const rest = files.filter((f) => f !== configFile).sort((a, b) => (b.lfs?.size ?? b.size ?? 0) - (a.lfs?.size ?? a.size ?? 0));
   const queue = new ProgressQueue();
   const work = forEachLimited(rest, OLLAMA_MAX_TRANSFER_STREAMS.read(ctx.env), ctx.signal, async (file, signal) => {
-    const media = mediaTypeOf(file.rfilename);
+    const media = mlxFileMediaType(file.rfilename);
     if (file.lfs) {
       const digest = `sha256:${file.lfs.sha256}`;
       const size = await downloadBlob(

@@ -24,9 +24,17 @@ export const MEDIA = {
   safetensors: "application/vnd.ollmlx.image.safetensors",
   /** any other file of an MLX model directory (chat_template.jinja, tokenizer.model, ...) */
   file: "application/vnd.ollmlx.image.file",
-  /** a LoRA adapter's file (Ollama's media type), `name` = adapter/<file> (formats/adapter.ts) */
+  /** a LoRA adapter's file (Ollama's media type), `name` = adapter/<file> (formats/adapter.ts); Ollama's own, a
+   * GGUF LoRA, has no name */
   adapter: "application/vnd.ollama.image.adapter",
 } as const;
+
+/** The media type of an MLX model directory's file, by its name. */
+export function mlxFileMediaType(file: string): string {
+  if (file.endsWith(".safetensors")) return MEDIA.safetensors;
+  if (file.endsWith(".json")) return MEDIA.json;
+  return MEDIA.file;
+}
 
 export interface Layer {
   mediaType: string;
@@ -292,9 +300,11 @@ export class Store {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
       for (const l of m.manifest.layers) {
-        if (!l.name) continue;
+        // Ollama's adapter layer has no name: it is always a GGUF LoRA (formats/adapter.ts GGUF_ADAPTER_FILE)
+        const name = l.name ?? (l.mediaType === MEDIA.adapter ? "adapter/adapter.gguf" : undefined);
+        if (!name) continue;
         // a sentence-transformers module's file keeps its folder (1_Pooling/config.json); nothing climbs out
-        const rel = layerFilePath(l.name);
+        const rel = layerFilePath(name);
         mkdirSync(dirname(join(tmp, rel)), { recursive: true });
         symlinkSync(this.blobPath(l.digest), join(tmp, rel));
       }
@@ -319,8 +329,7 @@ export class Store {
       const s = statSync(p);
       const inside = s.isDirectory() && MODULE_FOLDER.test(f) ? files(f).filter((g) => statSync(join(dir, g)).isFile()) : [];
       for (const g of s.isFile() ? [f] : inside) {
-        const media = g.endsWith(".safetensors") ? MEDIA.safetensors : g.endsWith(".json") ? MEDIA.json : MEDIA.file;
-        layers.push(await this.importFile(join(dir, g), media, g));
+        layers.push(await this.importFile(join(dir, g), mlxFileMediaType(g), g));
       }
     }
     this.writeManifest(name, config, layers);

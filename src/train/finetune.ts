@@ -18,7 +18,7 @@ import type { TrainParams } from "../engine/protocol.ts";
 import { RequestError, type JobContext } from "../engine/runner.ts";
 import { latestStep, readState, writeState, type CheckpointState } from "./checkpoint.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
-import { fuseAdapterDir } from "./fuse.ts";
+import { fuseAdapterDir, fuseGgufAdapterDir } from "./fuse.ts";
 import { dirShapes, freshAdapter, loraTargets } from "./init.ts";
 import { batchLoss, freeBatch, makeBatch, type TrainRow } from "./lora.ts";
 import { rng } from "./rng.ts";
@@ -103,7 +103,7 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     saveAdapter(params.outDir, loras, o, spec.format);
     let files = ["adapters.safetensors", "adapter_config.json"];
     // fused from the adapter file just written, as mlx_lm.fuse and `create` with `fuse` read one
-    if (params.fuse) files = fuseAdapterDir(params.outDir, spec.path);
+    if (params.fuse) files = spec.format === "gguf" ? fuseGgufAdapterDir(params.outDir, spec.path) : fuseAdapterDir(params.outDir, spec.path);
     ctx.emit({ type: "done", id, reason: "ok", data: { files } });
   } finally {
     model[Symbol.dispose]();

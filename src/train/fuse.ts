@@ -2,12 +2,16 @@
 // adapted Linear W' = W + ((scale·Bᵀ) @ Aᵀ) in W's dtype; a quantized W is dequantized first and W' requantized
 // with the same group size, bits and mode (config.json's quantization, per-module overrides included). Only the
 // weight files that hold an adapted Linear are rewritten, under their own names: the model needs no adapter after.
-import { mkdirSync } from "node:fs";
+// A GGUF base (with a GGUF LoRA) has no weight files to rewrite in its own format: it becomes the MLX model
+// directory its loader builds (formats/gguf/convert.ts: llama.cpp's blocks repacked to MLX's affine groups of 32,
+// 16-element K-quants requantized) and is merged there, the same way.
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { add, astype, dequantize, loadSafetensors, matmul, multiply, quantize, saveSafetensors, scope, transpose, type MxArray, type QuantMode } from "../ffi/index.ts";
 import type { FuseParams } from "../engine/protocol.ts";
 import type { JobContext } from "../engine/runner.ts";
 import { readAdapter, readAdapterDir, safetensorsHeader } from "../formats/adapter.ts";
+import { convertGgufToMlx } from "../formats/gguf/convert.ts";
 import { loadAdapter, type LoadedAdapter } from "../models/adapter.ts";
 import { readConfig, weightFiles } from "../models/load.ts";
 
@@ -59,6 +63,19 @@ export function fuseAdapter(baseDir: string, adapter: LoadedAdapter, outDir: str
   return written;
 }
 
+/** A GGUF base as an MLX model directory with the adapter merged in: every file of it in outDir, by name. */
+export function fuseGgufAdapter(ggufPath: string, adapter: LoadedAdapter, outDir: string): string[] {
+  const converted = `${outDir}.base`;
+  convertGgufToMlx(ggufPath, converted);
+  try {
+    const written = fuseAdapter(converted, adapter, outDir);
+    for (const f of readdirSync(converted)) if (!written.includes(f)) renameSync(join(converted, f), join(outDir, f));
+    return readdirSync(outDir).sort();
+  } finally {
+    rmSync(converted, { recursive: true, force: true });
+  }
+}
+
 /** The adapter in an mlx-lm or PEFT folder (or file map) fused into the base at `baseDir`: outDir/fused. */
 export function fuseAdapterDir(adapterDir: string, baseDir: string): string[] {
   const adapter = loadAdapter(readAdapterDir(adapterDir));
@@ -69,11 +86,22 @@ export function fuseAdapterDir(adapterDir: string, baseDir: string): string[] {
   }
 }
 
+/** The adapter in an mlx-lm folder (one trained over a GGUF base, in its row order) fused into that GGUF: outDir/fused. */
+export function fuseGgufAdapterDir(adapterDir: string, ggufPath: string): string[] {
+  const adapter = loadAdapter(readAdapterDir(adapterDir));
+  try {
+    return fuseGgufAdapter(ggufPath, adapter, join(adapterDir, "fused"));
+  } finally {
+    for (const t of adapter.tensors.values()) t.free();
+  }
+}
+
 /** The runner's fuse job (`create` with `fuse`): an adapter's files (checked against the base by the route). */
 export function fuseJob(id: number, params: FuseParams, ctx: JobContext): void {
   const adapter = loadAdapter(readAdapter(params.adapterFiles));
   try {
-    ctx.emit({ type: "done", id, reason: "ok", data: { files: fuseAdapter(params.base, adapter, params.outDir) } });
+    const files = params.gguf ? fuseGgufAdapter(params.base, adapter, params.outDir) : fuseAdapter(params.base, adapter, params.outDir);
+    ctx.emit({ type: "done", id, reason: "ok", data: { files } });
   } finally {
     for (const t of adapter.tensors.values()) t.free();
   }

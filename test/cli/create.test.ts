@@ -88,6 +88,14 @@ MESSAGE assistant yes
     expect(request).toEqual({ from: "base", adapters: { "adapter_config.json": sha("{}"), "adapters.safetensors": sha("weights") } });
     expect(blobs.size).toBe(2);
   });
+
+  test("ADAPTER ./lora.gguf: a llama.cpp GGUF LoRA is hashed for upload and sent as `adapters` under its file name", async () => {
+    const d = dir();
+    writeFileSync(join(d, "lora.gguf"), "GGUF lora");
+    const { request, blobs } = await createRequest(parseModelfile("FROM base\nADAPTER ./lora.gguf\n"), d);
+    expect(request).toEqual({ from: "base", adapters: { "lora.gguf": `sha256:${new Bun.CryptoHasher("sha256").update("GGUF lora").digest("hex")}` } });
+    expect(blobs.size).toBe(1);
+  });
 });
 
 describe("ollmlx create", () => {

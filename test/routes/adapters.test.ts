@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
 import { MEDIA } from "../../src/store/store.ts";
+import { parseModelName } from "../../src/store/names.ts";
+import { listTinyModels } from "../fixtures/tiny-models.ts";
 import { adapterReference, tinyAdapters } from "../fixtures/adapters.ts";
+import { ggufLoraReference, tinyGgufLora } from "../fixtures/gguf-lora.ts";
 import { ndjson, post, startMlxOpsServer, type TestServer } from "./harness.ts";
 
 const BASE = "tiny-qwen3-f32";
@@ -23,10 +26,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** Uploads a folder's files as blobs: file name → digest, as `ollmlx create` sends them. */
-async function upload(dir: string): Promise<Record<string, string>> {
+/** Uploads a folder's files (or the named ones) as blobs: file name → digest, as `ollmlx create` sends them. */
+async function upload(dir: string, names: string[] = readdirSync(dir)): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of readdirSync(dir)) {
+  for (const f of names) {
     const bytes = readFileSync(join(dir, f));
     const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
     expect([200, 201]).toContain((await fetch(`${server.url}/api/blobs/${digest}`, { method: "POST", body: bytes })).status); // 200: already there
@@ -101,5 +104,79 @@ describe("LoRA adapters through /api/create", () => {
       expect({ status, error: String(lines[0]!.error ?? "").slice(0, message.length) }).toEqual({ status: 400, error: message });
     }
     expect(server.store.list().some((m) => m.display.startsWith("never-created"))).toBe(false);
+  });
+});
+
+describe("llama.cpp GGUF LoRA adapters through /api/create", () => {
+  const GGUF_BASE = "tiny-llama-gguf";
+  beforeAll(async () => {
+    const { status } = await create({ model: GGUF_BASE, files: await upload(await tinyGgufLora(), ["llama-f32.gguf"]) });
+    expect(status).toBe(200);
+  });
+
+  test("ADAPTER x.gguf on a GGUF model: stored as one adapter layer; the model answers with mlx-lm's greedy tokens for the same adapter", async () => {
+    const dir = await tinyGgufLora();
+    const { status, lines } = await create({ model: "tiny-gguf-lora", from: GGUF_BASE, adapters: await upload(dir, ["adapter-f32.gguf"]) });
+    expect(status).toBe(200);
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const stored = server.store.list().find((m) => m.display.startsWith("tiny-gguf-lora"))!;
+    expect(stored.manifest.layers.filter((l) => l.mediaType === MEDIA.adapter).map((l) => l.name)).toEqual(["adapter/adapter.gguf"]);
+    const show = await new Ollama({ host: server.url }).show({ model: "tiny-gguf-lora" });
+    expect(show.modelfile).toMatch(new RegExp(`\nADAPTER .*/adapter\n`));
+
+    // mlx-lm's tokens for the adapter in its layout on the same llama as safetensors
+    const ref = await ggufLoraReference();
+    const ollama = new Ollama({ host: server.url });
+    const options = { temperature: 0, num_predict: ref.greedy.length };
+    const tokenizer = await Tokenizer.fromFiles((await listTinyModels()).find((m) => m.name === "llama-f32")!.dir);
+    const adapted = await ollama.generate({ model: "tiny-gguf-lora", prompt: ref.prompt, raw: true, options });
+    expect(adapted.prompt_eval_count).toBe(ref.ids.length);
+    expect(adapted.response).toBe(tokenizer.decode(ref.greedy));
+    const base = await ollama.generate({ model: GGUF_BASE, prompt: ref.prompt, raw: true, options });
+    expect(base.response).not.toBe(adapted.response);
+
+    // Ollama's own adapter layer has no name: the same file, found as the GGUF LoRA it always is
+    const layers = stored.manifest.layers.map((l) => (l.mediaType === MEDIA.adapter ? { mediaType: l.mediaType, digest: l.digest, size: l.size } : l));
+    server.store.writeManifest(parseModelName("tiny-gguf-lora-unnamed"), stored.config, layers);
+    const unnamed = await ollama.generate({ model: "tiny-gguf-lora-unnamed", prompt: ref.prompt, raw: true, options });
+    expect(unnamed.response).toBe(adapted.response);
+  });
+
+  test('"fuse": true on a GGUF model stores the MLX model its loader builds with the adapter merged in; it answers with mlx-lm\'s greedy tokens', async () => {
+    const dir = await tinyGgufLora();
+    const { status, lines } = await create({ model: "tiny-gguf-fused", from: GGUF_BASE, adapters: await upload(dir, ["adapter-f32.gguf"]), fuse: true });
+    expect(status).toBe(200);
+    expect(lines.map((l) => l.status)).toContain("fusing adapter");
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const stored = server.store.list().find((m) => m.display.startsWith("tiny-gguf-fused"))!;
+    expect(stored.config.model_format).toBe("safetensors");
+    expect(stored.manifest.layers.some((l) => l.mediaType === MEDIA.adapter || l.mediaType === MEDIA.model)).toBe(false);
+    expect(stored.manifest.layers.map((l) => l.name).filter(Boolean).sort()).toEqual(
+      ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"].sort(),
+    );
+    const ref = await ggufLoraReference();
+    const tokenizer = await Tokenizer.fromFiles((await listTinyModels()).find((m) => m.name === "llama-f32")!.dir);
+    const fused = await new Ollama({ host: server.url }).generate({ model: "tiny-gguf-fused", prompt: ref.prompt, raw: true, options: { temperature: 0, num_predict: ref.greedy.length } });
+    expect(fused.prompt_eval_count).toBe(ref.ids.length);
+    expect(fused.response).toBe(tokenizer.decode(ref.greedy));
+  });
+
+  test("GGUF adapters that do not fit, or on the wrong kind of base, are 400s naming the problem, and nothing is created", async () => {
+    const dir = await tinyGgufLora();
+    const up = (f: string) => upload(dir, [f]);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ from: GGUF_BASE, adapters: await up("bad-shape.gguf") }, "invalid adapter: its blk.0.attn_q.weight is [128 → 64] but the model's is [64 → 64]"],
+      [{ from: GGUF_BASE, adapters: await up("bad-module.gguf") }, "invalid adapter: it adapts blk.7.attn_q.weight, which the model does not have"],
+      [{ from: GGUF_BASE, adapters: await up("bad-arch.gguf") }, "invalid adapter: it is for qwen3 models, and the model is llama"],
+      [{ from: GGUF_BASE, adapters: await up("llama-f32.gguf") }, 'invalid adapter: the GGUF is not an adapter: its general.type is null, not "adapter"'],
+      [{ from: GGUF_BASE, adapters: { ...(await up("adapter-f32.gguf")), ...(await up("adapter-f16.gguf")) } }, "only one adapter is supported: give one GGUF LoRA file"],
+      [{ from: BASE, adapters: await up("adapter-f32.gguf") }, "invalid adapter: a GGUF LoRA applies to a GGUF model, and this base is safetensors"],
+      [{ from: GGUF_BASE, adapters: await upload(join(dir, "mlx")) }, "invalid adapter: a GGUF model takes a llama.cpp GGUF LoRA (an mlx-lm or PEFT adapter applies to safetensors models)"],
+    ];
+    for (const [body, message] of cases) {
+      const { status, lines } = await create({ model: "never-created-gguf", ...body });
+      expect({ status, error: String(lines[0]!.error ?? "").slice(0, message.length) }).toEqual({ status: 400, error: message });
+    }
+    expect(server.store.list().some((m) => m.display.startsWith("never-created-gguf"))).toBe(false);
   });
 });

@@ -1,16 +1,20 @@
 // `fuse`: an adapter merged into the base's weights instead of stored as an adapter layer, through /api/finetune
 // (the adapter it trains) and /api/create (uploaded adapter files), on a float32 and a 4-bit base. The fused model
 // has no adapter layer, only its rewritten weight file differs from the base's, and its logits are those of
-// mlx_lm.fuse's merge of the same adapter (test/fixtures/lora_fuse_oracle.py).
+// mlx_lm.fuse's merge of the same adapter (test/fixtures/lora_fuse_oracle.py). A GGUF base fused is the MLX model
+// its loader builds, the adapter merged there.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ollama } from "ollama";
 import { loadMlxModel } from "../../src/engine/completion.ts";
 import { array, scope } from "../../src/ffi/index.ts";
+import { convertGgufToMlx } from "../../src/formats/gguf/convert.ts";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { MEDIA, type StoredModel } from "../../src/store/store.ts";
 import { tinyAdapters } from "../fixtures/adapters.ts";
+import { tinyGgufLora } from "../fixtures/gguf-lora.ts";
 import { listTinyModels } from "../fixtures/tiny-models.ts";
 import { REPO_ROOT, runOracleScript } from "../oracle.ts";
 import { ndjson, post, startMlxOpsServer, type TestServer } from "./harness.ts";
@@ -86,6 +90,28 @@ describe("fuse", () => {
       expect(reply.eval_count).toBeGreaterThan(0);
     });
   }
+
+  test("/api/finetune on a GGUF base: the MLX model its loader builds, the trained adapter merged in, logits as mlx_lm.fuse's", async () => {
+    const gguf = join(await tinyGgufLora(), "llama-f32.gguf");
+    const bytes = readFileSync(gguf);
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    await fetch(`${server.url}/api/blobs/${digest}`, { method: "POST", body: bytes });
+    expect((await post(server.url, "/api/create", { model: "tiny-llama-gguf", files: { "llama-f32.gguf": digest }, stream: false })).status).toBe(200);
+    for (const [model, fuse] of [["tiny-llama-gguf-lora", false], ["tiny-llama-gguf-fused", true]] as const) {
+      const r = await post(server.url, "/api/finetune", { model, from: "tiny-llama-gguf", data: ROWS, parameters: PARAMETERS, fuse });
+      expect(r.status).toBe(200);
+      expect((await ndjson(r)).at(-1)).toEqual({ status: "success" });
+    }
+    const fused = stored("tiny-llama-gguf-fused");
+    expect(fused.config.model_format).toBe("safetensors");
+    expect(fused.manifest.layers.some((l) => l.mediaType === MEDIA.adapter || l.mediaType === MEDIA.model)).toBe(false);
+    // the oracle: mlx_lm.fuse of the adapter trained over the GGUF (in its row order) into the GGUF as converted
+    const work = mkdtempSync(join(tmpdir(), "ollmlx-fuse-gguf-"));
+    convertGgufToMlx(gguf, join(work, "converted"));
+    const want = fusedLogits(join(work, "converted"), server.store.modelPath(stored("tiny-llama-gguf-lora")).adapter!);
+    expect(worst(await logitsOf("tiny-llama-gguf-fused"), want)).toBeLessThan(1e-5);
+    rmSync(work, { recursive: true, force: true });
+  });
 
   test("/api/create with adapters and fuse: a 4-bit base dequantized, merged and requantized as mlx_lm.fuse does", async () => {
     const adapterDir = join(await tinyAdapters(), "llama-q4", "mlx");

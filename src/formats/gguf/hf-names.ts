@@ -31,17 +31,23 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
 // layout: rotating adjacent pairs (traditional rope) on those rows is the same attention.
 const PERMUTED_QK = new Set(["llama", "granite", "smollm3", "mixtral"]);
 
+/** Our model_type for a decoder's GGUF architecture (general.architecture). */
+export function ggufModelType(arch: string): string {
+  const modelType = ARCH_TO_MODEL_TYPE[arch];
+  if (!modelType) {
+    throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
+  }
+  return modelType;
+}
+
 /** config.json for our model modules, from `<arch>.*` metadata. */
 export function configFromGguf(md: Md): Config {
   const arch = String(md["general.architecture"] ?? "");
   const encoder = encoderConfigFromGguf(md, arch);
   if (encoder) return encoder;
-  let modelType = ARCH_TO_MODEL_TYPE[arch];
+  let modelType = ggufModelType(arch);
   // Mixtral is llama to llama.cpp, with experts
   if (modelType === "llama" && (num(md, "llama.expert_count") ?? 0) > 0) modelType = "mixtral";
-  if (!modelType) {
-    throw new GgufError(`GGUF architecture "${arch}" is not supported (supported: ${Object.keys(ARCH_TO_MODEL_TYPE).join(", ")})`);
-  }
   const k = (name: string) => num(md, `${arch}.${name}`);
   const need = (name: string) => {
     const v = k(name);
