@@ -50,14 +50,8 @@ function packInto(words: Uint32Array, wordOffset: number, q: Uint8Array, bits: n
   if (nacc > 0) words[w] = acc;
 }
 
-interface Group {
-  q: Uint8Array;
-  scale: number;
-  bias: number;
-}
-
-/** Calls `emit` for each 32-element group of a block, in element order. */
-type BlockDecoder = (b: Uint8Array, o: number, emit: (g: Group) => void) => void;
+/** Calls `emit` for each 32-element group of a block, in element order: its integers, scale and bias. */
+type BlockDecoder = (b: Uint8Array, o: number, emit: (q: Uint8Array, scale: number, bias: number) => void) => void;
 
 const q32 = new Uint8Array(32);
 
@@ -70,7 +64,7 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         q32[j] = b[o + 2 + j]! & 0x0f;
         q32[j + 16] = b[o + 2 + j]! >> 4;
       }
-      emit({ q: q32, scale: d, bias: -8 * d });
+      emit(q32, d, -8 * d);
     },
   },
   Q4_1: {
@@ -80,7 +74,7 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         q32[j] = b[o + 4 + j]! & 0x0f;
         q32[j + 16] = b[o + 4 + j]! >> 4;
       }
-      emit({ q: q32, scale: halfAt(b, o), bias: halfAt(b, o + 2) });
+      emit(q32, halfAt(b, o), halfAt(b, o + 2));
     },
   },
   Q5_0: {
@@ -92,7 +86,7 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         q32[j] = (b[o + 6 + j]! & 0x0f) | (((qh >>> j) << 4) & 0x10);
         q32[j + 16] = (b[o + 6 + j]! >> 4) | ((qh >>> (j + 12)) & 0x10);
       }
-      emit({ q: q32, scale: d, bias: -16 * d });
+      emit(q32, d, -16 * d);
     },
   },
   Q5_1: {
@@ -103,7 +97,7 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         q32[j] = (b[o + 8 + j]! & 0x0f) | (((qh >>> j) << 4) & 0x10);
         q32[j + 16] = (b[o + 8 + j]! >> 4) | ((qh >>> (j + 12)) & 0x10);
       }
-      emit({ q: q32, scale: halfAt(b, o), bias: halfAt(b, o + 2) });
+      emit(q32, halfAt(b, o), halfAt(b, o + 2));
     },
   },
   Q8_0: {
@@ -112,7 +106,7 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
       const d = halfAt(b, o);
       // int8 → uint8 by adding 128; the bias takes it back
       for (let j = 0; j < 32; j++) q32[j] = (b[o + 2 + j]! ^ 0x80) & 0xff;
-      emit({ q: q32, scale: d, bias: -128 * d });
+      emit(q32, d, -128 * d);
     },
   },
   Q4_K: {
@@ -126,9 +120,9 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         const [s1, m1] = scaleMinK4(is, b, sc);
         const [s2, m2] = scaleMinK4(is + 1, b, sc);
         for (let l = 0; l < 32; l++) q32[l] = b[qs + l]! & 0x0f;
-        emit({ q: q32, scale: d * s1, bias: -dmin * m1 });
+        emit(q32, d * s1, -dmin * m1);
         for (let l = 0; l < 32; l++) q32[l] = b[qs + l]! >> 4;
-        emit({ q: q32, scale: d * s2, bias: -dmin * m2 });
+        emit(q32, d * s2, -dmin * m2);
         qs += 32;
       }
     },
@@ -147,9 +141,9 @@ const DECODERS: Record<string, { bits: number; block: number; bytes: number; dec
         const [s1, m1] = scaleMinK4(is, b, sc);
         const [s2, m2] = scaleMinK4(is + 1, b, sc);
         for (let l = 0; l < 32; l++) q32[l] = (b[ql + l]! & 0x0f) + (b[qh + l]! & u1 ? 16 : 0);
-        emit({ q: q32, scale: d * s1, bias: -dmin * m1 });
+        emit(q32, d * s1, -dmin * m1);
         for (let l = 0; l < 32; l++) q32[l] = (b[ql + l]! >> 4) + (b[qh + l]! & u2 ? 16 : 0);
-        emit({ q: q32, scale: d * s2, bias: -dmin * m2 });
+        emit(q32, d * s2, -dmin * m2);
         ql += 32;
         u1 <<= 2;
         u2 <<= 2;
@@ -291,13 +285,29 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array): Repacked {
   const scales = new Float32Array(groups);
   const biases = new Float32Array(groups);
   const wordsPerGroup = dec.bits; // 32 elements × bits / 32
+  // MLX's uint32 words are little-endian (as every host it runs on): 4- and 8-bit integers are written as the bytes
+  // they make, which is several times faster than packing words in floating-point arithmetic (packInto).
+  const wordBytes = new Uint8Array(weight.buffer);
   let g = 0;
-  const emit = (grp: Group) => {
-    packInto(weight, g * wordsPerGroup, grp.q, dec.bits);
-    scales[g] = grp.scale;
-    biases[g] = grp.bias;
-    g++;
-  };
+  const emit =
+    dec.bits === 4
+      ? (q: Uint8Array, scale: number, bias: number) => {
+          const base = g * 16;
+          for (let j = 0; j < 16; j++) wordBytes[base + j] = q[2 * j]! | (q[2 * j + 1]! << 4);
+          scales[g] = scale;
+          biases[g++] = bias;
+        }
+      : dec.bits === 8
+        ? (q: Uint8Array, scale: number, bias: number) => {
+            wordBytes.set(q, g * 32);
+            scales[g] = scale;
+            biases[g++] = bias;
+          }
+        : (q: Uint8Array, scale: number, bias: number) => {
+            packInto(weight, g * wordsPerGroup, q, dec.bits);
+            scales[g] = scale;
+            biases[g++] = bias;
+          };
   for (let o = 0; o < bytes.length; o += dec.bytes) dec.decode(bytes, o, emit);
   return { kind: "affine", bits: dec.bits, groupSize: 32, weight, scales, biases, shape };
 }
