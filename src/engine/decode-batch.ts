@@ -143,6 +143,9 @@ export class DecodeBatch {
   }
 
   #run(): void {
+    // A prompt waiting to be prefilled goes first: queued after this step it would also wait for the step the
+    // members queue next (they queue step n+1 before reading token n), a whole step more before its first token.
+    if (this.#prefills.length > 0) this.#runPrefill();
     // Rows in the order their sequences joined, so that the same sequences make the same group step after step.
     const batch = this.#pending.sort((a, b) => a.order - b.order);
     this.#pending = [];

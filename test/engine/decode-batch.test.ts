@@ -212,3 +212,27 @@ test("a padded batch cache gives rows of different lengths their logits alone, a
   for (const c of [...aloneCaches, ...rowCaches]) for (const l of c) l[Symbol.dispose]();
   expect(mx.liveCount()).toBe(live0);
 });
+
+test("a prompt waiting to be prefilled runs before the next decode step, not after it", async () => {
+  const m = models.find((x) => x.name.startsWith("llama") && x.name.endsWith("-f32"))!;
+  using model = loadModelDir(m.dir).model;
+  const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+  const batch = new DecodeBatch(model);
+  const decoding = model.makeCache();
+  const arriving = model.makeCache();
+  await batch.prefill(long.slice(0, 10), decoding);
+  using member = batch.join();
+  const order: string[] = [];
+  const input = mx.array([long[10]!], [1], "int32");
+  // The prefill is queued first (for the next turn of the event loop); the member's step comes in right after it.
+  const prefilled = batch.prefill(long.slice(0, 7), arriving).then(() => order.push("prefill"));
+  const stepped = member.step(input, decoding).then((row) => {
+    order.push("step");
+    row.free();
+  });
+  await Promise.all([prefilled, stepped]);
+  expect(order).toEqual(["prefill", "step"]);
+  input.free();
+  disposeCaches(decoding);
+  disposeCaches(arriving);
+});
