@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 
 import { OLLMLX_CPU_KERNELS } from "../../src/config/settings.ts";
-import { shouldDequantizeOnCpu } from "../../src/engine/cpu-backend.ts";
+import { optimizedBlas, runnerEnv, shouldDequantizeOnCpu } from "../../src/engine/cpu-backend.ts";
 import * as mx from "../../src/ffi/index.ts";
 
 test("each choice is one the shim takes, and a set this CPU lacks is refused with the reason", () => {
@@ -32,4 +32,11 @@ test("quantized weights stay packed on the CPU with any of the shim's sets; floa
   expect(shouldDequantizeOnCpu(1e6, "gpu", { ...preloaded, OLLMLX_CPU_KERNELS: "mlx" })).toBe(false);
   expect(shouldDequantizeOnCpu(1e6, "cpu", { OLLMLX_CPU_DEQUANTIZE: "1" })).toBe(true);
   expect(shouldDequantizeOnCpu(1e6, "cpu", { ...preloaded, OLLMLX_CPU_KERNELS: "mlx", OLLMLX_CPU_DEQUANTIZE: "0" })).toBe(false);
+});
+
+test.if(optimizedBlas({}) !== null)("a runner preloads OpenBLAS with its idle threads told to sleep at once, unless the user set it", () => {
+  const env = runnerEnv({ PATH: "/usr/bin" });
+  expect(env.LD_PRELOAD).toContain("openblas");
+  expect(env.OPENBLAS_THREAD_TIMEOUT).toBe("4");
+  expect(runnerEnv({ PATH: "/usr/bin", OPENBLAS_THREAD_TIMEOUT: "20" }).OPENBLAS_THREAD_TIMEOUT).toBe("20");
 });
