@@ -16,10 +16,11 @@ import { buildQwen3Moe } from "./qwen3-moe.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
+import { SUPPORTED_ARCHITECTURES, type CausalArchitecture } from "./kinds.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
 
-const ARCHITECTURES: Record<string, Builder> = {
+const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   llama: (c, ws) => buildLlama(c, ws, LLAMA),
   mistral: (c, ws) => buildLlama(c, ws, LLAMA),
   qwen2: (c, ws) => buildLlama(c, ws, QWEN2),
@@ -46,8 +47,7 @@ const ENCODERS: Record<string, EncoderBuilder> = {
   nomic_bert: NomicBert.load,
 };
 
-/** What config.json's model_type may say: the text models, and the wrappers whose text model is one (models/load.ts). */
-export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES).concat("gemma3", "mistral3");
+export { SUPPORTED_ARCHITECTURES };
 
 
 export class UnsupportedArchitectureError extends Error {
@@ -55,7 +55,7 @@ export class UnsupportedArchitectureError extends Error {
 }
 
 export function builderFor(modelType: string): Builder {
-  const b = ARCHITECTURES[modelType];
+  const b = (ARCHITECTURES as Record<string, Builder | undefined>)[modelType];
   if (!b) {
     throw new UnsupportedArchitectureError(
       `model architecture "${modelType}" is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(", ")})`,

@@ -3,8 +3,7 @@
 // is (architecture, weights present) is decided from the listing and config.json before any weight byte is asked for.
 import { HF_TOKEN, OLLAMA_MAX_TRANSFER_STREAMS, OLLMLX_PULL_RETRIES, OLLMLX_PULL_STALL_TIMEOUT } from "../config/settings.ts";
 import { ggufConfigBlob } from "../formats/gguf/model-info.ts";
-import { SUPPORTED_ARCHITECTURES } from "../models/registry.ts";
-import { EMBEDDING_ARCHITECTURES, isEmbeddingArchitecture } from "../models/kinds.ts";
+import { EMBEDDING_ARCHITECTURES, isEmbeddingArchitecture, SUPPORTED_ARCHITECTURES } from "../models/kinds.ts";
 import { HfClient, mlxFiles, pickGguf, type HfSibling } from "./hf.ts";
 import { downloadBlob, forEachLimited } from "./pull-blob.ts";
 import { PullError, UnsupportedModelError } from "./pull-errors.ts";

@@ -123,6 +123,16 @@ describe("the ollama client against a serve process", () => {
     expect(statuses.at(-1)).toBe("success");
     expect((await ollama.list()).models.map((m) => m.name)).toContain(`${registry.host}/library/pulled:latest`);
   });
+
+  test("the server process never loads MLX: after list, show, create, pull and generation only its runners map libmlx", async () => {
+    // the requests above ran in this process's server: tags, show, copy/create, pull, generate and chat
+    expect((await ollama.list()).models.length).toBeGreaterThan(0);
+    const mapped = (pid: number) => readFileSync(`/proc/${pid}/maps`, "utf8").split("\n").filter((l) => l.includes("libmlx"));
+    expect(mapped(serve.pid!)).toEqual([]);
+    // the check can fail: a runner of the same server does map it
+    const runners = childrenOf(serve.pid!);
+    expect(runners.some((pid) => existsSync(`/proc/${pid}/maps`) && mapped(pid).length > 0)).toBe(true);
+  });
 });
 
 describe("the openai client against a serve process", () => {
