@@ -62,6 +62,7 @@ const COMMANDS: Command[] = [
       { name: "mask-prompt", type: "bool", usage: "Train on the last message only" },
       { name: "seed", type: "string", usage: "Adapter init and batch order (default 0)" },
       { name: "weight-decay", type: "string", usage: "AdamW weight decay (default 0: Adam)" },
+      { name: "dropout", type: "string", usage: "LoRA dropout in [0, 1), masks seeded from --seed (default 0)" },
       { name: "warmup", type: "string", usage: "Steps of linear learning-rate warmup (default 0)" },
       { name: "grad-accumulation-steps", type: "string", usage: "Iterations averaged into one update (default 1)" },
       { name: "lr-schedule", type: "string", usage: 'mlx-lm\'s lr_schedule as JSON, e.g. \'{"name":"cosine_decay","arguments":[1e-4,100],"warmup":10}\'' },

@@ -36,7 +36,7 @@ class TrainingBar implements ProgressLine {
 }
 
 const INT_FLAGS = ["iters", "batch-size", "rank", "num-layers", "max-seq-length", "seed", "warmup", "grad-accumulation-steps", "save-every"] as const;
-const FLOAT_FLAGS = ["learning-rate", "scale", "weight-decay"] as const;
+const FLOAT_FLAGS = ["learning-rate", "scale", "weight-decay", "dropout"] as const;
 
 export async function finetune(client: Client, [model]: string[], flags: Map<string, string>): Promise<number> {
   const from = flags.get("from");

@@ -61,6 +61,8 @@ export interface TrainOptions {
   max_seq_length: number;
   mask_prompt: boolean;
   seed: number;
+  /** LoRA dropout on each adapter's input while training, in [0, 1) (mlx-lm's lora_parameters.dropout; 0: none) */
+  dropout: number;
   /** AdamW's decoupled weight decay; 0 is mlx-lm's default Adam */
   weight_decay: number;
   /** iterations of linear warmup from 0 before the rate holds (0: none; without lr_schedule only) */

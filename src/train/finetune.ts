@@ -67,6 +67,8 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     learningRate: o.learning_rate,
     weightDecay: o.weight_decay,
     accumulation: o.grad_accumulation_steps,
+    dropout: o.dropout,
+    seed: o.seed,
     ...(o.lr_schedule ? { schedule: o.lr_schedule } : { warmup: o.warmup }),
   });
   try {
@@ -151,7 +153,7 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
   const config = {
     fine_tune_type: "lora",
     num_layers: o.num_layers,
-    lora_parameters: { rank: o.rank, scale: o.scale, dropout: 0.0 },
+    lora_parameters: { rank: o.rank, scale: o.scale, dropout: o.dropout ?? 0 },
     iters: o.iters,
     batch_size: o.batch_size,
     learning_rate: o.learning_rate,

@@ -3,11 +3,20 @@
 // default_loss: the masked cross-entropy of each next token, summed over the batch's target tokens and divided by
 // their count; the mask is `offset <= step < length` (mlx-lm's `<=` also counts one padding target per row,
 // ml-explore/mlx-lm#1697). Gradients come from MLX's reverse mode over this TS forward (ffi/autograd.ts), the update
-// from Adam (adam.ts), and every array a step makes is freed by the next.
-import { array, astype, divide, eval as evalArrays, expandDims, logsumexp, multiply, persist, scope, squeeze, subtract, sum, takeAlongAxis, valueAndGrad, type MxArray } from "../ffi/index.ts";
+// from Adam (adam.ts), and every array a step makes is freed by the next. With LoRA dropout (mlx-lm's
+// lora_parameters.dropout) each adapter drops its input during the step's forward only, with a key of its own drawn
+// from the step's seed: a seeded run reproduces, a resumed one included; evaluation never drops.
+import { array, astype, divide, eval as evalArrays, expandDims, logsumexp, multiply, persist, random, scope, squeeze, subtract, sum, takeAlongAxis, valueAndGrad, type MxArray } from "../ffi/index.ts";
 import type { Lora } from "../models/layers/linear.ts";
 import type { DecoderLM } from "../models/model.ts";
 import type { Adam } from "./adam.ts";
+import { mixSeed } from "./rng.ts";
+
+/** LoRA dropout for one step: the probability, and the step's seed (each adapter's key is drawn from it). */
+export interface StepDropout {
+  p: number;
+  seed: number;
+}
 
 /** One training row: its tokens, and the first token position the loss counts (mask_prompt's prompt length). */
 export interface TrainRow {
@@ -65,7 +74,7 @@ export function loraParams(loras: ReadonlyMap<string, Lora>): MxArray[] {
 }
 
 /** The loss and its gradients w.r.t. every adapter's A and B (in loraParams' order); nothing is updated. */
-export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>, batch: Batch): { loss: MxArray; ntoks: MxArray; grads: MxArray[] } {
+export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>, batch: Batch, drop?: StepDropout | null): { loss: MxArray; ntoks: MxArray; grads: MxArray[] } {
   const list = [...loras.values()];
   const params = loraParams(loras);
   const { values, grads } = valueAndGrad(
@@ -75,12 +84,15 @@ export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>,
       list.forEach((l, i) => {
         l.a = traced[2 * i]!;
         l.b = traced[2 * i + 1]!;
+        // the keys are this pass's temporaries (freed with it)
+        if (drop && drop.p > 0) l.dropout = { p: drop.p, key: random.key(mixSeed(drop.seed, i)) };
       });
       try {
         return batchLoss(model, batch);
       } finally {
         list.forEach((l, i) => {
           [l.a, l.b] = saved[i]!;
+          l.dropout = null;
         });
       }
     },
@@ -91,10 +103,10 @@ export function lossAndGrads(model: DecoderLM, loras: ReadonlyMap<string, Lora>,
 }
 
 /** One optimizer step: the adapters' A and B replaced by their updated arrays. Returns the step's loss and tokens. */
-export function trainStep(model: DecoderLM, loras: ReadonlyMap<string, Lora>, optimizer: Adam, batch: Batch, learningRate?: number): { loss: number; ntoks: number } {
+export function trainStep(model: DecoderLM, loras: ReadonlyMap<string, Lora>, optimizer: Adam, batch: Batch, learningRate?: number, drop?: StepDropout | null): { loss: number; ntoks: number } {
   const params = loraParams(loras);
   const { loss, ntoks, next } = scope(() => {
-    const r = lossAndGrads(model, loras, batch);
+    const r = lossAndGrads(model, loras, batch, drop);
     return { loss: r.loss, ntoks: r.ntoks, next: optimizer.update(params, r.grads, learningRate) };
   });
   evalArrays(...next, ...optimizer.state(), loss, ntoks);
