@@ -60,6 +60,7 @@ const COMMANDS: Command[] = [
       { name: "num-layers", type: "string", usage: "Adapt the last N blocks, -1 for all (default 16)" },
       { name: "max-seq-length", type: "string", usage: "Cut rows to this many tokens (default 2048)" },
       { name: "mask-prompt", type: "bool", usage: "Train on the last message only" },
+      { name: "grad-checkpoint", type: "bool", usage: "Recompute each block's activations in the backward pass: less memory, slower" },
       { name: "seed", type: "string", usage: "Adapter init and batch order (default 0)" },
       { name: "weight-decay", type: "string", usage: "AdamW weight decay (default 0: Adam)" },
       { name: "dropout", type: "string", usage: "LoRA dropout in [0, 1), masks seeded from --seed (default 0)" },

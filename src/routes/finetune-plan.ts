@@ -24,6 +24,7 @@ export const FINETUNE_DEFAULTS: TrainOptions = {
   mask_prompt: false,
   seed: 0,
   dropout: 0,
+  grad_checkpoint: false,
   weight_decay: 0,
   warmup: 0,
   grad_accumulation_steps: 1,

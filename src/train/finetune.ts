@@ -69,6 +69,7 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     accumulation: o.grad_accumulation_steps,
     dropout: o.dropout,
     seed: o.seed,
+    gradCheckpoint: o.grad_checkpoint ?? false,
     ...(o.lr_schedule ? { schedule: o.lr_schedule } : { warmup: o.warmup }),
   });
   try {
@@ -161,6 +162,7 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
     grad_accumulation_steps: o.grad_accumulation_steps,
     max_seq_length: o.max_seq_length,
     mask_prompt: o.mask_prompt,
+    grad_checkpoint: o.grad_checkpoint ?? false,
     seed: o.seed,
     // over a GGUF base the adapter follows its tensors (llama.cpp's converter permutes llama's Q/K rows)
     ollmlx_base_format: base,

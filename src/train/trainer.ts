@@ -25,6 +25,8 @@ export interface TrainerOptions {
   dropout?: number;
   /** the run's seed: each iteration's dropout masks come from it and the iteration */
   seed?: number;
+  /** mlx-lm's grad_checkpoint: each block's activations recomputed in the backward pass instead of kept */
+  gradCheckpoint?: boolean;
 }
 
 export class Trainer implements Disposable {
@@ -58,7 +60,7 @@ export class Trainer implements Disposable {
     const r = scope(() => {
       const p = this.o.dropout ?? 0;
       const drop = p > 0 ? { p, seed: mixSeed(this.o.seed ?? 0, iteration) } : null;
-      const { loss, ntoks, grads } = lossAndGrads(this.model, this.loras, batch, drop);
+      const { loss, ntoks, grads } = lossAndGrads(this.model, this.loras, batch, drop, this.o.gradCheckpoint ?? false);
       const summed = prev ? grads.map((g, i) => add(g, prev[i]!)) : grads;
       if (!update) return { loss, ntoks, kept: summed.map(persist), next: null };
       const mean = n > 1 ? summed.map((g) => divide(g, n)) : summed;
