@@ -21,7 +21,7 @@ export const FinetuneParameters = t.Object({
     t.Number({ minimum: 0, exclusiveMaximum: 1, description: "LoRA dropout on each adapter's input while training, mlx-lm's; masks seeded from seed (default 0)" }),
   ),
   grad_checkpoint: t.Optional(
-    t.Boolean({ description: "mlx-lm's: each transformer block's activations recomputed in the backward pass instead of kept: less memory, about a third slower (default false)" }),
+    t.Boolean({ description: "mlx-lm's: each transformer block's activations recomputed in the backward pass instead of kept: less memory, one more forward of each block per step (default false)" }),
   ),
   weight_decay: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "AdamW's decay; 0 is Adam (default 0)" })),
   warmup: t.Optional(Int({ minimum: 0, maximum: 1000000, description: "steps of linear warmup to learning_rate, then constant (default 0); with lr_schedule give its own warmup instead" })),

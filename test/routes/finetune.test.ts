@@ -89,15 +89,17 @@ describe("/api/finetune", () => {
     expect(await worstVsMlxLm("zorbania", dir)).toBeLessThan(1e-5);
   });
 
-  test("with LoRA dropout: the run trains, its adapter_config.json says so, and mlx-lm loads it with our logits", async () => {
-    const r = await post(server.url, "/api/finetune", { model: "zorbania-dropout", from: BASE, data: ROWS, parameters: { ...PARAMETERS, iters: 4, dropout: 0.25 } });
+  test("with LoRA dropout and gradient checkpointing: the run trains, its adapter_config.json says so, and mlx-lm loads it with our logits", async () => {
+    const r = await post(server.url, "/api/finetune", { model: "zorbania-dropout", from: BASE, data: ROWS, parameters: { ...PARAMETERS, iters: 4, dropout: 0.25, grad_checkpoint: true } });
     expect(r.status).toBe(200);
     const lines = await ndjson(r);
     expect(lines.filter((l) => l.status === "training").every((l) => Number.isFinite(l.loss))).toBe(true);
     expect(lines.at(-1)).toEqual({ status: "success" });
     const model = server.store.list().find((m) => m.display.startsWith("zorbania-dropout"))!;
     const dir = server.store.modelPath(model).path;
-    expect(JSON.parse(readFileSync(join(dir, "adapter", "adapter_config.json"), "utf8")).lora_parameters).toEqual({ rank: 4, scale: 20, dropout: 0.25 });
+    const config = JSON.parse(readFileSync(join(dir, "adapter", "adapter_config.json"), "utf8"));
+    expect(config.lora_parameters).toEqual({ rank: 4, scale: 20, dropout: 0.25 });
+    expect(config.grad_checkpoint).toBe(true);
     // mlx-lm builds its LoRALinear with nn.Dropout(0.25) and evaluates without it, as we serve it
     expect(await worstVsMlxLm("zorbania-dropout", dir)).toBeLessThan(1e-5);
   });
@@ -112,6 +114,7 @@ describe("/api/finetune", () => {
       [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: 1 } }, 400, ""],
       [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: -0.1 } }, 400, ""],
       [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: "0.1" } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { grad_checkpoint: "yes" } }, 400, ""],
       [{ model: "bad name!", from: BASE, data: ROWS }, 400, ""],
     ];
     for (const [body, status, message] of cases) {
