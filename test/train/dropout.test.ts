@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { array, cpuKernels, liveCount, random, saveSafetensors, scope, zeros } from "../../src/ffi/index.ts";
+import { array, cpuKernels, liveCount, loadSafetensors, random, saveSafetensors, scope, zeros } from "../../src/ffi/index.ts";
 import { readAdapterDir } from "../../src/formats/adapter.ts";
 import { Tokenizer } from "../../src/formats/tokenizer/tokenizer.ts";
 import { loadAdapter } from "../../src/models/adapter.ts";
@@ -124,6 +124,29 @@ describe("training with LoRA dropout", () => {
     expect(a.losses[0]).not.toBe(none.losses[0]); // the first forward already drops
     expect(other.bytes.equals(a.bytes)).toBe(false);
     expect(liveCount()).toBe(before);
+  });
+
+  test("a run with dropout restored from a mid-run checkpoint ends where the uninterrupted one does, bit for bit", () => {
+    const file = join(out, "state.safetensors");
+    const piece = (from: number, to: number, restore?: number) => {
+      const { model, loras } = loadModelDir(dir, { adapter: loadAdapter(readAdapterDir(adapterDir)) });
+      const trainer = new Trainer(model as DecoderLM, loras, { learningRate: 1e-2, weightDecay: 0, accumulation: 1, dropout: 0.3, seed: 5 });
+      if (restore !== undefined) trainer.restore(loadSafetensors(file).tensors, restore);
+      for (let it = from; it <= to; it++) {
+        const batch = makeBatch([rows[it % rows.length]!, rows[(it + 1) % rows.length]!]);
+        trainer.step(batch, it);
+        freeBatch(batch);
+      }
+      if (to === 3) saveSafetensors(file, trainer.checkpointTensors());
+      const params = [...loras.values()].map((l) => [l.a.toFloat32(), l.b.toFloat32()]);
+      const updates = trainer.updates;
+      trainer[Symbol.dispose]();
+      model[Symbol.dispose]();
+      return { params, updates };
+    };
+    const whole = piece(1, 6);
+    const first = piece(1, 3);
+    expect(piece(4, 6, first.updates).params).toEqual(whole.params);
   });
 
   test("only the training step drops: the loss outside it is the model's whole loss", () => {
