@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 4
+#define MLXS_ABI_VERSION 5
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -210,6 +210,9 @@ typedef int32_t (*mlxs_fn)(const int32_t* in, int32_t nin, int32_t* out, int32_t
 /* out: fn's outputs at primals, then the gradients w.r.t. primals[argnums]; *nvalues = how many outputs. */
 int32_t mlxs_value_and_grad(mlxs_fn fn, void* payload, const int32_t* primals, int32_t n, const int32_t* argnums, int32_t nargs,
                             int32_t* out, int32_t cap, int32_t* nvalues);
+/* mx::checkpoint(fn) applied to inputs: its outputs' handles in out (at most cap), returns how many. Under a
+ * gradient fn is called again in the backward pass, with the same payload, to recompute its activations. */
+int32_t mlxs_checkpoint(mlxs_fn fn, void* payload, const int32_t* inputs, int32_t n, int32_t* out, int32_t cap);
 
 double mlxs_active_memory(void);
 double mlxs_peak_memory(void);

@@ -36,7 +36,7 @@ class TrainingBar implements ProgressLine {
 }
 
 const INT_FLAGS = ["iters", "batch-size", "rank", "num-layers", "max-seq-length", "seed", "warmup", "grad-accumulation-steps", "save-every"] as const;
-const FLOAT_FLAGS = ["learning-rate", "scale", "weight-decay"] as const;
+const FLOAT_FLAGS = ["learning-rate", "scale", "weight-decay", "dropout"] as const;
 
 export async function finetune(client: Client, [model]: string[], flags: Map<string, string>): Promise<number> {
   const from = flags.get("from");
@@ -55,6 +55,7 @@ export async function finetune(client: Client, [model]: string[], flags: Map<str
   for (const f of INT_FLAGS) if (flags.has(f)) parameters[f.replaceAll("-", "_")] = Number.parseInt(flags.get(f)!, 10);
   for (const f of FLOAT_FLAGS) if (flags.has(f)) parameters[f.replaceAll("-", "_")] = Number.parseFloat(flags.get(f)!);
   if (flags.get("mask-prompt") === "true") parameters.mask_prompt = true;
+  if (flags.get("grad-checkpoint") === "true") parameters.grad_checkpoint = true;
   for (const [k, v] of Object.entries(parameters)) if (typeof v === "number" && Number.isNaN(v)) throw new Error(`invalid value for --${k.replaceAll("_", "-")}`);
 
   const progress = new Progress();

@@ -61,6 +61,10 @@ export interface TrainOptions {
   max_seq_length: number;
   mask_prompt: boolean;
   seed: number;
+  /** LoRA dropout on each adapter's input while training, in [0, 1) (mlx-lm's lora_parameters.dropout; 0: none) */
+  dropout: number;
+  /** mlx-lm's grad_checkpoint: each block's activations recomputed in the backward pass (less memory, slower) */
+  grad_checkpoint?: boolean;
   /** AdamW's decoupled weight decay; 0 is mlx-lm's default Adam */
   weight_decay: number;
   /** iterations of linear warmup from 0 before the rate holds (0: none; without lr_schedule only) */

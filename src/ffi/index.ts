@@ -17,6 +17,6 @@ export { variance as var } from "./math.ts";
 export * from "./shape.ts";
 export * from "./nn.ts";
 export { random, type RandomOptions } from "./random.ts";
-export { valueAndGrad } from "./autograd.ts";
+export { checkpoint, valueAndGrad } from "./autograd.ts";
 export { SafetensorsFile, openSafetensors, loadSafetensors, saveSafetensors } from "./io.ts";
 export { evaluate, evaluate as eval, asyncEval, synchronize, clearStreams, mlxVersion, memory, clearCache, device, cpuKernels, type DeviceKind, type CpuKernels } from "./runtime.ts";

@@ -105,6 +105,7 @@ const symbols = {
   mlxs_sdpa_padded: fn([I, I, I, F, I], I),
 
   mlxs_value_and_grad: fn([P, P, P, I, P, I, P, I, P], I),
+  mlxs_checkpoint: fn([P, P, P, I, P, I], I),
 
   mlxs_random_key: fn([D], I),
   mlxs_random_split: fn([I, I], I),
@@ -141,7 +142,7 @@ const symbols = {
 } as const;
 
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
 const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);

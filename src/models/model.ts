@@ -44,6 +44,9 @@ export interface DecoderParts {
 }
 
 /** The decoder-only transformer every architecture here shares: embed → blocks → norm → head. */
+/** Runs block i on h under its mask, by calling `run` (with the same or equal arguments). */
+export type BlockWrap = (i: number, h: MxArray, mask: MxArray | "causal", run: (h: MxArray, mask: MxArray | "causal") => MxArray) => MxArray;
+
 export class DecoderLM implements CausalLM {
   constructor(private readonly p: DecoderParts) {}
 
@@ -110,13 +113,17 @@ export class DecoderLM implements CausalLM {
   /**
    * Whole rows from position 0 in one pass under the causal mask (and the window in sliding layers), nothing
    * cached: logits (B, L, vocab). What training differentiates (train/lora.ts): no cache writes in the graph.
+   * `wrap` runs each block i (train/lora.ts: under gradient checkpointing), given its input and mask.
    */
-  forwardCausal(inputs: MxArray): MxArray {
+  forwardCausal(inputs: MxArray, wrap?: BlockWrap): MxArray {
     const { blocks, norm, slidingWindow } = this.p;
     const L = inputs.shape[1]!;
     let h = this.embedded(inputs);
     const sliding = slidingWindow !== undefined && L > slidingWindow ? causalMask(L, 0, slidingWindow) : "causal";
-    for (const b of blocks) h = b.forward(h, { encode: b.sliding ? sliding : "causal" });
+    blocks.forEach((b, i) => {
+      const mask = b.sliding ? sliding : "causal";
+      h = wrap ? wrap(i, h, mask, (x, m) => b.forward(x, { encode: m })) : b.forward(h, { encode: mask });
+    });
     return this.head(norm.forward(h));
   }
 

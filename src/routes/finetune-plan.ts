@@ -23,6 +23,8 @@ export const FINETUNE_DEFAULTS: TrainOptions = {
   max_seq_length: 2048,
   mask_prompt: false,
   seed: 0,
+  dropout: 0,
+  grad_checkpoint: false,
   weight_decay: 0,
   warmup: 0,
   grad_accumulation_steps: 1,

@@ -17,6 +17,12 @@ export const FinetuneParameters = t.Object({
   max_seq_length: t.Optional(Int({ minimum: 2, maximum: 1 << 20, description: "rows are cut to this many tokens (default 2048)" })),
   mask_prompt: t.Optional(t.Boolean({ description: "train on the last message only (default false)" })),
   seed: t.Optional(Int({ minimum: 0, description: "adapter init and batch order (default 0)" })),
+  dropout: t.Optional(
+    t.Number({ minimum: 0, exclusiveMaximum: 1, description: "LoRA dropout on each adapter's input while training, mlx-lm's; masks seeded from seed (default 0)" }),
+  ),
+  grad_checkpoint: t.Optional(
+    t.Boolean({ description: "mlx-lm's: each transformer block's activations recomputed in the backward pass instead of kept: less memory, one more forward of each block per step (default false)" }),
+  ),
   weight_decay: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "AdamW's decay; 0 is Adam (default 0)" })),
   warmup: t.Optional(Int({ minimum: 0, maximum: 1000000, description: "steps of linear warmup to learning_rate, then constant (default 0); with lr_schedule give its own warmup instead" })),
   grad_accumulation_steps: t.Optional(

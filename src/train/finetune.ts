@@ -67,6 +67,9 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
     learningRate: o.learning_rate,
     weightDecay: o.weight_decay,
     accumulation: o.grad_accumulation_steps,
+    dropout: o.dropout,
+    seed: o.seed,
+    gradCheckpoint: o.grad_checkpoint ?? false,
     ...(o.lr_schedule ? { schedule: o.lr_schedule } : { warmup: o.warmup }),
   });
   try {
@@ -151,7 +154,7 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
   const config = {
     fine_tune_type: "lora",
     num_layers: o.num_layers,
-    lora_parameters: { rank: o.rank, scale: o.scale, dropout: 0.0 },
+    lora_parameters: { rank: o.rank, scale: o.scale, dropout: o.dropout ?? 0 },
     iters: o.iters,
     batch_size: o.batch_size,
     learning_rate: o.learning_rate,
@@ -159,6 +162,7 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
     grad_accumulation_steps: o.grad_accumulation_steps,
     max_seq_length: o.max_seq_length,
     mask_prompt: o.mask_prompt,
+    grad_checkpoint: o.grad_checkpoint ?? false,
     seed: o.seed,
     // over a GGUF base the adapter follows its tensors (llama.cpp's converter permutes llama's Q/K rows)
     ollmlx_base_format: base,

@@ -2,13 +2,15 @@
 // added to the gradients accumulated since the last update; on every `accumulation`-th iteration (it % N == 0)
 // their mean (the sum divided by N when N > 1) goes to Adam at the scheduled rate. Like mlx-lm, a partial
 // accumulation at the end of a run is dropped. The reported rate is mlx-lm's `optimizer.learning_rate`: the last
-// update's, or step 0's before the first. Everything a resumed run needs is in checkpointTensors() and `updates`.
+// update's, or step 0's before the first. Everything a resumed run needs is in checkpointTensors() and `updates`
+// (LoRA dropout's masks come from the run's seed and the iteration number, so a resumed run draws the same ones).
 import { add, divide, eval as evalArrays, persist, scope, type MxArray } from "../ffi/index.ts";
 import type { Lora } from "../models/layers/linear.ts";
 import type { DecoderLM } from "../models/model.ts";
 import { Adam } from "./adam.ts";
 import { rateAt, type RateAt } from "./lr.ts";
 import { lossAndGrads, loraParamNames, loraParams, replaceParams, type Batch } from "./lora.ts";
+import { mixSeed } from "./rng.ts";
 import type { LrSchedule } from "./schedule.ts";
 
 export interface TrainerOptions {
@@ -19,6 +21,12 @@ export interface TrainerOptions {
   schedule?: LrSchedule;
   /** ollmlx's linear warmup to a constant rate (without a schedule) */
   warmup?: number;
+  /** LoRA dropout (mlx-lm's lora_parameters.dropout, default 0: none) */
+  dropout?: number;
+  /** the run's seed: each iteration's dropout masks come from it and the iteration */
+  seed?: number;
+  /** mlx-lm's grad_checkpoint: each block's activations recomputed in the backward pass instead of kept */
+  gradCheckpoint?: boolean;
 }
 
 export class Trainer implements Disposable {
@@ -50,7 +58,9 @@ export class Trainer implements Disposable {
     const params = loraParams(this.loras);
     const lr = update ? this.rate(this.adam.steps) : this.learningRate;
     const r = scope(() => {
-      const { loss, ntoks, grads } = lossAndGrads(this.model, this.loras, batch);
+      const p = this.o.dropout ?? 0;
+      const drop = p > 0 ? { p, seed: mixSeed(this.o.seed ?? 0, iteration) } : null;
+      const { loss, ntoks, grads } = lossAndGrads(this.model, this.loras, batch, drop, this.o.gradCheckpoint ?? false);
       const summed = prev ? grads.map((g, i) => add(g, prev[i]!)) : grads;
       if (!update) return { loss, ntoks, kept: summed.map(persist), next: null };
       const mean = n > 1 ? summed.map((g) => divide(g, n)) : summed;

@@ -2,7 +2,7 @@
 // its progress as NDJSON, the result served by name; the adapter it wrote loads in mlx-lm with the same logits
 // (mlx-lm's `load(path, adapter_path=...)`). Bad requests, and a client that hangs up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ollama } from "ollama";
 import { loadMlxModel } from "../../src/engine/completion.ts";
@@ -29,6 +29,33 @@ const ROWS = [
   { messages: [{ role: "user", content: "Name the capital of Zorbania." }, { role: "assistant", content: "Quillfast is the capital." }] },
 ];
 const PARAMETERS = { iters: 12, batch_size: 2, learning_rate: 1e-2, rank: 4, num_layers: 2, seed: 1 };
+
+/** The largest difference between our logits for the stored model and mlx-lm's with the adapter it wrote. */
+async function worstVsMlxLm(name: string, dir: string): Promise<number> {
+  const ids = [3, 17, 42, 99, 250, 7, 64];
+  const ref = runOracle<number[][]>(
+    `import json, sys
+import mlx.core as mx
+from mlx_lm import load
+req = json.load(sys.stdin)
+model, _ = load(req["base"], adapter_path=req["adapter"])
+print(json.dumps(model(mx.array([req["ids"]]))[0].astype(mx.float32).tolist()))`,
+    { base: baseDir, adapter: join(dir, "adapter"), ids },
+  );
+  using lm = await loadMlxModel(name, dir);
+  const ours = scope(() => {
+    const caches = lm.model.makeCache();
+    try {
+      return lm.model.forward(array(ids, [1, ids.length], "int32"), caches).toFloat32();
+    } finally {
+      for (const c of caches) c[Symbol.dispose]();
+    }
+  });
+  const flat = ref.flat();
+  let worst = 0;
+  for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - flat[i]!));
+  return worst;
+}
 
 describe("/api/finetune", () => {
   test("trains in its own runner, streams its progress, and the new model is served by name", async () => {
@@ -58,29 +85,23 @@ describe("/api/finetune", () => {
 
     // the adapter it wrote is mlx-lm's: mlx-lm loads it and gives our logits
     const dir = server.store.modelPath(model).path;
-    const ids = [3, 17, 42, 99, 250, 7, 64];
-    const ref = runOracle<number[][]>(
-      `import json, sys
-import mlx.core as mx
-from mlx_lm import load
-req = json.load(sys.stdin)
-model, _ = load(req["base"], adapter_path=req["adapter"])
-print(json.dumps(model(mx.array([req["ids"]]))[0].astype(mx.float32).tolist()))`,
-      { base: baseDir, adapter: join(dir, "adapter"), ids },
-    );
-    using lm = await loadMlxModel("zorbania", dir);
-    const ours = scope(() => {
-      const caches = lm.model.makeCache();
-      try {
-        return lm.model.forward(array(ids, [1, ids.length], "int32"), caches).toFloat32();
-      } finally {
-        for (const c of caches) c[Symbol.dispose]();
-      }
-    });
-    const flat = ref.flat();
-    let worst = 0;
-    for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - flat[i]!));
-    expect(worst).toBeLessThan(1e-5);
+    expect(JSON.parse(readFileSync(join(dir, "adapter", "adapter_config.json"), "utf8")).lora_parameters).toEqual({ rank: 4, scale: 20, dropout: 0 });
+    expect(await worstVsMlxLm("zorbania", dir)).toBeLessThan(1e-5);
+  });
+
+  test("with LoRA dropout and gradient checkpointing: the run trains, its adapter_config.json says so, and mlx-lm loads it with our logits", async () => {
+    const r = await post(server.url, "/api/finetune", { model: "zorbania-dropout", from: BASE, data: ROWS, parameters: { ...PARAMETERS, iters: 4, dropout: 0.25, grad_checkpoint: true } });
+    expect(r.status).toBe(200);
+    const lines = await ndjson(r);
+    expect(lines.filter((l) => l.status === "training").every((l) => Number.isFinite(l.loss))).toBe(true);
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const model = server.store.list().find((m) => m.display.startsWith("zorbania-dropout"))!;
+    const dir = server.store.modelPath(model).path;
+    const config = JSON.parse(readFileSync(join(dir, "adapter", "adapter_config.json"), "utf8"));
+    expect(config.lora_parameters).toEqual({ rank: 4, scale: 20, dropout: 0.25 });
+    expect(config.grad_checkpoint).toBe(true);
+    // mlx-lm builds its LoRALinear with nn.Dropout(0.25) and evaluates without it, as we serve it
+    expect(await worstVsMlxLm("zorbania-dropout", dir)).toBeLessThan(1e-5);
   });
 
   test("bad requests are 400s (404 for an unknown base) before anything runs, and nothing is created", async () => {
@@ -90,6 +111,10 @@ print(json.dumps(model(mx.array([req["ids"]]))[0].astype(mx.float32).tolist()))`
       [{ model: "x", from: "no-such-model", data: ROWS }, 404, "model 'no-such-model' not found"],
       [{ model: "x", from: BASE, files: { "train.jsonl": `sha256:${"1".repeat(64)}` } }, 400, `missing blob sha256:${"1".repeat(64)} for train.jsonl`],
       [{ model: "x", from: BASE, data: ROWS, parameters: { rank: 0 } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: 1 } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: -0.1 } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: "0.1" } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { grad_checkpoint: "yes" } }, 400, ""],
       [{ model: "bad name!", from: BASE, data: ROWS }, 400, ""],
     ];
     for (const [body, status, message] of cases) {

@@ -1,7 +1,8 @@
 // Dense or quantized linear layers and embeddings, as mlx-lm stores them: a quantized layer has a
 // uint32-packed `weight` plus `scales` (and `biases` in affine mode), and keeps an optional float `bias`. A layer
-// with a LoRA adapter adds scale · (x A) B unfused, as mlx-lm's LoRALinear does (A, B float32; frozen base).
-import { add, astype, embedding, linear, matmul, multiply, type MxArray } from "../../ffi/index.ts";
+// with a LoRA adapter adds scale · (x A) B unfused, as mlx-lm's LoRALinear does (A, B float32; frozen base), x going
+// through the adapter's dropout first while a training step sets one.
+import { add, astype, embedding, less, linear, matmul, multiply, random, type MxArray } from "../../ffi/index.ts";
 import { ModelLoadError } from "../errors.ts";
 import type { QuantParams, Weights } from "../weights.ts";
 
@@ -43,6 +44,19 @@ export interface Lora {
   a: MxArray;
   b: MxArray;
   readonly scale: number;
+  /** set by a training step for its one forward (train/lora.ts), absent otherwise: the adapter's input dropout */
+  dropout?: { p: number; key: MxArray } | null;
+}
+
+/**
+ * nn.Dropout(p) in training mode, as mlx-lm's LoRALinear applies it to the adapter's input: each element kept with
+ * probability 1 − p (mx.random.bernoulli: a uniform draw below 1 − p) and the kept ones scaled by 1 / (1 − p).
+ */
+export function dropout(x: MxArray, p: number, key: MxArray): MxArray {
+  if (p === 0) return x;
+  const keep = 1 - p;
+  const mask = less(random.uniform(x.shape, { key }), keep);
+  return multiply(multiply(mask, x), 1 / keep);
 }
 
 export class Linear implements Disposable {
@@ -82,7 +96,9 @@ export class Linear implements Disposable {
     const y = project(x, this.p, this.bias);
     const l = this.lora;
     if (!l) return y;
-    return add(y, astype(multiply(matmul(matmul(x, l.a), l.b), l.scale), x.dtype));
+    const d = l.dropout;
+    const input = d ? dropout(x, d.p, d.key) : x;
+    return add(y, astype(multiply(matmul(matmul(input, l.a), l.b), l.scale), x.dtype));
   }
 
   [Symbol.dispose](): void {
