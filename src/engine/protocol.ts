@@ -192,6 +192,8 @@ export type RunnerEvent =
       trainedTokens: number;
       /** MLX's peak memory so far, bytes */
       peakMemory: number;
+      /** the training process's resident memory after this iteration, bytes */
+      rss: number;
     }
   | { type: "validate"; id: number; iteration: number; loss: number }
   | { type: "done"; id: number; reason: DoneReason; data?: Record<string, unknown>; summary?: GenerationSummary }

@@ -64,6 +64,7 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
           tokens_per_second: Math.round(e.tokensPerSecond * 10) / 10,
           trained_tokens: e.trainedTokens,
           peak_memory: Math.round(e.peakMemory / 1e6) / 1e3,
+          rss: Math.round(e.rss / 1e6) / 1e3,
         };
       } else if (e.type === "validate") yield { status: "validating", completed: e.iteration, total: options.iters, val_loss: e.loss };
       else if (e.type === "done") {

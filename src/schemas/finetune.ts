@@ -89,6 +89,7 @@ export const FinetuneProgress = t.Object(
     tokens_per_second: t.Optional(t.Number()),
     trained_tokens: t.Optional(Int()),
     peak_memory: t.Optional(t.Number({ description: "MLX's peak memory so far, GB (as mlx-lm reports it)" })),
+    rss: t.Optional(t.Number({ description: "the training process's resident memory after this iteration, GB (flat across a run: nothing accumulates)" })),
     val_loss: t.Optional(t.Number()),
   },
   { title: "FinetuneProgress" },

@@ -93,7 +93,7 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
       memory.clearCache();
       const seconds = (performance.now() - t0) / 1000;
       const tokensPerSecond = (run.trainedTokens - before) / seconds;
-      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: trainer.learningRate, tokensPerSecond, trainedTokens: run.trainedTokens, peakMemory: memory.peak() });
+      ctx.emit({ type: "train", id, iteration: it, total: o.iters, loss: step.loss, learningRate: trainer.learningRate, tokensPerSecond, trainedTokens: run.trainedTokens, peakMemory: memory.peak(), rss: process.memoryUsage.rss() });
       await ctx.yieldToLoop();
       if (ctx.cancelled()) {
         save();
