@@ -16,8 +16,6 @@ import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-
 import { embed, type EmbedJob } from "./serve-embed.ts";
 import { RequestError, type JobContext } from "./job.ts";
 
-// src/train/ still imports these from here; new code imports job.ts
-export { RequestError, type JobContext };
 
 const EMBED_GATHER_MS = 2;
 

@@ -15,7 +15,7 @@ import { Tokenizer } from "../formats/tokenizer/tokenizer.ts";
 import { build, loadModelDir, readConfig } from "../models/load.ts";
 import { DecoderLM } from "../models/model.ts";
 import type { TrainParams } from "../engine/protocol.ts";
-import { RequestError, type JobContext } from "../engine/runner.ts";
+import { RequestError, type JobContext } from "../engine/job.ts";
 import { latestStep, readState, writeState, type CheckpointState } from "./checkpoint.ts";
 import { DatasetError, tokenizeRows } from "./data.ts";
 import { fuseAdapterDir, fuseGgufAdapterDir } from "./fuse.ts";

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { add, astype, dequantize, loadSafetensors, matmul, multiply, quantize, saveSafetensors, scope, transpose, type MxArray, type QuantMode } from "../ffi/index.ts";
 import type { FuseParams } from "../engine/protocol.ts";
-import type { JobContext } from "../engine/runner.ts";
+import type { JobContext } from "../engine/job.ts";
 import { readAdapter, readAdapterDir, safetensorsHeader } from "../formats/adapter.ts";
 import { convertGgufToMlx } from "../formats/gguf/convert.ts";
 import { loadAdapter, type LoadedAdapter } from "../models/adapter.ts";
