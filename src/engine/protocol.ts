@@ -63,6 +63,8 @@ export interface TrainOptions {
   seed: number;
   /** LoRA dropout on each adapter's input while training, in [0, 1) (mlx-lm's lora_parameters.dropout; 0: none) */
   dropout: number;
+  /** the modules of each block to adapt, named within it (mlx-lm's lora_parameters.keys); absent: every Linear */
+  keys?: string[];
   /** mlx-lm's grad_checkpoint: each block's activations recomputed in the backward pass (less memory, slower) */
   grad_checkpoint?: boolean;
   /** AdamW's decoupled weight decay; 0 is mlx-lm's default Adam */

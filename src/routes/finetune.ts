@@ -43,6 +43,7 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
   const runner = new RunnerProcess();
   let call: RunnerCall | null = null;
   let finished = false;
+  let trained = false;
   running.add(plan.checkpointDir);
   try {
     if (plan.resumeAt === 0) writeRun(plan.checkpointDir, run);
@@ -55,6 +56,7 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
     for await (const e of call.events) {
       if (signal.aborted) break;
       if (e.type === "train") {
+        trained = true;
         yield {
           status: "training",
           completed: e.iteration,
@@ -88,6 +90,8 @@ async function* finetuneProgress(app: AppContext, body: FinetuneRequest, signal:
   } finally {
     if (call && !finished) await drainCancelled(call);
     await runner.stop();
+    // a fresh run that failed or was cancelled before its first iteration leaves nothing to resume
+    if (!finished && !trained && plan.resumeAt === 0) rmSync(plan.checkpointDir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
     running.delete(plan.checkpointDir);
   }

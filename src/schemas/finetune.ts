@@ -17,6 +17,12 @@ export const FinetuneParameters = t.Object({
   max_seq_length: t.Optional(Int({ minimum: 2, maximum: 1 << 20, description: "rows are cut to this many tokens (default 2048)" })),
   mask_prompt: t.Optional(t.Boolean({ description: "train on the last message only (default false)" })),
   seed: t.Optional(Int({ minimum: 0, description: "adapter init and batch order (default 0)" })),
+  keys: t.Optional(
+    t.Array(t.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'the modules of each block to adapt, named within it, as mlx-lm\'s lora_parameters.keys (e.g. ["self_attn.q_proj", "self_attn.v_proj"]; default: every Linear)',
+    }),
+  ),
   dropout: t.Optional(
     t.Number({ minimum: 0, exclusiveMaximum: 1, description: "LoRA dropout on each adapter's input while training, mlx-lm's; masks seeded from seed (default 0)" }),
   ),

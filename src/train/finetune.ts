@@ -57,7 +57,11 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
   }
   if (train.some((r) => r.tokens.length < 2)) throw new RequestError("invalid training data: a row has fewer than two tokens", 400);
   const shapes = gguf ? new Map([...gguf.tensors].map(([k, t]) => [k, t.shape])) : dirShapes(spec.path);
-  const targets = loraTargets(shapes, gguf ? gguf.config : readConfig(spec.path), o.num_layers);
+  const config = gguf ? gguf.config : readConfig(spec.path);
+  // a key that names no Linear of the model is a mistake to report, not to train around (mlx-lm ignores it)
+  const missing = (o.keys ?? []).filter((k) => ![...loraTargets(shapes, config, -1)].some(([path]) => path.endsWith(`.${k}`)));
+  if (missing.length > 0) throw new RequestError(`keys: the model's blocks have no Linear named ${missing.map((k) => `"${k}"`).join(", ")}`, 400);
+  const targets = loraTargets(shapes, config, o.num_layers, o.keys);
   if (targets.size === 0) throw new RequestError("the model has no Linear layers to adapt", 400);
   // On the CPU the frozen weights train as float32 matrices (BLAS), as the serving CPU path runs them: MLX's CPU
   // quantized matmul is a scalar loop, forward and backward. A GPU keeps them quantized (QLoRA).
@@ -154,7 +158,7 @@ function saveAdapter(dir: string, loras: ReadonlyMap<string, { a: MxArray; b: Mx
   const config = {
     fine_tune_type: "lora",
     num_layers: o.num_layers,
-    lora_parameters: { rank: o.rank, scale: o.scale, dropout: o.dropout ?? 0 },
+    lora_parameters: { rank: o.rank, scale: o.scale, dropout: o.dropout ?? 0, ...(o.keys ? { keys: o.keys } : {}) },
     iters: o.iters,
     batch_size: o.batch_size,
     learning_rate: o.learning_rate,

@@ -1,4 +1,4 @@
-// A new adapter to train, as mlx-lm's linear_to_lora_layers makes one: every Linear of the last `numLayers` blocks
+// A new adapter to train, as mlx-lm's linear_to_lora_layers makes one: every Linear (or the `keys` named) of the last `numLayers` blocks
 // (the 2-D weights under model.layers.N, dense or quantized; norms and MoE experts are not Linears), A uniform in
 // ±1/√in of [in, r], B zeros of [r, out], in float32. Shapes come from the safetensors headers and config.json,
 // before the model is built, so the adapter's tensors go in with its weights (models/load.ts).
@@ -23,8 +23,17 @@ export function dirShapes(dir: string): Map<string, number[]> {
   return shapes;
 }
 
-/** The Linears to adapt, from the model's tensor shapes (HF names): module path → [in, out]. */
-export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, config: Config, numLayers: number): Map<string, [number, number]> {
+/**
+ * The Linears to adapt, from the model's tensor shapes (HF names): module path → [in, out]. `keys` (mlx-lm's
+ * lora_parameters.keys): only these modules of each block, named within it ("self_attn.q_proj"); default all.
+ */
+export function loraTargets(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  config: Config,
+  numLayers: number,
+  keys?: readonly string[],
+): Map<string, [number, number]> {
+  const wanted = keys ? new Set(keys) : null;
   const text = (config.text_config ?? config) as Config;
   const blocks = Number(text.num_hidden_layers);
   const first = numLayers < 0 ? 0 : Math.max(0, blocks - numLayers);
@@ -32,7 +41,7 @@ export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, conf
   const targets = new Map<string, [number, number]>();
   for (const [name, shape] of [...shapes].sort(([a], [b]) => a.localeCompare(b))) {
     const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(name);
-    if (!m || Number(m[1]) < first || shape.length !== 2) continue;
+    if (!m || Number(m[1]) < first || shape.length !== 2 || (wanted && !wanted.has(m[2]!))) continue;
     const path = name.slice(0, -".weight".length);
     const override = quant[path] as { bits?: number } | undefined;
     const bits = shapes.has(`${path}.scales`) ? Number(override?.bits ?? quant.bits ?? 4) : 32;

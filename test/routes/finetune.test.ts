@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import { loadMlxModel } from "../../src/engine/completion.ts";
 import { array, scope } from "../../src/ffi/index.ts";
+import { safetensorsHeader } from "../../src/formats/adapter.ts";
 import { MEDIA } from "../../src/store/store.ts";
 import { runOracle } from "../oracle.ts";
 import { ndjson, post, startMlxOpsServer, type TestServer } from "./harness.ts";
@@ -104,6 +105,25 @@ describe("/api/finetune", () => {
     expect(await worstVsMlxLm("zorbania-dropout", dir)).toBeLessThan(1e-5);
   });
 
+  test("keys (mlx-lm's target modules): only those Linears are adapted, the config says so, mlx-lm loads it with our logits; a key the model lacks is an error", async () => {
+    const keys = ["self_attn.q_proj", "self_attn.v_proj"];
+    const r = await post(server.url, "/api/finetune", { model: "zorbania-qv", from: BASE, data: ROWS, parameters: { ...PARAMETERS, iters: 3, keys } });
+    const lines = await ndjson(r);
+    expect(lines.at(-1)).toEqual({ status: "success" });
+    const model = server.store.list().find((m) => m.display.startsWith("zorbania-qv"))!;
+    const dir = server.store.modelPath(model).path;
+    expect(JSON.parse(readFileSync(join(dir, "adapter", "adapter_config.json"), "utf8")).lora_parameters.keys).toEqual(keys);
+    const names = [...safetensorsHeader(join(dir, "adapter", "adapters.safetensors")).keys()];
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.every((n) => /self_attn\.(q_proj|v_proj)\.lora_[ab]$/.test(n))).toBe(true);
+    expect(names.some((n) => n.includes("q_proj")) && names.some((n) => n.includes("v_proj"))).toBe(true);
+    expect(await worstVsMlxLm("zorbania-qv", dir)).toBeLessThan(1e-5);
+
+    const bad = await ndjson(await post(server.url, "/api/finetune", { model: "zorbania-nope", from: BASE, data: ROWS, parameters: { ...PARAMETERS, iters: 2, keys: ["self_attn.nope"] } }));
+    expect(String(bad.at(-1)!.error)).toContain('no Linear named "self_attn.nope"');
+    expect(server.store.list().some((m) => m.display.startsWith("zorbania-nope"))).toBe(false);
+  });
+
   test("bad requests are 400s (404 for an unknown base) before anything runs, and nothing is created", async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ model: "x", from: BASE, data: [] }, 400, "invalid training data: no rows"],
@@ -115,6 +135,7 @@ describe("/api/finetune", () => {
       [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: -0.1 } }, 400, ""],
       [{ model: "x", from: BASE, data: ROWS, parameters: { dropout: "0.1" } }, 400, ""],
       [{ model: "x", from: BASE, data: ROWS, parameters: { grad_checkpoint: "yes" } }, 400, ""],
+      [{ model: "x", from: BASE, data: ROWS, parameters: { keys: [] } }, 400, ""],
       [{ model: "bad name!", from: BASE, data: ROWS }, 400, ""],
     ];
     for (const [body, status, message] of cases) {
