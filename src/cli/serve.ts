@@ -1,10 +1,19 @@
 // `ollmlx serve`: the server on OLLAMA_HOST until SIGINT/SIGTERM.
 import { OLLAMA_HOST } from "../config/settings.ts";
+import { runnerEnv } from "../engine/cpu-backend.ts";
+import { runnerCommand } from "../scheduler/runner-process.ts";
 import { createApp, defaultContext } from "../server.ts";
 import { VERSION } from "../version.ts";
 
 export async function serve(_args: string[]): Promise<number> {
   const addr = OLLAMA_HOST.read();
+  // The server never loads MLX (only its runners do), so a missing or broken MLX would otherwise surface at the
+  // first request: a runner started for nothing but loading it says now what is wrong and how to fix it.
+  const check = Bun.spawnSync([...runnerCommand(), "--check"], { env: runnerEnv(), stdout: "ignore", stderr: "pipe" });
+  if (check.exitCode !== 0) {
+    console.error(`Error: ${check.stderr.toString().trim() || `a runner could not start (exit ${check.exitCode})`}`);
+    return 1;
+  }
   const context = defaultContext();
   const app = createApp(context, { bindHost: addr.host });
   try {
