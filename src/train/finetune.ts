@@ -59,7 +59,8 @@ export async function finetune(id: number, params: TrainParams, ctx: JobContext)
   const shapes = gguf ? new Map([...gguf.tensors].map(([k, t]) => [k, t.shape])) : dirShapes(spec.path);
   const config = gguf ? gguf.config : readConfig(spec.path);
   // a key that names no Linear of the model is a mistake to report, not to train around (mlx-lm ignores it)
-  const missing = (o.keys ?? []).filter((k) => ![...loraTargets(shapes, config, -1)].some(([path]) => path.endsWith(`.${k}`)));
+  const linears = [...loraTargets(shapes, config, -1).keys()];
+  const missing = (o.keys ?? []).filter((k) => !linears.some((path) => path.endsWith(`.${k}`)));
   if (missing.length > 0) throw new RequestError(`keys: the model's blocks have no Linear named ${missing.map((k) => `"${k}"`).join(", ")}`, 400);
   const targets = loraTargets(shapes, config, o.num_layers, o.keys);
   if (targets.size === 0) throw new RequestError("the model has no Linear layers to adapt", 400);
