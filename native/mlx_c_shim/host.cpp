@@ -20,7 +20,8 @@ int32_t from_dtype(mx::Dtype d) { return static_cast<int32_t>(d.val()); }
 
 std::string quant_mode(int32_t mode) {
   switch (mode) {
-    case MLXS_AFFINE: return "affine";
+    case MLXS_AFFINE:
+    case MLXS_AFFINE_Q8: return "affine";
     case MLXS_MXFP4: return "mxfp4";
     case MLXS_MXFP8: return "mxfp8";
     case MLXS_NVFP4: return "nvfp4";

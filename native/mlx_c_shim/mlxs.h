@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 5
+#define MLXS_ABI_VERSION 6
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -52,7 +52,9 @@ enum mlxs_reduce_op {
 };
 
 /* quantization modes */
-enum mlxs_quant_mode { MLXS_AFFINE = 0, MLXS_MXFP4, MLXS_MXFP8, MLXS_NVFP4 };
+/* MLXS_AFFINE_Q8: affine weights whose products on the shim's CPU kernels round x to int8 in runs of 32 (llama.cpp's
+ * q8 blocks; GGUF models), wherever the policy of mlxs_cpu_activations lets them; MLX's ops see "affine" */
+enum mlxs_quant_mode { MLXS_AFFINE = 0, MLXS_MXFP4, MLXS_MXFP8, MLXS_NVFP4, MLXS_AFFINE_Q8 };
 
 /* attention mask kinds for mlxs_sdpa */
 enum mlxs_mask_kind { MLXS_MASK_NONE = 0, MLXS_MASK_CAUSAL, MLXS_MASK_ARRAY };
@@ -171,6 +173,10 @@ enum mlxs_cpu_gemm { MLXS_GEMM_NEVER = 0, MLXS_GEMM_AUTO, MLXS_GEMM_ALWAYS };
  * or -1 on error. */
 int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm);
 int32_t mlxs_cpu_spin(int32_t microseconds); /* how long idle kernel threads spin before they sleep; 0 on success */
+/* which 4-bit layers round x to int8 on the CPU kernels (where the CPU has an int8 kernel: AVX2, AVX-512 VNNI):
+ * those quantized as MLXS_AFFINE_Q8 (per layer, the default), none, or all; returns the previous policy */
+enum mlxs_cpu_activations { MLXS_ACT_PER_LAYER = 0, MLXS_ACT_FLOAT, MLXS_ACT_INT8 };
+int32_t mlxs_cpu_activations(int32_t policy);
 
 /* ---- mlx::fast ---- */
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps);                  /* weight 0: none */

@@ -61,7 +61,7 @@ int32_t mlxs_quantized_matmul(int32_t x, int32_t wq, int32_t scales, int32_t bia
                               int32_t group_size, int32_t bits, int32_t mode) {
   return make([&] {
     if (transpose)
-      if (auto y = qlinear(get(x), get(wq), get(scales), opt(biases), std::nullopt, group_size, bits, quant_mode(mode)))
+      if (auto y = qlinear(get(x), get(wq), get(scales), opt(biases), std::nullopt, group_size, bits, quant_mode(mode), mode == MLXS_AFFINE_Q8))
         return *y;
     return mx::quantized_matmul(get(x), get(wq), get(scales), opt(biases), transpose != 0, opt_int(group_size),
                                 opt_int(bits), quant_mode(mode));
@@ -92,7 +92,7 @@ int32_t mlxs_linear(int32_t x, int32_t w, int32_t scales, int32_t biases, int32_
       auto wt = mx::swapaxes(get(w), -1, -2);
       return bias ? mx::addmm(get(bias), get(x), wt) : mx::matmul(get(x), wt);
     }
-    if (auto y = qlinear(get(x), get(w), get(scales), opt(biases), opt(bias), group_size, bits, quant_mode(mode)))
+    if (auto y = qlinear(get(x), get(w), get(scales), opt(biases), opt(bias), group_size, bits, quant_mode(mode), mode == MLXS_AFFINE_Q8))
       return *y;
     auto y = mx::quantized_matmul(get(x), get(w), get(scales), opt(biases), true, opt_int(group_size),
                                   opt_int(bits), quant_mode(mode));

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include <memory>
+#include <utility>
 
 #include "cpu/pool.h"
 #include "cpu/qmv.h"
@@ -21,6 +22,8 @@ using mlxs::cpu::QmvArgs;
 using mlxs::cpu::ScaleType;
 
 bool enabled = true;
+// mlxs_cpu_activations: MLXS_ACT_PER_LAYER (layers made with MLXS_AFFINE_Q8 round x to int8), FLOAT or INT8.
+int32_t activations = MLXS_ACT_PER_LAYER;
 
 struct Kernel {
   mlxs::cpu::Kernels fn;
@@ -40,20 +43,28 @@ bool supports(int32_t isa) {
   return isa == MLXS_CPU_BASELINE;
 }
 
+// The int8 kernel beside the float ones: VNNI's where the set is AVX512_VNNI, else AVX2's (every AVX-512 CPU has it).
+mlxs::cpu::QmvFn int8_for(int32_t isa) {
+#if defined(__x86_64__)
+  if (isa == MLXS_CPU_AVX512_VNNI) return mlxs::cpu::qmv_vnni();
+  if (isa == MLXS_CPU_BASELINE || !__builtin_cpu_supports("f16c")) return nullptr;
+  return mlxs::cpu::qmv_int8_avx2();
+#else
+  return nullptr;
+#endif
+}
+
 Kernel build(int32_t isa) {
 #if defined(__x86_64__)
-  if (isa == MLXS_CPU_AVX512_VNNI) return {mlxs::cpu::qmv_avx512(), isa, mlxs::cpu::qmv_vnni()};
-  if (isa == MLXS_CPU_AVX512) return {mlxs::cpu::qmv_avx512(), isa};
-  if (isa == MLXS_CPU_AVX2) return {mlxs::cpu::qmv_avx2(), isa};
+  if (isa == MLXS_CPU_AVX512_VNNI || isa == MLXS_CPU_AVX512) return {mlxs::cpu::qmv_avx512(), isa, int8_for(isa)};
+  if (isa == MLXS_CPU_AVX2) return {mlxs::cpu::qmv_avx2(), isa, int8_for(isa)};
 #endif
   return {mlxs::cpu::qmv_generic(), MLXS_CPU_BASELINE};
 }
 
-// The best float set. Int8 activations (MLXS_CPU_AVX512_VNNI) are chosen by name only: about 1.4x the decode
-// speed, but their rounding changes near-tied greedy choices, and SmolLM2-135M then answers "What is the capital
-// of France?" with a list of Paris's landmarks instead of "Paris".
+// The best set this CPU has. Which layers use its int8 kernel is the activations policy's choice (below).
 Kernel best() {
-  for (int32_t isa : {MLXS_CPU_AVX512, MLXS_CPU_AVX2})
+  for (int32_t isa : {MLXS_CPU_AVX512_VNNI, MLXS_CPU_AVX512, MLXS_CPU_AVX2})
     if (supports(isa)) return build(isa);
   return build(MLXS_CPU_BASELINE);
 }
@@ -230,10 +241,11 @@ ScaleType scale_type(mx::Dtype d) {
 
 class QLinear : public mx::UnaryPrimitive {
  public:
-  QLinear(mx::Stream s, int group_size, int bits) : mx::UnaryPrimitive(s), group_size_(group_size), bits_(bits) {}
+  QLinear(mx::Stream s, int group_size, int bits, bool int8)
+      : mx::UnaryPrimitive(s), group_size_(group_size), bits_(bits), int8_(int8) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    mlxs::dispatch_cpu(stream(), in, out, [gs = group_size_, bits = bits_](const std::vector<mx::array>& args, mx::array& out) {
+    mlxs::dispatch_cpu(stream(), in, out, [gs = group_size_, bits = bits_, round = int8_](const std::vector<mx::array>& args, mx::array& out) {
       const auto& x = args[0];
       const auto& w = args[1];
       const int K = x.shape(-1);
@@ -243,9 +255,10 @@ class QLinear : public mx::UnaryPrimitive {
       thread_local std::vector<int8_t> xq;
       const auto& kern = kernel();
       const bool gemm = M >= GEMM_ROWS && sgemm();
-      // 4-bit layers round x to int8 where the CPU has VNNI (the weights' own error dominates there; 8-bit
-      // layers are memory-bound and keep float activations); a prompt-sized GEMM rounds x to the same grid.
-      const bool grid = kern.int8 && K % 64 == 0 && bits == 4;
+      // A layer made to round x to int8 (qlinear() decided: 4-bit, K a multiple of 64, an int8 kernel) does so at
+      // every batch size: a prompt-sized GEMM rounds x to the same grid, so that a row's bits never depend on
+      // what it is batched with. 8-bit layers keep float activations (VPMADDUBSW's pairs overflow).
+      const bool grid = round && kern.int8;
       const bool int8 = grid && !gemm;
       if (int8) {
         switch (x.dtype()) {
@@ -291,12 +304,13 @@ class QLinear : public mx::UnaryPrimitive {
 
   bool is_equivalent(const mx::Primitive& other) const override {
     auto& o = static_cast<const QLinear&>(other);
-    return group_size_ == o.group_size_ && bits_ == o.bits_;
+    return group_size_ == o.group_size_ && bits_ == o.bits_ && int8_ == o.int8_;
   }
 
  private:
   int group_size_;
   int bits_;
+  bool int8_;
 };
 
 bool half_or_single(mx::Dtype d) { return d == mx::float32 || d == mx::bfloat16 || d == mx::float16; }
@@ -318,7 +332,7 @@ std::optional<mx::Stream> kernel_stream() {
 
 std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const mx::array& scales,
                                  const std::optional<mx::array>& biases, const std::optional<mx::array>& bias,
-                                 int group_size, int bits, const std::string& mode) {
+                                 int group_size, int bits, const std::string& mode, bool q8) {
   const auto stream = kernel_stream();
   if (group_size == 0) group_size = 64; // MLX's defaults for affine mode
   if (bits == 0) bits = 4;
@@ -341,7 +355,9 @@ std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const m
   if (fused) inputs.push_back(*bias);
   auto shape = x.shape();
   shape.back() = N;
-  mx::array y(std::move(shape), x.dtype(), std::make_shared<QLinear>(s, group_size, bits), std::move(inputs));
+  const bool int8 = kernel().int8 && bits == 4 && K % 64 == 0 &&
+                    (activations == MLXS_ACT_INT8 || (activations == MLXS_ACT_PER_LAYER && q8));
+  mx::array y(std::move(shape), x.dtype(), std::make_shared<QLinear>(s, group_size, bits, int8), std::move(inputs));
   if (bias && !fused) return mx::add(y, *bias, s);
   return y;
 }
@@ -365,6 +381,14 @@ extern "C" int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm) 
     if (gemm >= MLXS_GEMM_NEVER && gemm <= MLXS_GEMM_ALWAYS) gemm_mode = gemm;
     else if (gemm != -1) throw std::invalid_argument("[cpu_kernels] unknown gemm mode " + std::to_string(gemm));
     return enabled ? kernel().isa : MLXS_CPU_MLX;
+  });
+}
+
+extern "C" int32_t mlxs_cpu_activations(int32_t policy) {
+  return mlxs::guard<int32_t>(-1, [&] {
+    if (policy < MLXS_ACT_PER_LAYER || policy > MLXS_ACT_INT8)
+      throw std::invalid_argument("[cpu_activations] unknown policy " + std::to_string(policy));
+    return std::exchange(activations, policy);
   });
 }
 

@@ -31,6 +31,6 @@ std::optional<mx::Stream> kernel_stream();
 // then builds MLX's own op.
 std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const mx::array& scales,
                                  const std::optional<mx::array>& biases, const std::optional<mx::array>& bias,
-                                 int group_size, int bits, const std::string& mode);
+                                 int group_size, int bits, const std::string& mode, bool q8 = false);
 
 } // namespace mlxs

@@ -211,9 +211,8 @@ export const OLLMLX_CPU_KERNELS = declare({
   default: "`shim`",
   doc:
     "what runs quantized layers on the CPU: `shim`, the shim's own kernels at the best instruction set the CPU has " +
-    "(AVX-512, AVX2, or the baseline SSE2/NEON), float activations; a set by name (`avx512`, `avx2`, `baseline`, or " +
-    "`avx512_vnni`: int8 activations for 4-bit layers, faster, and near-tied greedy choices change); or `mlx` for " +
-    "MLX's own ops (the reference path; for comparisons, or if you hit a bug)",
+    "(AVX-512 with VNNI, AVX-512, AVX2, or the baseline SSE2/NEON); a set by name (`avx512_vnni`, `avx512`, `avx2`, " +
+    "`baseline`); or `mlx` for MLX's own ops (the reference path; for comparisons, or if you hit a bug)",
   parse: (raw): CpuKernels | "best" => {
     const v = raw.toLowerCase();
     if (v === "" || v === "shim") return "best";
@@ -243,6 +242,21 @@ export const OLLMLX_CPU_SPIN_US = declare({
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0) throw new Error(`OLLMLX_CPU_SPIN_US must be a whole number of microseconds, not "${raw}"`);
     return n;
+  },
+});
+
+export const OLLMLX_CPU_ACTIVATIONS = declare({
+  name: "OLLMLX_CPU_ACTIVATIONS",
+  default: "`auto`",
+  doc:
+    "which 4-bit layers round their input to int8 on the CPU kernels (blocks of 32, as llama.cpp does; x86-64 with " +
+    "AVX2): `auto`, GGUF models' (llama.cpp computes them so; fewer operations a weight than float), not mlx-community " +
+    "models' (mlx-lm keeps float); `float`, none; `int8`, all",
+  parse: (raw): "per-layer" | "float" | "int8" => {
+    const v = raw.toLowerCase();
+    if (v === "" || v === "auto") return "per-layer";
+    if (v === "float" || v === "int8") return v;
+    throw new Error(`OLLMLX_CPU_ACTIVATIONS must be "auto", "float" or "int8", not "${raw}"`);
   },
 });
 

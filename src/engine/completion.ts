@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cpuKernels, memory } from "../ffi/index.ts";
-import { OLLMLX_CPU_KERNELS, OLLMLX_CPU_THREADS, OLLMLX_CPU_SPIN_US } from "../config/settings.ts";
+import { OLLMLX_CPU_ACTIVATIONS, OLLMLX_CPU_KERNELS, OLLMLX_CPU_SPIN_US, OLLMLX_CPU_THREADS } from "../config/settings.ts";
 import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
 import { loadAdapter } from "../models/adapter.ts";
 import { ADAPTER_FOLDER, readAdapterDir } from "../formats/adapter.ts";
@@ -42,7 +42,7 @@ function loadedModel(name: string, model: CausalLM, tokenizer: Tokenizer, config
 
 /** Applies OLLMLX_CPU_KERNELS and OLLMLX_CPU_THREADS to this process's MLX before a model's graph is built. */
 export function configureCpuKernels(): void {
-  cpuKernels({ use: OLLMLX_CPU_KERNELS.read(), threads: OLLMLX_CPU_THREADS.read(), spinUs: OLLMLX_CPU_SPIN_US.read() });
+  cpuKernels({ use: OLLMLX_CPU_KERNELS.read(), threads: OLLMLX_CPU_THREADS.read(), spinUs: OLLMLX_CPU_SPIN_US.read(), activations: OLLMLX_CPU_ACTIVATIONS.read() });
 }
 
 /**

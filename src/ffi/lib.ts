@@ -135,6 +135,7 @@ const symbols = {
   mlxs_default_device: fn([], I),
   mlxs_cpu_kernels: fn([I, I, I], I),
   mlxs_cpu_spin: fn([I], I),
+  mlxs_cpu_activations: fn([I], I),
   mlxs_set_default_device: fn([I], I),
   mlxs_device_info_json: fn([I], S),
   mlxs_synchronize: fn([], I),
@@ -142,7 +143,7 @@ const symbols = {
 } as const;
 
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
 const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);

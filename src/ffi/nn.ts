@@ -13,6 +13,12 @@ export interface QuantOptions {
   groupSize?: number;
   bits?: number;
   mode?: QuantMode;
+  /**
+   * "int8": an affine layer whose products on the shim's CPU kernels round x to int8 in runs of 32, as llama.cpp
+   * computes a GGUF's quantized layers (4-bit layers, where the CPU has an int8 kernel and cpuKernels' activations
+   * policy is "per-layer"); MLX's own ops ignore it.
+   */
+  activations?: "int8";
 }
 
 /** A quantized matrix as mx.quantize returns it; biases only in affine mode. */
@@ -31,8 +37,10 @@ export interface QuantizedWith extends QuantOptions {
 type Opt = MxArray | null | undefined;
 const h = (a: Opt): number => a?.handle ?? 0;
 
-function modeCode(mode: QuantMode | undefined): number {
-  return QUANT_MODES.indexOf(mode ?? "affine");
+/** mlxs.h's mlxs_quant_mode: MLX's modes in order, then MLXS_AFFINE_Q8 (affine, int8 activations). */
+function modeCode(mode: QuantMode | undefined, activations?: "int8"): number {
+  const m = mode ?? "affine";
+  return m === "affine" && activations === "int8" ? QUANT_MODES.length : QUANT_MODES.indexOf(m);
 }
 
 export function matmul(a: MxArray, b: MxArray): MxArray {
@@ -74,7 +82,7 @@ export function quantizedMatmul(
   return wrap(
     sym.mlxs_quantized_matmul(
       x.handle, wq.handle, scales.handle, h(biases), opts.transpose === false ? 0 : 1,
-      opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode),
+      opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode, opts.activations),
     ),
     "quantized_matmul",
   );
@@ -116,7 +124,7 @@ export function gatherMm(a: MxArray, b: MxArray, opts: GatherOptions = {}): MxAr
  */
 export function linear(x: MxArray, w: MxArray, opts: QuantizedWith & { bias?: MxArray | null } = {}): MxArray {
   return wrap(
-    sym.mlxs_linear(x.handle, w.handle, h(opts.scales), h(opts.biases), h(opts.bias), opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode)),
+    sym.mlxs_linear(x.handle, w.handle, h(opts.scales), h(opts.biases), h(opts.bias), opts.groupSize ?? 0, opts.bits ?? 0, modeCode(opts.mode, opts.activations)),
     "linear",
   );
 }

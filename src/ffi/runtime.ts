@@ -55,10 +55,17 @@ export const device = {
 };
 
 /** What runs quantized linears on CPU streams: MLX's own op, or the shim's kernels at this instruction set. */
-/** "avx512_vnni" rounds x to int8 for 4-bit layers (runs of 32, as llama.cpp's q8 blocks); by name only, never "best". */
+/** The instruction sets; "avx512_vnni" is AVX-512 whose int8 kernel uses VPDPBUSD (the others' int8 kernel: AVX2's). */
 export type CpuKernels = "mlx" | "baseline" | "avx2" | "avx512" | "avx512_vnni";
-const CPU_KERNELS: readonly CpuKernels[] = ["mlx", "baseline", "avx2", "avx512", "avx512_vnni"];
-const BEST = 5;
+/** mlxs.h's enum mlxs_cpu_isa */
+const CPU_KERNELS: Record<CpuKernels | "best", number> = { mlx: 0, baseline: 1, avx2: 2, avx512: 3, avx512_vnni: 4, best: 5 };
+/**
+ * Which 4-bit layers round x to int8 (runs of 32, llama.cpp's q8 blocks) on the CPU kernels: "per-layer", those
+ * made with activations "int8" (GGUF models: llama.cpp computes them so); "float", none; "int8", all.
+ */
+export type CpuActivations = "per-layer" | "float" | "int8";
+const CPU_ACTIVATIONS: readonly CpuActivations[] = ["per-layer", "float", "int8"];
+const KERNELS_BY_CODE = Object.fromEntries(Object.entries(CPU_KERNELS).map(([k, v]) => [v, k as CpuKernels]));
 
 /**
  * Chooses the CPU kernels (native/mlx_c_shim/qlinear.cpp): "mlx" runs MLX's own ops, "best" the shim's at the
@@ -67,9 +74,10 @@ const BEST = 5;
  * prompt-sized batches go to the process's BLAS GEMM on panels of expanded weights: "auto" (the default) when
  * that BLAS is an optimized one, "always", or "never" (omitted: unchanged). Returns what is now in use.
  */
-export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number; gemm?: "never" | "auto" | "always"; spinUs?: number } = {}): CpuKernels {
+export function cpuKernels(opts: { use?: CpuKernels | "best"; threads?: number; gemm?: "never" | "auto" | "always"; spinUs?: number; activations?: CpuActivations } = {}): CpuKernels {
   if (opts.spinUs !== undefined) checkStatus(sym.mlxs_cpu_spin(opts.spinUs), "cpu_spin");
-  const isa = opts.use === undefined ? -1 : opts.use === "best" ? BEST : CPU_KERNELS.indexOf(opts.use);
+  if (opts.activations !== undefined) checkStatus(sym.mlxs_cpu_activations(CPU_ACTIVATIONS.indexOf(opts.activations)), "cpu_activations");
+  const isa = opts.use === undefined ? -1 : CPU_KERNELS[opts.use];
   const gemm = opts.gemm === undefined ? -1 : ["never", "auto", "always"].indexOf(opts.gemm);
-  return CPU_KERNELS[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0, gemm), "cpu_kernels")]!;
+  return KERNELS_BY_CODE[checkStatus(sym.mlxs_cpu_kernels(isa, opts.threads ?? 0, gemm), "cpu_kernels")]!;
 }

@@ -9,6 +9,8 @@ export interface QuantParams {
   groupSize: number;
   bits: number;
   mode: QuantMode;
+  /** "int8": the CPU kernels round this layer's input to int8 as llama.cpp does (our GGUF loader's key; ffi's QuantOptions) */
+  activations?: "int8";
 }
 
 /** config.json's "quantization" block (or its "quantization_config" alias): defaults plus per-path overrides. */
@@ -32,6 +34,7 @@ function quantParams(raw: Record<string, unknown>, base?: QuantParams): QuantPar
     mode,
     groupSize: Number(raw.group_size ?? (base && base.mode === mode ? base.groupSize : d.groupSize)),
     bits: Number(raw.bits ?? (base && base.mode === mode ? base.bits : d.bits)),
+    ...((raw.activations ?? base?.activations) === "int8" ? { activations: "int8" as const } : {}),
   };
 }
 

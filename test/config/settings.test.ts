@@ -13,6 +13,7 @@ import {
   OLLAMA_MAX_TRANSFER_STREAMS,
   OLLAMA_NOHISTORY,
   OLLAMA_ORIGINS,
+  OLLMLX_CPU_ACTIVATIONS,
   OLLMLX_CPU_DEQUANTIZE,
   OLLMLX_CPU_KERNELS,
   OLLMLX_CPU_THREADS,
@@ -93,6 +94,14 @@ describe("the runner's settings", () => {
     expect(kernels("mlx")).toBe("mlx");
     for (const set of ["baseline", "avx2", "avx512", "avx512_vnni"] as const) expect(kernels(set)).toBe(set);
     expect(() => kernels("fast")).toThrow('OLLMLX_CPU_KERNELS must be "shim", "mlx" or one of baseline, avx2, avx512, avx512_vnni, not "fast"');
+  });
+  test("OLLMLX_CPU_ACTIVATIONS: auto (the default) is per layer, float and int8 force, anything else is an error", () => {
+    const act = (v?: string) => OLLMLX_CPU_ACTIVATIONS.read({ OLLMLX_CPU_ACTIVATIONS: v });
+    expect(act()).toBe("per-layer");
+    expect(act("AUTO")).toBe("per-layer");
+    expect(act("float")).toBe("float");
+    expect(act("int8")).toBe("int8");
+    expect(() => act("fp16")).toThrow('OLLMLX_CPU_ACTIVATIONS must be "auto", "float" or "int8", not "fp16"');
   });
   test("OLLMLX_CPU_THREADS: a positive integer or unset", () => {
     expect(OLLMLX_CPU_THREADS.read({})).toBeUndefined();

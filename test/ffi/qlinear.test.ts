@@ -15,10 +15,10 @@ const SETS = (["baseline", "avx2", "avx512", "avx512_vnni"] as const).filter((is
     return false;
   }
 });
-afterAll(() => mx.cpuKernels({ use: "best" }));
-// The best set whose activations stay float32 (avx512_vnni rounds them to int8 for 4-bit weights).
-const FLOAT_BEST = SETS.filter((isa) => isa !== "avx512_vnni").at(-1)!;
-const INT8 = SETS.includes("avx512_vnni");
+afterAll(() => mx.cpuKernels({ use: "best", activations: "per-layer" }));
+const FLOAT_BEST = SETS.at(-1)!;
+// The sets with an int8-activation kernel (x86-64: AVX2's VPMADDUBSW, AVX-512 VNNI's VPDPBUSD).
+const INT8_SETS = process.arch === "x64" ? SETS.filter((isa) => isa !== "baseline") : [];
 
 interface Case {
   M: number;
@@ -38,12 +38,16 @@ function operands(c: Case, seed: number, xShape: number[] = [c.M, c.K]) {
   return { ...q, x, bias };
 }
 
-/** linear() under a choice of kernels, as float32. */
-function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Case, x = o.x, withBias = true): Float32Array {
-  mx.cpuKernels({ use });
-  return mx.scope(() =>
-    mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits }), "float32").toFloat32(),
-  );
+/** linear() under a choice of kernels, as float32; `act`: "int8" rounds x to int8 (4-bit layers), else float. */
+function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Case, x = o.x, withBias = true, act: mx.CpuActivations = "float"): Float32Array {
+  mx.cpuKernels({ use, activations: act });
+  try {
+    return mx.scope(() =>
+      mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits }), "float32").toFloat32(),
+    );
+  } finally {
+    mx.cpuKernels({ activations: "per-layer" });
+  }
 }
 
 // Decode (M = 1), a batch of sequences, a prefill chunk's tails (M = 5, 33: the 4-row tiles and their rest),
@@ -72,8 +76,7 @@ test("the shim's kernels are on by default, at the best instruction set the CPU 
 
 for (const isa of SETS) {
   describe(`${isa} kernels`, () => {
-    // int8 activations: 4-bit weights are tested below, 8-bit ones keep the float kernel
-    for (const c of CASES.filter((c) => isa !== "avx512_vnni" || c.bits === 8)) {
+    for (const c of CASES) {
       test(`M=${c.M} N=${c.N} K=${c.K}, ${c.bits}-bit, group ${c.groupSize}: equal to MLX's quantized_matmul within ${F32_BOUND} (relative)`, () => {
         const o = operands(c, c.M * 7 + c.N);
         const ref = run("mlx", o, c);
@@ -102,19 +105,19 @@ function onInt8Grid(x: Float32Array): Float32Array {
 // shapes (measured); bounded at 1e-2. Real models: test/formats/gguf.test.ts against llama.cpp.
 const INT8_BOUND = 1e-2;
 
-describe.if(INT8)("avx512_vnni: int8 activations for 4-bit weights", () => {
+for (const isa of INT8_SETS) describe(`${isa}: int8 activations for 4-bit weights`, () => {
   for (const c of CASES.filter((c) => c.bits === 4)) {
     test(`M=${c.M} N=${c.N} K=${c.K}, group ${c.groupSize}: exact on x already on the int8 grid, within ${INT8_BOUND} on any x`, () => {
       const o = operands(c, c.M * 7 + c.N);
       const ref = run("mlx", o, c);
-      const ours = run("avx512_vnni", o, c);
+      const ours = run(isa, o, c, o.x, true, "int8");
       const err = relErr(ours, ref);
       expect(err).toBeLessThanOrEqual(INT8_BOUND);
       expect(err).toBeGreaterThan(F32_BOUND); // the rounding is really there
       const grid = mx.array(onInt8Grid(o.x.toFloat32()), [c.M, c.K]);
       try {
-        expect(relErr(run("avx512_vnni", o, c, grid), run("mlx", o, c, grid))).toBeLessThanOrEqual(F32_BOUND);
-        expect(relErr(run("avx512_vnni", o, c, grid, false), run("mlx", o, c, grid, false))).toBeLessThanOrEqual(F32_BOUND);
+        expect(relErr(run(isa, o, c, grid, true, "int8"), run("mlx", o, c, grid))).toBeLessThanOrEqual(F32_BOUND);
+        expect(relErr(run(isa, o, c, grid, false, "int8"), run("mlx", o, c, grid, false))).toBeLessThanOrEqual(F32_BOUND);
       } finally {
         grid.free();
       }
@@ -125,10 +128,10 @@ describe.if(INT8)("avx512_vnni: int8 activations for 4-bit weights", () => {
     const c: Case = { M: 40, N: 300, K: 576, bits: 4, groupSize: 32 };
     const o = operands(c, 9);
     mx.cpuKernels({ gemm: "never" });
-    const alone = run("avx512_vnni", o, c);
+    const alone = run(isa, o, c, o.x, true, "int8");
     mx.cpuKernels({ gemm: "always" });
     try {
-      const batched = run("avx512_vnni", o, c);
+      const batched = run(isa, o, c, o.x, true, "int8");
       expect(relErr(batched, alone)).toBeLessThanOrEqual(F32_BOUND);
       expect(relErr(batched, run("mlx", o, c))).toBeGreaterThan(F32_BOUND); // rounded to the grid, as alone
     } finally {
@@ -148,14 +151,58 @@ describe.if(INT8)("avx512_vnni: int8 activations for 4-bit weights", () => {
     const xs = mx.transpose(mx.astype(mx.array(t, [c.K, c.M]), "bfloat16"));
     const [s16, b16] = [mx.astype(o.scales, "bfloat16"), mx.astype(o.biases!, "bfloat16")];
     mx.eval(x16, xs, s16, b16);
-    const y = (use: mx.CpuKernels, x: mx.MxArray) => {
-      mx.cpuKernels({ use });
-      return mx.scope(() => mx.astype(mx.quantizedMatmul(x, o.wq, s16, b16, { groupSize: 64, bits: 4 }), "float32").toFloat32());
+    const y = (use: mx.CpuKernels, x: mx.MxArray, activations: mx.CpuActivations = "float") => {
+      mx.cpuKernels({ use, activations });
+      try {
+        return mx.scope(() => mx.astype(mx.quantizedMatmul(x, o.wq, s16, b16, { groupSize: 64, bits: 4 }), "float32").toFloat32());
+      } finally {
+        mx.cpuKernels({ activations: "per-layer" });
+      }
     };
     // the same float32 sums up to their order, each rounded once to bfloat16: one ulp of the largest output
-    expect(relErr(y("avx512_vnni", x16), y(FLOAT_BEST, x16))).toBeLessThanOrEqual(2 ** -7);
-    expect(relErr(y("avx512_vnni", xs), y(FLOAT_BEST, x16))).toBeLessThanOrEqual(2 ** -7);
+    expect(relErr(y(isa, x16, "int8"), y(FLOAT_BEST, x16))).toBeLessThanOrEqual(2 ** -7);
+    expect(relErr(y(isa, xs, "int8"), y(FLOAT_BEST, x16))).toBeLessThanOrEqual(2 ** -7);
     for (const a of [x16, xs, s16, b16]) a.free();
+  });
+
+  test("every row of a batch gets the bits it gets alone (rows 1-13: every tile and remainder)", () => {
+    const c: Case = { M: 13, N: 203, K: 576, bits: 4, groupSize: 32 };
+    const o = operands(c, 44);
+    const batch = run(isa, o, c, o.x, true, "int8");
+    for (const m of [0, 3, 7, 8, 12]) {
+      const row = mx.scope(() => mx.persist(mx.slice(o.x, [m, 0], [m + 1, c.K])));
+      const alone = run(isa, o, { ...c, M: 1 }, row, true, "int8");
+      row.free();
+      expect(alone).toEqual(batch.subarray(m * c.N, (m + 1) * c.N));
+    }
+  });
+});
+
+describe.if(INT8_SETS.length > 0)("which layers round x to int8 (OLLMLX_CPU_ACTIVATIONS)", () => {
+  const c: Case = { M: 2, N: 128, K: 256, bits: 4, groupSize: 32 };
+  const layer = (o: ReturnType<typeof operands>, act: mx.CpuActivations, marked: boolean) => {
+    mx.cpuKernels({ use: "best", activations: act });
+    try {
+      const q = { scales: o.scales, biases: o.biases, groupSize: c.groupSize, bits: c.bits, ...(marked ? { activations: "int8" as const } : {}) };
+      return mx.scope(() => mx.linear(o.x, o.wq, q).toFloat32());
+    } finally {
+      mx.cpuKernels({ activations: "per-layer" });
+    }
+  };
+  test("per layer (the default): layers made with activations int8 (GGUF's) round, others keep float; float and int8 override", () => {
+    const o = operands(c, 51);
+    const float = run("best", o, c, o.x, false);
+    const int8 = run("best", o, c, o.x, false, "int8");
+    expect(int8).not.toEqual(float);
+    expect(layer(o, "per-layer", true)).toEqual(int8);
+    expect(layer(o, "per-layer", false)).toEqual(float);
+    expect(layer(o, "float", true)).toEqual(float);
+    expect(layer(o, "int8", false)).toEqual(int8);
+  });
+  test("8-bit layers keep float activations under any policy", () => {
+    const c8: Case = { ...c, bits: 8 };
+    const o = operands(c8, 52);
+    expect(run("best", o, c8, o.x, true, "int8")).toEqual(run("best", o, c8));
   });
 });
 
@@ -200,7 +247,7 @@ test("one thread and two give bit-identical results (columns are split, never a 
 
 // Batched decode relies on it: a sequence's tokens must not depend on what runs beside it. Rows 1-13 exercise the
 // 8-, 4-, 2- and 1-row tiles and their column remainders (N = 203 is odd).
-for (const isa of SETS.filter((s) => s !== "avx512_vnni")) {
+for (const isa of SETS) {
   test(`${isa}: every row of a batch gets the bits it gets alone (4- and 8-bit)`, () => {
     for (const bits of [4, 8] as const) {
       const c: Case = { M: 13, N: 203, K: 576, bits, groupSize: 32 };

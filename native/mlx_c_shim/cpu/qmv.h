@@ -90,6 +90,8 @@ Kernels qmv_avx2();
 Kernels qmv_avx512();
 // The int8-activation matrix-vector kernel (AVX-512 VNNI): reads xq and xd, not x.
 QmvFn qmv_vnni();
+// The same on AVX2 (VPMADDUBSW), 4-bit weights only.
+QmvFn qmv_int8_avx2();
 #endif
 
 } // namespace mlxs::cpu

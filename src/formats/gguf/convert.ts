@@ -13,8 +13,15 @@ export function convertGgufToMlx(ggufPath: string, outDir: string): void {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     saveSafetensors(join(tmp, "model.safetensors"), tensors, { format: "mlx" });
-    const quant = config.quantization;
-    writeFileSync(join(tmp, "config.json"), JSON.stringify({ ...config, quantization_config: quant }, null, 2));
+    // mlx-lm passes each layer's entry to to_quantized(**entry): our own key (the CPU kernels' int8 activations) goes
+    const quant = Object.fromEntries(
+      Object.entries(config.quantization as Record<string, unknown>).map(([path, q]) => {
+        if (!q || typeof q !== "object") return [path, q];
+        const { activations: _, ...rest } = q as Record<string, unknown>;
+        return [path, rest];
+      }),
+    );
+    writeFileSync(join(tmp, "config.json"), JSON.stringify({ ...config, quantization: quant, quantization_config: quant }, null, 2));
     const tok = tokenizerFromGguf(file.metadata);
     writeFileSync(join(tmp, "tokenizer.json"), JSON.stringify(tok.json));
     const { chat_template: template, ...tokConfig } = tok.config;

@@ -90,7 +90,8 @@ export function loadGgufWeights(path: string): GgufWeights {
         tensors.set(`${target.path}.biases`, reshape(q.biases, [...rows, cols / 32]));
         for (const a of [q.wq, q.scales, q.biases]) a.free();
       }
-      quant[target.path] = { group_size: 32, bits: r.bits, mode: "affine" };
+      // llama.cpp rounds the input of these products to int8 blocks: so do the CPU kernels (OLLMLX_CPU_ACTIVATIONS)
+      quant[target.path] = { group_size: 32, bits: r.bits, mode: "affine", activations: "int8" };
     }
   } catch (e) {
     for (const t of tensors.values()) t.free();

@@ -36,6 +36,7 @@ function project(x: MxArray, p: Packed, bias: MxArray | null): MxArray {
     groupSize: p.q?.groupSize,
     bits: p.q?.bits,
     mode: p.q?.mode,
+    activations: p.q?.activations,
   });
 }
 
