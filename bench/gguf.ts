@@ -49,11 +49,12 @@ interface Sample {
 
 const prompt = Array.from({ length: nPrompt }, (_, i) => ((i * 7919) % 4900) + 50);
 
-// The engine as a runner runs it ("shim": the shim's CPU kernels over the quantized weights), with int8
-// activations for 4-bit layers ("avx512_vnni", where the CPU has it), or as it ran before the kernels ("mlx":
-// MLX's own ops, quantized layers dequantized to float32 for OpenBLAS's sgemm).
-async function ours(kernels: "shim" | "avx512_vnni" | "mlx"): Promise<Sample> {
-  process.env.OLLMLX_CPU_KERNELS = kernels;
+// The engine as a runner runs it ("shim": the shim's CPU kernels over the quantized weights, GGUF's 4-bit layers
+// with int8 activations where the CPU has an int8 kernel), with float activations everywhere ("float"), or as it
+// ran before the kernels ("mlx": MLX's own ops, quantized layers dequantized to float32 for OpenBLAS's sgemm).
+async function ours(kernels: "shim" | "float" | "mlx"): Promise<Sample> {
+  process.env.OLLMLX_CPU_KERNELS = kernels === "float" ? "shim" : kernels;
+  process.env.OLLMLX_CPU_ACTIVATIONS = kernels === "float" ? "float" : "auto";
   const dequantize = shouldDequantizeOnCpu(statSync(file).size * 2, "cpu");
   const t0 = performance.now();
   const lm = loadGgufModel("bench", file, { dequantize });
@@ -81,35 +82,38 @@ const a: Sample[] = [];
 const q: Sample[] = [];
 const b: Sample[] = [];
 const fl: Sample[] = [];
-const vnni = (() => {
+// int8 activations run where the CPU has an int8 kernel (x86-64 with AVX2); elsewhere the float row is the same
+const int8 = process.arch === "x64" && (() => {
   try {
-    return cpuKernels({ use: "avx512_vnni" }) === "avx512_vnni";
+    return cpuKernels({ use: "avx2" }) === "avx2";
   } catch {
-    return false; // this CPU has no VNNI
+    return false;
+  } finally {
+    cpuKernels({ use: "best" });
   }
 })();
 await ours("shim");
 for (let i = 0; i < runs; i++) {
   a.push(await ours("shim"));
-  if (vnni) fl.push(await ours("avx512_vnni"));
+  if (int8) fl.push(await ours("float"));
   q.push(await ours("mlx"));
   b.push(peer());
 }
 const row = (s: Sample[]) => ({ loadS: median(s.map((x) => x.loadS)), promptTps: median(s.map((x) => x.promptTps)), genTps: median(s.map((x) => x.genTps)) });
 const r1 = row(a);
 const rq = row(q);
-const rf = vnni ? row(fl) : null;
+const rf = int8 ? row(fl) : null;
 const r2 = row(b);
 const f = (n: number, d = 1) => n.toFixed(d).padStart(10);
 console.log(`${values.model}: prompt ${nPrompt} tokens, generate ${nGen}, greedy; median of ${runs}; ${cpus().length} CPU threads`);
 console.log(`${"engine".padEnd(10)}${"load s".padStart(10)}${"prompt t/s".padStart(12)}${"gen t/s".padStart(10)}`);
-console.log(`${"ollmlx".padEnd(10)}${f(r1.loadS, 2)}  ${f(r1.promptTps)}${f(r1.genTps)}   (runner default: the shim's CPU kernels, quantized weights)`);
-if (rf) console.log(`${"ollmlx i8".padEnd(10)}${f(rf.loadS, 2)}  ${f(rf.promptTps)}${f(rf.genTps)}   (OLLMLX_CPU_KERNELS=avx512_vnni: int8 activations for 4-bit layers)`);
+console.log(`${"ollmlx".padEnd(10)}${f(r1.loadS, 2)}  ${f(r1.promptTps)}${f(r1.genTps)}   (runner default: the shim's CPU kernels, quantized weights${int8 ? ", int8 activations for 4-bit layers" : ""})`);
+if (rf) console.log(`${"ollmlx f32".padEnd(10)}${f(rf.loadS, 2)}  ${f(rf.promptTps)}${f(rf.genTps)}   (OLLMLX_CPU_ACTIVATIONS=float: float activations everywhere)`);
 console.log(`${"ollmlx mlx".padEnd(10)}${f(rq.loadS, 2)}  ${f(rq.promptTps)}${f(rq.genTps)}   (OLLMLX_CPU_KERNELS=mlx: MLX's ops, float32 weights through OpenBLAS)`);
 console.log(`${"llama.cpp".padEnd(10)}${f(r2.loadS, 2)}  ${f(r2.promptTps)}${f(r2.genTps)}`);
 console.log(`${"ratio".padEnd(10)}${f(r2.loadS / r1.loadS, 2)}  ${f(r1.promptTps / r2.promptTps, 2)}${f(r1.genTps / r2.genTps, 2)}   (ollmlx / llama.cpp; load: llama.cpp/ollmlx, so > 1 means ollmlx is faster)`);
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });
 writeFileSync(
   join(import.meta.dir, "results", `gguf-${values.model}-${new Date().toISOString().slice(0, 10)}.json`),
-  JSON.stringify({ file, nPrompt, nGen, runs, ollmlx: r1, ollmlxInt8Activations: rf, ollmlxMlxOps: rq, llamaCpp: r2 }, null, 2),
+  JSON.stringify({ file, nPrompt, nGen, runs, ollmlx: r1, ollmlxFloatActivations: rf, ollmlxMlxOps: rq, llamaCpp: r2 }, null, 2),
 );

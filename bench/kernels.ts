@@ -2,17 +2,17 @@
 // The CPU quantized-linear kernels alone (the QLinear primitive), at the decode shapes of SmolLM2-135M:
 // µs per call and GMAC/s for 1, 4 and 8 rows of x, and each batch's time against one row's.
 //   bun bench/kernels.ts [--reps 40] [--kernels best|baseline|avx2|avx512|avx512_vnni|avx2_int8] [--group 32] [--threads N]
-//                        [--rows 1,4,8] [--gemm auto|never|always]
+//                        [--rows 1,4,8] [--gemm auto|never|always] [--activations float|int8]
 // On a busy 2-core machine --threads 1 is the steadier figure: a pool's barrier waits for the other core.
 import { parseArgs } from "node:util";
 import { cpuKernels, evaluate, quantize, quantizedMatmul, random, scope } from "../src/ffi/index.ts";
 import { reexecWithRunnerBlas } from "./lib/blas.ts";
 
 reexecWithRunnerBlas();
-const { values } = parseArgs({ options: { reps: { type: "string", default: "40" }, kernels: { type: "string", default: "best" }, group: { type: "string", default: "32" }, threads: { type: "string", default: "0" }, rows: { type: "string", default: "1,4,8" }, gemm: { type: "string", default: "auto" } } });
+const { values } = parseArgs({ options: { reps: { type: "string", default: "40" }, kernels: { type: "string", default: "best" }, group: { type: "string", default: "32" }, threads: { type: "string", default: "0" }, rows: { type: "string", default: "1,4,8" }, gemm: { type: "string", default: "auto" }, activations: { type: "string", default: "float" } } });
 const reps = Number(values.reps);
 const gs = Number(values.group);
-console.log("kernels:", cpuKernels({ use: values.kernels as "best", threads: Number(values.threads), gemm: values.gemm as "auto" }), "threads:", values.threads === "0" ? "all" : values.threads);
+console.log("kernels:", cpuKernels({ use: values.kernels as "best", threads: Number(values.threads), gemm: values.gemm as "auto", activations: values.activations as "float" }), "threads:", values.threads === "0" ? "all" : values.threads);
 // [name, N, K, bits]
 const shapes: [string, number, number, number][] = [
   ["q/o 576x576", 576, 576, 4], ["k/v 192x576", 192, 576, 4], ["gate/up 1536x576", 1536, 576, 4],

@@ -165,11 +165,26 @@ void round_runs(float* v, int K, int8_t* q, float* d) {
     const float scale = amax / 127, inv = amax > 0 ? 127 / amax : 0;
     d[run] = scale;
     for (int i = 0; i < 32; i++) {
-      const float n = std::nearbyint(r[i] * inv);
+      // nearbyint (ties to even) for |v| <= 127, as plain additions the compiler vectorizes: 1.5 * 2^23 leaves no
+      // fraction bits (a library call a value was a third of a prompt's preparation)
+      const float n = (r[i] * inv + 12582912.0f) - 12582912.0f;
       if (q) q[run * 32 + i] = static_cast<int8_t>(n);
       r[i] = n * scale;
     }
   }
+}
+
+// fn(r) for every row r of x: across the kernel threads when there are enough rows to pay for waking them.
+template <class Fn>
+void each_row(int M, int K, Fn&& fn) {
+  if (M < 8 || static_cast<double>(M) * K < (1 << 15)) {
+    for (int r = 0; r < M; r++) fn(r);
+    return;
+  }
+  constexpr int ROWS = 4;
+  mlxs::cpu::parallel_for((M + ROWS - 1) / ROWS, [&](int c) {
+    for (int r = c * ROWS; r < std::min(M, (c + 1) * ROWS); r++) fn(r);
+  });
 }
 
 // x as the float kernel and the GEMM read it: float32 rows (4-bit: each 32-run de-interleaved), and the per-group
@@ -181,10 +196,10 @@ void prepare(const mx::array& x, int M, int K, int gs, int bits, bool int8, std:
   const int groups = K / gs;
   xp.resize(static_cast<size_t>(M) * K);
   xsum.resize(static_cast<size_t>(M) * groups);
-  thread_local std::vector<float> src, d;
-  src.resize(K);
-  d.resize(K / 32);
-  for (int r = 0; r < M; r++) {
+  each_row(M, K, [&](int r) {
+    thread_local std::vector<float> src, d; // each thread its own
+    src.resize(K);
+    d.resize(K / 32);
     read_row<T>(x, r, K, src.data());
     if (int8) round_runs(src.data(), K, nullptr, d.data());
     group_sums(src.data(), K, gs, xsum.data() + static_cast<size_t>(r) * groups);
@@ -198,7 +213,7 @@ void prepare(const mx::array& x, int M, int K, int gs, int bits, bool int8, std:
     } else {
       std::copy(src.begin(), src.end(), dst);
     }
-  }
+  });
 }
 
 // x as the int8 kernel reads it (qmv.h): the integers of round_runs in the weights' unpacked order, each block's
@@ -212,12 +227,12 @@ void prepare_int8(const mx::array& x, int M, int K, int gs, int bits, std::vecto
   xq.resize(static_cast<size_t>(M) * K);
   xd.resize(static_cast<size_t>(M) * blocks * 16);
   xsum.resize(static_cast<size_t>(M) * groups);
-  thread_local std::vector<float> src, d;
-  thread_local std::vector<int8_t> q;
-  src.resize(K);
-  d.resize(K / 32);
-  q.resize(K);
-  for (int r = 0; r < M; r++) {
+  each_row(M, K, [&](int r) {
+    thread_local std::vector<float> src, d; // each thread its own
+    thread_local std::vector<int8_t> q;
+    src.resize(K);
+    d.resize(K / 32);
+    q.resize(K);
     read_row<T>(x, r, K, src.data());
     round_runs(src.data(), K, q.data(), d.data());
     group_sums(src.data(), K, gs, xsum.data() + static_cast<size_t>(r) * groups);
@@ -232,7 +247,7 @@ void prepare_int8(const mx::array& x, int M, int K, int gs, int bits, std::vecto
         dst[j] = q[b * 64 + (bits == 4 ? (j & 16) * 2 + (j >> 5) + (j & 15) * 2 : j)];
       }
     }
-  }
+  });
 }
 
 ScaleType scale_type(mx::Dtype d) {
