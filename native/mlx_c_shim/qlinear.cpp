@@ -272,7 +272,7 @@ class QLinear : public mx::UnaryPrimitive {
       const bool gemm = M >= GEMM_ROWS && sgemm();
       // A layer made to round x to int8 (qlinear() decided: 4-bit, K a multiple of 64, an int8 kernel) does so at
       // every batch size: a prompt-sized GEMM rounds x to the same grid, so that a row's bits never depend on
-      // what it is batched with. 8-bit layers keep float activations (VPMADDUBSW's pairs overflow).
+      // what it is batched with.
       const bool grid = round && kern.int8;
       const bool int8 = grid && !gemm;
       if (int8) {
@@ -370,7 +370,7 @@ std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const m
   if (fused) inputs.push_back(*bias);
   auto shape = x.shape();
   shape.back() = N;
-  const bool int8 = kernel().int8 && bits == 4 && K % 64 == 0 &&
+  const bool int8 = kernel().int8 && K % 64 == 0 &&
                     (activations == MLXS_ACT_INT8 || (activations == MLXS_ACT_PER_LAYER && q8));
   mx::array y(std::move(shape), x.dtype(), std::make_shared<QLinear>(s, group_size, bits, int8), std::move(inputs));
   if (bias && !fused) return mx::add(y, *bias, s);

@@ -6,7 +6,7 @@
 // operations, where the float kernel spends eight multiply-adds and, for a single row, the weights' conversion.
 //
 // y[m,n] = Σ_block Σ_lanes dx[m, run(lane)] · s[n, group(lane)] · dot_lane(q, xq) + Σ_g b[n,g] · Σ_{k∈g} x[m,k] (+ bias[n]).
-// Only 4-bit weights: 8-bit products overflow VPMADDUBSW's 16-bit pairs.
+// 8-bit weights go in as q - 128 with x's signs moved onto them (VPMADDUBSW's pairs would overflow on q itself).
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -58,10 +58,9 @@ struct Tiles {
 // Rows [m0, m0+MT) of x against columns [n0, n0+NR) of W: every weight block is unpacked once for the MT rows.
 template <int BITS, int MT, int NR>
 static void tile(const QmvArgs& a, int m0, int n0) {
-  static_assert(BITS == 4);
-  const int row_bytes = a.K / 2;
+  const int row_bytes = a.K * BITS / 8;
   const int blocks = a.K / 64;
-  const __m256i nibble = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+  const __m256i nibble = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1), top = _mm256_set1_epi8(static_cast<char>(0x80));
   const int gs = a.group_size, groups = a.K / gs;
   // the group of element k: a shift for MLX's group sizes (powers of two)
   const bool pow2 = (gs & (gs - 1)) == 0;
@@ -90,16 +89,35 @@ static void tile(const QmvArgs& a, int m0, int n0) {
     UNROLL
     for (int r = 0; r < NR; r++) {
       // the next tile's column, as the float kernel does: NR interleaved streams outrun the hardware prefetcher
-      __builtin_prefetch(wrow[r] + static_cast<int64_t>(NR) * row_bytes + k / 2);
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[r] + k / 2));
-      const __m256i lo = _mm256_and_si256(b, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), nibble);
-      const __m256 s = lane_scales<T>(a.scales, static_cast<int64_t>(n0 + r) * groups, g0, g1);
-      UNROLL
-      for (int m = 0; m < MT; m++) {
-        const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(xq[m])),
-                                               _mm256_maddubs_epi16(hi, _mm256_loadu_si256(xq[m] + 1)));
-        const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-        acc[m][r] = _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_loadu_ps(reinterpret_cast<const float*>(dx[m]))), s, acc[m][r]);
+      __builtin_prefetch(wrow[r] + static_cast<int64_t>(NR) * row_bytes + k * BITS / 8);
+      if constexpr (BITS == 4) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[r] + k / 2));
+        const __m256i lo = _mm256_and_si256(b, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), nibble);
+        const __m256 s = lane_scales<T>(a.scales, static_cast<int64_t>(n0 + r) * groups, g0, g1);
+        UNROLL
+        for (int m = 0; m < MT; m++) {
+          const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(xq[m])),
+                                                 _mm256_maddubs_epi16(hi, _mm256_loadu_si256(xq[m] + 1)));
+          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+          acc[m][r] = _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_loadu_ps(reinterpret_cast<const float*>(dx[m]))), s, acc[m][r]);
+        }
+      } else {
+        // 8-bit: q - 128 as signed bytes; VPMADDUBSW takes |q - 128| (at most 128, unsigned) and x with the sign of
+        // q - 128 (x is within ±127): pairs at most 2·128·127, no saturation. The 128·s the shift leaves out joins
+        // the affine offset below. Each half of the block is one 32-run: its scale and x's.
+        const int64_t srow = static_cast<int64_t>(n0 + r) * groups;
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+          const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wrow[r] + k + 32 * h)), top);
+          const __m256i aw = _mm256_abs_epi8(w);
+          const __m256 s = _mm256_set1_ps(scale<T>(a.scales, srow + (h ? g1 : g0)));
+          UNROLL
+          for (int m = 0; m < MT; m++) {
+            const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256(xq[m] + h), w);
+            const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones));
+            acc[m][r] = _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_loadu_ps(reinterpret_cast<const float*>(dx[m]) + 8 * h)), s, acc[m][r]);
+          }
+        }
       }
     }
   }
@@ -114,7 +132,10 @@ static void tile(const QmvArgs& a, int m0, int n0) {
   for (; g + 8 <= groups; g += 8) {
     __m256 bv[NR];
     UNROLL
-    for (int r = 0; r < NR; r++) bv[r] = load8<T>(a.biases, static_cast<int64_t>(n0 + r) * groups + g);
+    for (int r = 0; r < NR; r++) {
+      const int64_t i = static_cast<int64_t>(n0 + r) * groups + g;
+      bv[r] = BITS == 4 ? load8<T>(a.biases, i) : _mm256_fmadd_ps(load8<T>(a.scales, i), _mm256_set1_ps(128), load8<T>(a.biases, i));
+    }
     UNROLL
     for (int m = 0; m < MT; m++) {
       const __m256 xs = _mm256_loadu_ps(a.xsum + static_cast<int64_t>(m0 + m) * groups + g);
@@ -127,8 +148,11 @@ static void tile(const QmvArgs& a, int m0, int n0) {
     UNROLL
     for (int r = 0; r < NR; r++) {
       float v = hsum(acc[m][r]) + hsum(off[m][r]);
-      for (int t = g; t < groups; t++)
-        v += scale<T>(a.biases, static_cast<int64_t>(n0 + r) * groups + t) * a.xsum[static_cast<int64_t>(m0 + m) * groups + t];
+      for (int t = g; t < groups; t++) {
+        const int64_t i = static_cast<int64_t>(n0 + r) * groups + t;
+        const float bias = BITS == 4 ? scale<T>(a.biases, i) : scale<T>(a.scales, i) * 128.0f + scale<T>(a.biases, i); // 128·s is exact
+        v += bias * a.xsum[static_cast<int64_t>(m0 + m) * groups + t];
+      }
       if (a.bias) v += a.bias[n0 + r];
       a.y[static_cast<int64_t>(m0 + m) * a.N + n0 + r] = v;
     }
@@ -136,20 +160,20 @@ static void tile(const QmvArgs& a, int m0, int n0) {
 };
 
 // Columns [n0, n1) of rows [m0, m0 + MT), two columns a tile (the rows' x loads serve both), then the last one.
-template <class Ts, int MT>
+template <class Ts, int BITS, int MT>
 void column_pairs(const QmvArgs& a, int m0, int n0, int n1) {
   int n = n0;
-  for (; n + 2 <= n1; n += 2) Ts::template tile<4, MT, 2>(a, m0, n);
-  if (n < n1) Ts::template tile<4, MT, 1>(a, m0, n);
+  for (; n + 2 <= n1; n += 2) Ts::template tile<BITS, MT, 2>(a, m0, n);
+  if (n < n1) Ts::template tile<BITS, MT, 1>(a, m0, n);
 }
 
 // tiling.h's walk, with tiles of 4 rows × 2 columns for batches (measured faster here than 4 × 1).
-template <class Ts>
+template <class Ts, int BITS>
 void walk(const QmvArgs& a, int n0, int n1) {
   if (a.M == 1) {
     int n = n0;
-    for (; n + 4 <= n1; n += 4) Ts::template tile<4, 1, 4>(a, 0, n);
-    for (; n < n1; n++) Ts::template tile<4, 1, 1>(a, 0, n);
+    for (; n + 4 <= n1; n += 4) Ts::template tile<BITS, 1, 4>(a, 0, n);
+    for (; n < n1; n++) Ts::template tile<BITS, 1, 1>(a, 0, n);
     return;
   }
   for (int mb = 0; mb < a.M; mb += mlxs::cpu::TILE_ROWS) {
@@ -157,22 +181,28 @@ void walk(const QmvArgs& a, int n0, int n1) {
     for (int nb = n0; nb < n1; nb += mlxs::cpu::TILE_COLUMNS) {
       const int ne = nb + mlxs::cpu::TILE_COLUMNS < n1 ? nb + mlxs::cpu::TILE_COLUMNS : n1;
       int m = mb;
-      for (; m + 4 <= me; m += 4) column_pairs<Ts, 4>(a, m, nb, ne);
+      for (; m + 4 <= me; m += 4) column_pairs<Ts, BITS, 4>(a, m, nb, ne);
       switch (me - m) {
-        case 3: column_pairs<Ts, 3>(a, m, nb, ne); break;
-        case 2: column_pairs<Ts, 2>(a, m, nb, ne); break;
-        case 1: column_pairs<Ts, 1>(a, m, nb, ne); break;
+        case 3: column_pairs<Ts, BITS, 3>(a, m, nb, ne); break;
+        case 2: column_pairs<Ts, BITS, 2>(a, m, nb, ne); break;
+        case 1: column_pairs<Ts, BITS, 1>(a, m, nb, ne); break;
         default: break;
       }
     }
   }
 }
 
+template <ScaleType T>
+void by_bits(const QmvArgs& a, int n0, int n1) {
+  if (a.bits == 4) walk<Tiles<T>, 4>(a, n0, n1);
+  else walk<Tiles<T>, 8>(a, n0, n1);
+}
+
 void qmv_int8(const QmvArgs& a, int n0, int n1) {
   switch (a.scale_type) {
-    case ScaleType::BF16: return walk<Tiles<ScaleType::BF16>>(a, n0, n1);
-    case ScaleType::F16: return walk<Tiles<ScaleType::F16>>(a, n0, n1);
-    default: return walk<Tiles<ScaleType::F32>>(a, n0, n1);
+    case ScaleType::BF16: return by_bits<ScaleType::BF16>(a, n0, n1);
+    case ScaleType::F16: return by_bits<ScaleType::F16>(a, n0, n1);
+    default: return by_bits<ScaleType::F32>(a, n0, n1);
   }
 }
 
