@@ -178,6 +178,12 @@ int32_t mlxs_cpu_spin(int32_t microseconds); /* how long idle kernel threads spi
 enum mlxs_cpu_activations { MLXS_ACT_PER_LAYER = 0, MLXS_ACT_FLOAT, MLXS_ACT_INT8 };
 int32_t mlxs_cpu_activations(int32_t policy);
 
+/* ---- GGUF (gguf_repack.cpp) ---- */
+/* the blocks of a Q4_0 (2), Q4_1 (3), Q5_0 (6), Q5_1 (7), Q8_0 (8) or Q4_K (12) tensor as MLX affine group-32 words,
+ * float32 scales and biases, as src/formats/gguf/repack.ts writes them; 1: done, 0: another type (not handled),
+ * -1: nbytes is not whole blocks */
+int32_t mlxs_gguf_repack(int32_t type, const uint8_t* src, double nbytes, uint8_t* wq, float* scales, float* biases);
+
 /* ---- mlx::fast ---- */
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps);                  /* weight 0: none */
 int32_t mlxs_layer_norm(int32_t x, int32_t weight, int32_t bias, float eps);  /* 0: none */

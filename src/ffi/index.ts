@@ -18,5 +18,5 @@ export * from "./shape.ts";
 export * from "./nn.ts";
 export { random, type RandomOptions } from "./random.ts";
 export { checkpoint, valueAndGrad } from "./autograd.ts";
-export { SafetensorsFile, openSafetensors, loadSafetensors, saveSafetensors } from "./io.ts";
+export { SafetensorsFile, openSafetensors, loadSafetensors, saveSafetensors , ggufRepack } from "./io.ts";
 export { evaluate, evaluate as eval, asyncEval, synchronize, clearStreams, mlxVersion, memory, clearCache, device, cpuKernels, type DeviceKind, type CpuKernels, type CpuActivations } from "./runtime.ts";

@@ -2,6 +2,7 @@
 import { MxArray, handles, wrap } from "./array.ts";
 import { checkHandle, checkStatus, checkString } from "./errors.ts";
 import { cstr, sym } from "./lib.ts";
+import { ptr } from "bun:ffi";
 
 interface Header {
   tensors: string[];
@@ -61,4 +62,16 @@ export function saveSafetensors(
   const metaBuf = Buffer.from(meta.map(([k, v]) => `${k}\0${v}\0`).join("") || "\0", "utf8");
   const hs = entries.length > 0 ? handles(entries.map(([, a]) => a)) : new Int32Array(1);
   checkStatus(sym.mlxs_st_save(cstr(path), names, hs, entries.length, metaBuf, meta.length), "st_save");
+}
+
+/**
+ * A Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 or Q4_K tensor's blocks (ggml type id `type`) as MLX affine group-32 words and float32 scales
+ * and biases, written natively (native/mlx_c_shim/gguf_repack.cpp; the same bytes as formats/gguf/repack.ts's
+ * decoders). False for another type.
+ */
+export function ggufRepack(type: number, src: Uint8Array, wq: Uint8Array, scales: Float32Array, biases: Float32Array): boolean {
+  if (src.length === 0) return false;
+  const r = sym.mlxs_gguf_repack(type, ptr(src), src.length, ptr(wq), ptr(scales), ptr(biases));
+  if (r < 0) throw new Error(`gguf_repack: ${src.length} bytes are not whole blocks of type ${type}`);
+  return r === 1;
 }

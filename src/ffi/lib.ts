@@ -136,6 +136,7 @@ const symbols = {
   mlxs_cpu_kernels: fn([I, I, I], I),
   mlxs_cpu_spin: fn([I], I),
   mlxs_cpu_activations: fn([I], I),
+  mlxs_gguf_repack: fn([I, P, D, P, P, P], I),
   mlxs_set_default_device: fn([I], I),
   mlxs_device_info_json: fn([I], S),
   mlxs_synchronize: fn([], I),

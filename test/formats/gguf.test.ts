@@ -123,6 +123,30 @@ describe("repack to MLX affine against llama.cpp's dequantization", () => {
       for (const [name, v] of Object.entries(ours)) expect({ name, values: Array.from(v) }).toEqual({ name, values: Array.from(Float32Array.from(want[name]!)) });
     }
   });
+  test("the native repack (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K) writes the bytes the TypeScript decoders write", () => {
+    const covered = new Set<number>();
+    for (const path of [SMOLLM2, GEMMA3]) {
+      const f = readGguf(path);
+      for (const t of f.tensors) {
+        const r = readTensorBytes(f, t);
+        const ty = GGML_TYPES[t.type]!;
+        if (t.dims[0]! % ty.block !== 0) continue;
+        const rowBytes = (t.dims[0]! / ty.block) * ty.bytes;
+        const rows = Math.min(r.length / rowBytes, 64); // whole rows, at most 64 a tensor
+        const bytes = r.subarray(0, rows * rowBytes);
+        const part: GgufTensorInfo = { ...t, dims: [t.dims[0]!, rows] };
+        const js = repack(part, bytes);
+        const native = repack(part, bytes, mx.ggufRepack);
+        if (js.kind !== "affine" || native.kind !== "affine") continue;
+        if (mx.ggufRepack(t.type, bytes, new Uint8Array(js.weight.byteLength), new Float32Array(js.scales.length), new Float32Array(js.biases.length))) covered.add(t.type);
+        expect({ name: t.name, w: Buffer.from(native.weight.buffer).equals(Buffer.from(js.weight.buffer)) }).toEqual({ name: t.name, w: true });
+        expect(native.scales).toEqual(js.scales);
+        expect(native.biases).toEqual(js.biases);
+      }
+    }
+    // the real files hold Q4_1, Q5_0, Q8_0 and Q4_K
+    expect([...covered].map((t) => GGML_TYPES[t]!.name).sort()).toEqual(["Q4_1", "Q4_K", "Q5_0", "Q8_0"]);
+  });
 });
 
 describe("corrupt GGUF files give a clear error, never a crash or a hang", () => {

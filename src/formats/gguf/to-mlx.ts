@@ -1,5 +1,5 @@
 // A GGUF file → named MLX arrays (HF names) + config.json + quantization overrides, ready for models/load.ts.
-import { array, concatenate, eval as evalArrays, fromBytes, quantize, reshape, type MxArray } from "../../ffi/index.ts";
+import { array, concatenate, eval as evalArrays, fromBytes, ggufRepack, quantize, reshape, type MxArray } from "../../ffi/index.ts";
 import type { Config } from "../../models/config.ts";
 import { readGguf, readTensorBytes, GgufError, type GgufFile } from "./file.ts";
 import { configFromGguf, hfModulePath } from "./hf-names.ts";
@@ -63,7 +63,7 @@ export function loadGgufWeights(path: string): GgufWeights {
         Bun.gc(true);
         garbage = 0;
       }
-      const r = repack(t, readTensorBytes(file, t));
+      const r = repack(t, readTensorBytes(file, t), ggufRepack);
       const key = `${target.path}.${target.suffix}`;
       if (r.kind === "float") {
         if (isGemmaNorm(modelType, target.path)) {
