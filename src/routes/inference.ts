@@ -3,8 +3,8 @@
 import { elapsedNs, monotonicNs } from "../api/time.ts";
 import type { GenerateParams, RunnerEvent } from "../engine/protocol.ts";
 import type { Logprob, Metrics as WireMetrics, TokenLogprob } from "../schemas/index.ts";
+import type { StoredModel } from "../store/store.ts";
 import type { AppContext } from "./context.ts";
-import type { PreparedRequest } from "./prepare.ts";
 
 /** The final stats of a response (api.Metrics, durations in ns): all there, but the omitempty cached count. */
 export type Metrics = Required<Omit<WireMetrics, "prompt_eval_cached_count">> & Pick<WireMetrics, "prompt_eval_cached_count">;
@@ -21,8 +21,14 @@ export type InferenceEvent =
       stopSequence?: string;
     };
 
+/** The model a request runs on and how long it stays loaded after (a PreparedRequest is one). */
+export interface ModelUse {
+  model: StoredModel;
+  keepAliveMs: number | undefined;
+}
+
 /** An empty prompt: load the model (done_reason "load"), or with keep_alive 0 unload it ("unload"). */
-export async function loadOrUnload(app: AppContext, prepared: PreparedRequest, signal?: AbortSignal): Promise<"load" | "unload"> {
+export async function loadOrUnload(app: AppContext, prepared: ModelUse, signal?: AbortSignal): Promise<"load" | "unload"> {
   if (prepared.keepAliveMs === 0) {
     await app.scheduler.unload(prepared.model);
     return "unload";
@@ -50,10 +56,10 @@ function logprobOf(event: Extract<RunnerEvent, { type: "token" }>, wantTop: bool
   return [entry];
 }
 
-/** Runs one generation on the model as prepared; the caller's early return (a client that went away) cancels it. */
+/** Runs one generation (prepare()'s params) on the model; the caller's early return (a client that went away) cancels it. */
 export async function* infer(
   app: AppContext,
-  prepared: PreparedRequest,
+  prepared: ModelUse,
   params: GenerateParams,
   signal: AbortSignal | undefined,
   startNs: bigint = monotonicNs(),
