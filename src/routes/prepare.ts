@@ -8,6 +8,7 @@ import { parseKeepAlive } from "../api/duration.ts";
 import { formatConstraint } from "../api/format.ts";
 import { resolveOptions, type ModelOptions } from "../api/options.ts";
 import type { GenerateParams, OutputConstraint, SamplingParams } from "../engine/protocol.ts";
+import type { ToolFormat } from "../formats/tools/formats.ts";
 import { detectToolFormat } from "../formats/tools/parser.ts";
 import { promptOpensThinking } from "../formats/tools/thinking.ts";
 import type { GenerateRequest, inferenceFields, Message, Tool, ToolChoice } from "../schemas/index.ts";
@@ -88,7 +89,7 @@ export async function prepare(app: AppContext, model: StoredModel, body: CommonF
   const fit = { numCtx: options.num_ctx, truncate: body.truncate !== false };
   const tokenizer = () => modelTokenizer(app.store, model);
   let prompt: RenderedPrompt;
-  let toolFormat;
+  let toolFormat: ToolFormat | undefined;
   if (turn.route === "chat") {
     const messages = chatConversation(layers, turn.messages, canThink ? tags : undefined);
     const goTemplate = chooseGoTemplate(undefined, layers);
@@ -104,7 +105,7 @@ export async function prepare(app: AppContext, model: StoredModel, body: CommonF
     // model has one, is where its tools branch (and so its call syntax) is written.
     if (capabilities.includes("tools")) toolFormat = detectToolFormat(layers.template ?? "") ?? detectToolFormat(source) ?? undefined;
   }
-  const readsThinking = templated && canThink && thinking;
+  const readsThinking = templated && thinking;
   const startInThinking = readsThinking && promptOpensThinking(prompt.text, tags);
 
   let constraint: OutputConstraint | undefined = format;
