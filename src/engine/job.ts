@@ -10,9 +10,13 @@ export interface JobContext {
   yieldToLoop(): Promise<void>;
 }
 
+/**
+ * The request itself is at fault (a prompt too long with truncate false, a format the engine cannot enforce): the
+ * server answers 400 unless `status` names another (scheduler/runner-process.ts runnerErrorStatus). Anything else a
+ * job throws is the runner's own failure: a 500 with its message, as Ollama answers a runner's errors.
+ */
 export class RequestError extends Error {
   override name = "RequestError";
-  /** the HTTP status the server answers with (default 500, as Ollama answers a runner's errors) */
   constructor(message: string, readonly status?: number) {
     super(message);
   }

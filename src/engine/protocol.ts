@@ -1,4 +1,3 @@
-import type { ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import type { LrSchedule } from "../train/schedule.ts";
 // The typed protocol between the server and a runner process, carried over Bun's IPC channel (JSON messages).
 // Requests carry an id chosen by the server; every event names the request it belongs to.
@@ -26,19 +25,20 @@ export interface ModelSpec {
 }
 
 /**
- * One generation. The runner owns the tokenizer, so it receives text: a prompt that is already the final
- * model input (raw), or chat messages it renders with the model's chat template.
+ * One generation. The server renders the prompt (routes/prepare.ts: the model's Jinja chat template or a Go
+ * TEMPLATE, as Ollama's chatPrompt does), so the runner receives the final model input as text and tokenizes it.
  */
 export interface GenerateParams {
-  prompt?: string;
-  messages?: ChatMessage[];
-  /** token ids of an earlier exchange (/api/generate `context`): decoded, and the text put before the prompt */
-  context?: number[];
+  prompt: string;
+  /**
+   * The prompt is a rendered chat template: it carries its own special tokens (BOS included) and is tokenized as
+   * is. Otherwise (a raw prompt, a Go template's output) the tokenizer adds BOS where it has one and the text lacks it.
+   */
+  rendered?: boolean;
   /** report the prompt's token ids followed by the generated ones as summary.context */
   returnContext?: boolean;
-  tools?: unknown[];
-  /** extra chat-template variables (enable_thinking, ...) */
-  templateKwargs?: Record<string, unknown>;
+  /** thinking is on (the template was rendered with enable_thinking): a constraint lets a thought come first */
+  thinking?: boolean;
   /** constrained decoding: only tokens that keep the output a valid prefix of this language are sampled */
   constraint?: OutputConstraint;
   /** the most tokens a thought may take before it is closed (Anthropic's thinking.budget_tokens) */

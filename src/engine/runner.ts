@@ -96,7 +96,7 @@ export async function runRunner(): Promise<void> {
           fuseJob(req.id, req.params, ctx);
           break;
         default:
-          throw new RequestError(`unexpected request ${req.op}`);
+          throw new Error(`unexpected request ${req.op}`);
       }
     } catch (err) {
       fail([req.id], err);

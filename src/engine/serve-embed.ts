@@ -7,7 +7,7 @@ import { isEmbeddingArchitecture } from "../models/kinds.ts";
 import { readGguf } from "../formats/gguf/file.ts";
 import { embedBatch, inputTokens, loadEncoderModel, planBatches, type LoadedEncoder } from "./embedding.ts";
 import type { EmbedParams, ModelSpec } from "./protocol.ts";
-import { RequestError, type JobContext } from "./job.ts";
+import type { JobContext } from "./job.ts";
 
 let encoder: LoadedEncoder | null = null;
 
@@ -59,7 +59,7 @@ export interface EmbedContext {
  */
 export async function embed(jobs: readonly EmbedJob[], ctx: EmbedContext, fail: (ids: number[], err: unknown) => void): Promise<void> {
   const enc = encoder;
-  if (!enc) return fail(jobs.map((j) => j.id), new RequestError("this runner serves no embedding model"));
+  if (!enc) return fail(jobs.map((j) => j.id), new Error("this runner serves no embedding model"));
   const accepted: { job: EmbedJob; rows: number[][] }[] = [];
   for (const job of jobs) {
     const limit = Math.max(1, Math.min(job.params.numCtx, enc.contextLength));

@@ -1,9 +1,8 @@
+// The runner's model ops: load (one model per runner) and generate (prompt text → tokens → completion).
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { device } from "../ffi/index.ts";
 import { shouldDequantizeOnCpu } from "./cpu-backend.ts";
-// The runner's model ops: load (one model per runner) and generate (template → tokens → completion).
-import { applyChatTemplate, type ChatMessage } from "../formats/tokenizer/chat-template.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import { loadAdapter } from "../models/adapter.ts";
 import { readAdapterDir } from "../formats/adapter.ts";
@@ -46,7 +45,7 @@ export async function loadModel(id: number, spec: ModelSpec, ctx: JobContext): P
       ctx.emit({ type: "loaded", id, loadDurationNs: 0, contextLength: current.contextLength });
       return;
     }
-    throw new RequestError(`this runner already serves ${current.name}; a runner holds one model`);
+    throw new Error(`this runner already serves ${current.name}; a runner holds one model`);
   }
   if (isEmbeddingSpec(spec)) return loadEmbeddingModel(id, spec, ctx);
   // A 4-bit weight is half a byte per parameter on disk, a float32 one four: bytes × 2 over-estimates params.
@@ -66,51 +65,13 @@ export function fitToContext(tokens: number[], numCtx: number, numKeep: number):
   return [...tokens.slice(0, keep), ...tokens.slice(tokens.length - (limit - keep))];
 }
 
-/**
- * A conversation rendered by the model's chat template and tokenized. One longer than num_ctx loses its oldest
- * messages as Ollama's chatPrompt (server/prompt.go) drops them: the latest messages that fit, with every system
- * message before them; the last message always stays (what still does not fit is cut by tokens afterwards).
- * With truncate false nothing is dropped.
- */
-function renderChat(lm: LoadedModel, before: string, messages: ChatMessage[], params: GenerateParams, numCtx: number): { text: string; tokens: number[] } {
-  const render = (msgs: ChatMessage[]) => {
-    const text = before + applyChatTemplate(lm.tokenizer, msgs, { tools: params.tools as never, addGenerationPrompt: true, kwargs: params.templateKwargs });
-    // A rendered template carries its own special tokens (BOS included).
-    return { text, tokens: lm.tokenizer.encode(text, { addSpecialTokens: false }) };
-  };
-  const whole = render(messages);
-  if (whole.tokens.length <= numCtx || params.truncate === false || messages.length < 2) return whole;
-  const from = (i: number) => [...messages.slice(0, i).filter((m) => m.role === "system"), ...messages.slice(i)];
-  let best = render(from(messages.length - 1));
-  for (let i = messages.length - 2; i > 0; i--) {
-    const candidate = render(from(i));
-    if (candidate.tokens.length > numCtx) break;
-    best = candidate;
-  }
-  return best;
-}
-
-/** The text of a `context` from an earlier response; ids outside the vocabulary are the client's error. */
-function contextText(lm: LoadedModel, ids: number[]): string {
-  const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= lm.tokenizer.idLimit);
-  if (bad !== undefined) throw new RequestError(`invalid context: token id ${bad} is not in the vocabulary`);
-  return lm.tokenizer.decode(ids);
-}
-
 export async function generate(id: number, params: GenerateParams, ctx: JobContext): Promise<void> {
   const lm = loaded;
-  if (!lm) throw new RequestError(loadedEncoder() ? `${loadedEncoder()!.name} is an embedding model: it cannot generate` : "no model is loaded in this runner");
+  if (!lm) throw new Error(loadedEncoder() ? `${loadedEncoder()!.name} is an embedding model: it cannot generate` : "no model is loaded in this runner");
   const o = params.options;
-  let tokens: number[];
-  let promptText: string;
-  // /api/generate `context`: as Ollama, the earlier tokens are detokenized and the text precedes the new prompt.
-  const before = params.context?.length ? contextText(lm, params.context) : "";
-  if (params.messages) {
-    ({ text: promptText, tokens } = renderChat(lm, before, params.messages, params, o.num_ctx));
-  } else {
-    promptText = before + (params.prompt ?? "");
-    tokens = lm.tokenizer.encodePrompt(promptText);
-  }
+  const promptText = params.prompt;
+  // A rendered chat template carries its own special tokens; other text gets BOS where the tokenizer has one.
+  let tokens = params.rendered ? lm.tokenizer.encode(promptText, { addSpecialTokens: false }) : lm.tokenizer.encodePrompt(promptText);
   if (tokens.length === 0) throw new RequestError("the prompt is empty after tokenization");
   const contextIds = params.returnContext ? [...tokens] : undefined;
   // As Ollama's runner: a prompt longer than the context is cut to it (keeping num_keep), or refused with truncate
@@ -119,8 +80,7 @@ export async function generate(id: number, params: GenerateParams, ctx: JobConte
   tokens = fitToContext(tokens, o.num_ctx, o.num_keep);
   let constraint;
   try {
-    const thinkingOn = params.templateKwargs?.enable_thinking === true;
-    constraint = params.constraint || params.thinkBudget !== undefined ? requestConstraint(lm.tokenizer, params.constraint, promptText, thinkingOn, params.thinkBudget) : undefined;
+    constraint = params.constraint || params.thinkBudget !== undefined ? requestConstraint(lm.tokenizer, params.constraint, promptText, params.thinking === true, params.thinkBudget) : undefined;
   } catch (e) {
     if (e instanceof ConstraintError) throw new RequestError(`invalid format: ${e.message}`);
     throw e;

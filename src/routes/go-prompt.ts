@@ -1,13 +1,13 @@
-// The prompt of /api/generate when a Go template renders it (server/routes.go GenerateHandler, "direct template
+// The prompt of /api/generate and /api/chat when a Go template renders it (server/routes.go GenerateHandler, "direct template
 // execution"). Which template wins:
 //   1. the request's `template` (Ollama: it overrides the Modelfile TEMPLATE);
 //   2. the model's TEMPLATE layer: Ollama renders it rather than the weights' Jinja template (OLLAMA_GO_TEMPLATE
 //      defaults to true), and a layer exists only when someone wrote it: a Modelfile TEMPLATE, /api/create
 //      `template`, or a registry model's own layer (ollmlx never derives one from the weights). A layer that uses a
 //      construct this renderer lacks falls back to the weights' chat template, which the model also carries;
-//   3. otherwise undefined: the runner renders the model's Jinja chat template.
-// The rendered text goes to the runner as a raw prompt, which it tokenizes as is (adding BOS where the tokenizer
-// has one and the text does not start with it), so the chat template is not applied twice.
+//   3. otherwise undefined: the model's Jinja chat template renders it (render.ts).
+// The rendered text goes to the runner as the prompt, which it tokenizes adding BOS where the tokenizer has one and
+// the text does not start with it.
 import { InvalidRequestError, OllamaError } from "../api/errors.ts";
 import {
   GoTemplate,

@@ -14,7 +14,7 @@ export interface ModelLayers {
   params?: Record<string, unknown>;
   messages?: Message[];
   license: string[];
-  /** the HF chat template the runner renders (tokenizer_config.json or chat_template.jinja) */
+  /** the HF chat template of an MLX model (tokenizer_config.json or chat_template.jinja) */
   chatTemplate?: string;
   /** config.json of an MLX model */
   hfConfig?: Record<string, unknown>;

@@ -8,16 +8,33 @@ import { OllamaError } from "../api/errors.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { runnerEnv } from "../engine/cpu-backend.ts";
 
-/** The runner died (crash, kill, OOM) while a request was in flight. */
-export class RunnerCrashedError extends Error {
+export type RunnerErrorKind = Extract<RunnerEvent, { type: "error" }>["kind"];
+
+/**
+ * The one mapping from a runner's failure to an HTTP status. Ollama's server passes a runner's own status through
+ * (llm/server.go returns api.StatusError, routes.go sends {"error", "status"}) and answers anything else with a 500
+ * and the message: a request the runner refused as the client's fault (RequestError: a prompt too long with
+ * truncate false, a prompt that tokenizes to nothing) is a 400 unless it names its status; MLX's failures (out of
+ * memory included), the runner's own errors and a runner that died are 500s with their message.
+ */
+export function runnerErrorStatus(kind: RunnerErrorKind | "crashed", status?: number): number {
+  if (status !== undefined) return status;
+  return kind === "request" ? 400 : 500;
+}
+
+/** The runner died (crash, kill, OOM) while a request was in flight, or did not start. */
+export class RunnerCrashedError extends OllamaError {
   override name = "RunnerCrashedError";
+  constructor(message: string) {
+    super(runnerErrorStatus("crashed"), message);
+  }
 }
 
 /** The runner answered a request with an error event; the runner itself keeps serving. */
 export class RunnerRequestError extends OllamaError {
   override name = "RunnerRequestError";
-  constructor(message: string, readonly kind: "mlx" | "request" | "internal", status = 500) {
-    super(status, message);
+  constructor(message: string, readonly kind: RunnerErrorKind, status?: number) {
+    super(runnerErrorStatus(kind, status), message);
   }
 }
 

@@ -40,7 +40,8 @@ test("40 short generations, a third cancelled after their first token: one runne
     const call = proc.request({
       op: "generate",
       params: {
-        ...(i % 2 === 0 ? { prompt: `Count to ${i}:` } : { messages: [{ role: "user", content: `Say ${i} words about the sea.` }] }),
+        // a raw prompt, or a rendered chat template (SmolLM2's ChatML) tokenized as is
+        ...(i % 2 === 0 ? { prompt: `Count to ${i}:` } : { prompt: `<|im_start|>user\nSay ${i} words about the sea.<|im_end|>\n<|im_start|>assistant\n`, rendered: true }),
         options: options({ num_predict: i % 3 === 1 ? 64 : 1 + (i % 6), temperature: i % 3 === 0 ? 0 : 0.8, seed: i, stop: i % 5 === 0 ? ["."] : [] }),
       },
     });

@@ -189,9 +189,9 @@ describe("context", () => {
     expect(second.json.prompt_eval_count as number).toBeGreaterThan(context.length);
   });
 
-  test("token ids outside the vocabulary are refused with a message, not a crash", async () => {
+  test("token ids outside the vocabulary are the client's 400 with a message, not a crash", async () => {
     const r = await generate({ prompt: "x", context: [1, 99_999_999] });
-    expect(r.status).toBe(500);
+    expect(r.status).toBe(400);
     expect(r.json.error).toContain("invalid context: token id 99999999");
     const raw = await generate({ prompt: "x", raw: true, context: [1, 2] });
     expect(raw.status).toBe(400);

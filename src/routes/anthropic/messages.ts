@@ -57,8 +57,8 @@ export function anthropicRoutes(app: AppContext) {
     .post(
       "/v1/messages/count_tokens",
       async ({ body, request }) => {
-        // The runner owns the tokenizer and the template: the prompt is rendered and prefilled there, one token
-        // generated and dropped, so the count is exactly what /v1/messages would read.
+        // The prompt is rendered as /v1/messages renders it and prefilled by the runner, one token generated and
+        // dropped, so the count is exactly what /v1/messages would read (BOS and num_ctx fitting included).
         const chat = fromAnthropicPrompt(body, modelThinks(app, body.model));
         const counted = await aggregateChat(chatChunks(app, { ...chat, options: { num_predict: 1, temperature: 0 }, stream: true }, request.signal));
         return { input_tokens: counted.prompt_eval_count ?? 0 };
