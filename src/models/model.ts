@@ -1,5 +1,5 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
-import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, subtract, type MxArray } from "../ffi/index.ts";
+import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, scope, subtract, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import { causalMask, type LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
@@ -97,15 +97,19 @@ export class DecoderLM implements CausalLM {
     const fullMasks = fullIdx >= 0 && !batched?.[fullIdx] ? maskOf(fullIdx) : [];
     const swaMasks = swaIdx >= 0 && !batched?.[swaIdx] ? maskOf(swaIdx, this.p.slidingWindow) : [];
     const batchMask = batched?.find((c) => c)?.mask(L) ?? null;
+    // Each block in a scope of its own that keeps only its output: the handles of a block's intermediates go as soon
+    // as its graph is built, so that evaluation frees each buffer once it is consumed (held to the end of the pass
+    // they took 1.2 MB a prompt token for SmolLM2: 325 MB at the peak of a 255-token prefill).
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;
       const shared = batched?.[i];
+      const x = h;
       if (shared) {
-        h = b.forward(h, { batch: shared, mask: batchMask });
+        h = scope(() => b.forward(x, { batch: shared, mask: batchMask }));
         continue;
       }
       const masks = b.sliding ? swaMasks : fullMasks;
-      h = b.forward(h, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) });
+      h = scope(() => b.forward(x, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) }));
     }
     return norm.forward(h);
   }
