@@ -4,7 +4,7 @@
 import { KVCache } from "./layers/kv-cache.ts";
 import { Embedding } from "./layers/linear.ts";
 import { RMSNorm } from "./layers/norm.ts";
-import { type Config, optBool, req } from "./config.ts";
+import { type Config, req } from "./config.ts";
 import { deepseekGate, deepseekMlp } from "./deepseek.ts";
 import { attentionFor, LLAMA, LlamaBlock, type LlamaFlavor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
@@ -12,7 +12,9 @@ import type { Weights } from "./weights.ts";
 
 export function buildGlm4Moe(c: Config, ws: Weights): DecoderLM {
   const eps = req(c, "rms_norm_eps");
-  const flavor: LlamaFlavor = { ...LLAMA, qkNorm: optBool(c, "use_qk_norm", false) ? "head" : false };
+  // a GGUF does not say: its q/k norm tensors do
+  const qkNorm = typeof c.use_qk_norm === "boolean" ? c.use_qk_norm : ws.has("model.layers.0.self_attn.q_norm.weight");
+  const flavor: LlamaFlavor = { ...LLAMA, qkNorm: qkNorm ? "head" : false };
   // nn.RoPE with rope_theta: glm4_moe.py reads no rope_scaling
   const attnConfig = { ...c, rope_scaling: null, rope_traditional: false };
   const gate = deepseekGate(c, "v3");
