@@ -7,6 +7,7 @@ import { KVCache } from "./layers/kv-cache.ts";
 import { DeepseekMoE, type DeepseekGate } from "./layers/deepseek-moe.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import { MlaAttention, type MlaParts } from "./layers/mla.ts";
+import { absorbKvB } from "./layers/mla-absorb.ts";
 import { GatedMLP } from "./layers/mlp.ts";
 import { MultiLinear } from "./layers/multi-linear.ts";
 import { RMSNorm } from "./layers/norm.ts";
@@ -41,11 +42,14 @@ function mlaFor(ws: Weights, c: Config, path: string, version: Version): MlaAtte
   const q: MlaParts["q"] = typeof qLoraRank === "number"
     ? { a: Linear.load(ws, `${path}.q_a_proj`), norm: RMSNorm.load(ws, `${path}.q_a_layernorm`, 1e-6), b: Linear.load(ws, `${path}.q_b_proj`) }
     : { proj: Linear.load(ws, `${path}.q_proj`) };
-  const kv: MlaParts["kv"] = version === "v2"
-    ? { kvB: Linear.load(ws, `${path}.kv_b_proj`) }
-    : { embedQ: MultiLinear.load(ws, `${path}.embed_q`), unembedOut: MultiLinear.load(ws, `${path}.unembed_out`) };
+  const heads = req(c, "num_attention_heads");
+  const vHeadDim = req(c, "v_head_dim");
+  let kv: MlaParts["kv"];
+  if (version === "v2") kv = { kvB: Linear.load(ws, `${path}.kv_b_proj`) };
+  else if (ws.has(`${path}.kv_b_proj.weight`)) kv = absorbKvB(ws, path, heads, nope, vHeadDim);
+  else kv = { embedQ: MultiLinear.load(ws, `${path}.embed_q`), unembedOut: MultiLinear.load(ws, `${path}.unembed_out`) };
   return new MlaAttention(
-    { nHeads: req(c, "num_attention_heads"), qkNopeHeadDim: nope, qkRopeHeadDim: ropeDim, vHeadDim: req(c, "v_head_dim"), kvLoraRank: req(c, "kv_lora_rank"), scale },
+    { nHeads: heads, qkNopeHeadDim: nope, qkRopeHeadDim: ropeDim, vHeadDim, kvLoraRank: req(c, "kv_lora_rank"), scale },
     {
       q,
       kvA: Linear.load(ws, `${path}.kv_a_proj_with_mqa`),
