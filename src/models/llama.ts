@@ -16,7 +16,7 @@ import type { Weights } from "./weights.ts";
 export class LlamaBlock implements Block {
   constructor(
     readonly sliding: boolean,
-    private readonly attn: Attention,
+    private readonly attn: { forward(x: MxArray, kv: LayerKV): MxArray } & Disposable,
     private readonly mlp: { forward(x: MxArray): MxArray } & Disposable,
     private readonly inputNorm: Norm,
     private readonly postAttnNorm: Norm,

@@ -16,6 +16,8 @@ import { buildQwen3Moe } from "./qwen3-moe.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
+import { buildDeepseekV2, buildDeepseekV3 } from "./deepseek.ts";
+import { buildGlm4Moe } from "./glm4-moe.ts";
 import { SUPPORTED_ARCHITECTURES, type CausalArchitecture } from "./kinds.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -36,6 +38,9 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   cohere2: buildCohere2,
   mixtral: buildMixtral,
   ministral3: buildMinistral3,
+  deepseek_v2: buildDeepseekV2,
+  deepseek_v3: buildDeepseekV3,
+  glm4_moe: buildGlm4Moe,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

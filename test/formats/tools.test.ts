@@ -222,3 +222,52 @@ describe("detectToolFormat", () => {
     expect(detectToolFormat("{% if tools %}{% endif %}", new Set(["[TOOL_CALLS]"]))).toBe("mistral");
   });
 });
+
+describe("deepseek (V3 / R1 / V3.1)", () => {
+  const B = "<｜tool▁calls▁begin｜>";
+  const E = "<｜tool▁calls▁end｜>";
+  const call_ = (head: string, rest: string) => `<｜tool▁call▁begin｜>${head}<｜tool▁sep｜>${rest}<｜tool▁call▁end｜>`;
+
+  test("V3's typed calls with fenced JSON arguments, two in one block, after content", () => {
+    const text = `Let me look.${B}${call_("function", 'get_weather\n```json\n{"city": "Paris", "days": 2}\n```')}\n${call_("function", "get_time\n```json\n{}\n```")}${E}`;
+    expect(parseEveryWay("deepseek", text)).toEqual({
+      content: "Let me look.",
+      toolCalls: [call(0, "get_weather", { city: "Paris", days: 2 }), call(1, "get_time", {})],
+    });
+  });
+
+  test("V3.1's name<｜tool▁sep｜>{arguments}", () => {
+    const text = `${B}${call_("get_weather", '{"city": "Oslo"}')}${E}`;
+    expect(parseEveryWay("deepseek", text)).toEqual({ content: "", toolCalls: [call(0, "get_weather", { city: "Oslo" })] });
+  });
+
+  test("a call whose arguments are not JSON is released as content", () => {
+    const text = `${B}${call_("get_weather", "{city: Oslo")}${E}`;
+    expect(parseEveryWay("deepseek", text)).toEqual({ content: text, toolCalls: [] });
+  });
+
+  test("detected from DeepSeek's template, and from the vocabulary", () => {
+    expect(detectToolFormat("{% if tools %}{{'<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>'}}{% endif %}")).toBe("deepseek");
+    expect(detectToolFormat("{% if tools %}{% endif %}", new Set([B]))).toBe("deepseek");
+  });
+});
+
+describe("glm (GLM-4.5 / 4.6)", () => {
+  test("<tool_call>name, then <arg_key>/<arg_value> pairs: JSON values decoded, text kept", () => {
+    const text =
+      "I'll check.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>New York</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>units</arg_key>\n<arg_value>{\"temp\": \"C\"}</arg_value>\n</tool_call>";
+    expect(parseEveryWay("glm", text)).toEqual({
+      content: "I'll check.",
+      toolCalls: [call(0, "get_weather", { city: "New York", days: 3, units: { temp: "C" } })],
+    });
+  });
+
+  test("a call with no arguments, and a JSON call inside <tool_call>", () => {
+    const text = '<tool_call>list_files\n</tool_call><tool_call>{"name": "get_time", "arguments": {"tz": "CET"}}</tool_call>';
+    expect(parseEveryWay("glm", text)).toEqual({ content: "", toolCalls: [call(0, "list_files", {}), call(1, "get_time", { tz: "CET" })] });
+  });
+
+  test("detected from GLM's template (before hermes, which shares <tool_call>)", () => {
+    expect(detectToolFormat("<tool_call>{{ tc.name }}\n<arg_key>{{ k }}</arg_key>\n<arg_value>{{ v }}</arg_value>")).toBe("glm");
+  });
+});

@@ -2,6 +2,7 @@
 import type { Config } from "../../models/config.ts";
 import { GgufError, type GgufValue } from "./file.ts";
 import { encoderConfigFromGguf, encoderModulePath, isGgufEncoder } from "./bert-names.ts";
+import { deepseekConfigFromGguf, glm4MoeConfigFromGguf, MOE_LAYER_NAMES } from "./moe-names.ts";
 
 type Md = Record<string, GgufValue>;
 
@@ -25,6 +26,8 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   smollm3: "smollm3",
   cohere2: "cohere2",
   qwen3moe: "qwen3_moe",
+  deepseek2: "deepseek_v2",
+  glm4moe: "glm4_moe",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -81,7 +84,7 @@ export function configFromGguf(md: Md): Config {
       original_max_position_embeddings: k("rope.scaling.original_context_length"),
     };
   }
-  Object.assign(config, ARCH_CONFIG[modelType]?.(k, config) ?? {});
+  Object.assign(config, ARCH_CONFIG[modelType]?.(k, config, md) ?? {});
   if (modelType === "gemma3_text") {
     config.sliding_window = k("attention.sliding_window") ?? 512;
     config.query_pre_attn_scalar = Number(config.head_dim);
@@ -98,7 +101,7 @@ export function configFromGguf(md: Md): Config {
 type Key = (name: string) => number | undefined;
 
 /** The config.json keys of the architectures whose models read more than the common ones, from `<arch>.*` metadata. */
-const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
+const ARCH_CONFIG: Record<string, (k: Key, common: Config, md: Md) => Config> = {
   // llama.cpp scales queries by 1/sqrt(head_dim), but by 1/sqrt(hidden/heads) in the 46-layer (27B) model
   gemma2: (k, c) => ({
     query_pre_attn_scalar: c.num_hidden_layers === 46 ? Number(c.hidden_size) / Number(c.num_attention_heads) : c.head_dim,
@@ -131,6 +134,8 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
     decoder_sparse_step: 1,
     mlp_only_layers: [],
   }),
+  deepseek_v2: deepseekConfigFromGguf,
+  glm4_moe: glm4MoeConfigFromGguf,
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -169,6 +174,7 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ffn_up_exps: "block_sparse_moe.switch_mlp.up_proj",
     ffn_down_exps: "block_sparse_moe.switch_mlp.down_proj",
   },
+  ...MOE_LAYER_NAMES,
 };
 
 /** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
@@ -188,6 +194,8 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   const b = /^blk\.(\d+)\.(.+)$/.exec(base);
   if (!b) return null;
   const [, layer, part] = b as unknown as [string, string, string];
+  // DeepSeek-V3's and GLM-4.5's gate bias (llama.cpp's exp_probs_b.bias)
+  if (part === "exp_probs_b") return { path: `model.layers.${layer}.mlp.gate`, suffix: "e_score_correction_bias" };
   const name = ARCH_LAYER_NAMES[modelType]?.[part] ?? (part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part]);
   if (!name) return null;
   return { path: `model.layers.${layer}.${name}`, suffix };

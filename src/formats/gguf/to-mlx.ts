@@ -4,6 +4,7 @@ import type { Config } from "../../models/config.ts";
 import { readGguf, readTensorBytes, GgufError, type GgufFile } from "./file.ts";
 import { configFromGguf, hfModulePath } from "./hf-names.ts";
 import { repack, type Repacked } from "./repack.ts";
+import { reshapeMlaTensors } from "./mla.ts";
 
 export interface GgufWeights {
   file: GgufFile;
@@ -97,6 +98,7 @@ export function loadGgufWeights(path: string): GgufWeights {
     for (const t of tensors.values()) t.free();
     throw e;
   }
+  reshapeMlaTensors(tensors, quant, config);
   config.quantization = quant;
   // A GGUF without output.weight ties the head to the embeddings.
   config.tie_word_embeddings = !tensors.has("lm_head.weight");

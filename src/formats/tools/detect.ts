@@ -18,12 +18,15 @@ export function detectToolFormat(chatTemplate: string, vocab?: Set<string>): Too
   if (t.includes("<start_function_call>")) return "function_gemma";
   if (t.includes("<|tool_list_start|>") || t.includes("<|tool_call_start|>")) return "pythonic";
   if (t.includes("<tool_call>") && t.includes("<function=")) return "qwen3_coder";
+  if (t.includes("<tool_call>") && t.includes("<arg_key>")) return "glm";
+  if (t.includes("<｜tool▁calls▁begin｜>")) return "deepseek";
   if (t.includes("[TOOL_CALLS]")) return "mistral";
   if (t.includes("<tool_call>")) return "hermes";
   // Llama 3.1 names <|python_tag|> and the ipython role; 3.2/3.3 only describe the JSON shape.
   if (t.includes("<|python_tag|>") || (t.includes("ipython") && t.includes('"parameters"'))) return "llama3";
   if (!templateTakesTools(t)) return undefined;
   if (vocab?.has("[TOOL_CALLS]")) return "mistral";
+  if (vocab?.has("<｜tool▁calls▁begin｜>")) return "deepseek";
   if (vocab?.has("<tool_call>")) return "hermes";
   if (vocab?.has("<|python_tag|>")) return "llama3";
   return "json";

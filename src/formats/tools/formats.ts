@@ -4,6 +4,7 @@
 import { isPlainObject, jsonValueEnd, skipWhitespace, tryParseJson } from "./json-scan.ts";
 import { decodeCallSyntax, decodePythonicCalls } from "./call-syntax.ts";
 import type { ParsedCall } from "./parsed-call.ts";
+import { DEEPSEEK_CALLS_BEGIN, DEEPSEEK_CALLS_END, decodeDeepseekCalls, decodeGlmCall } from "./deepseek-glm.ts";
 
 export type ToolFormat =
   | "hermes" // Qwen2.5 / Qwen3 / Hermes / Nemotron: <tool_call>{"name","arguments"}</tool_call>
@@ -13,6 +14,8 @@ export type ToolFormat =
   | "gemma4" // <|tool_call>call:f{k:<|"|>v<|"|>}<tool_call|>
   | "function_gemma" // <start_function_call>call:f{k:<escape>v<escape>}<end_function_call>
   | "pythonic" // LFM2: <|tool_call_start|>[f(k="v")]<|tool_call_end|>
+  | "deepseek" // DeepSeek-V3 / R1 / V3.1: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>…<｜tool▁sep｜>…<｜tool▁call▁end｜>…
+  | "glm" // GLM-4.5 / 4.6: <tool_call>f<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>
   | "json"; // no markers known: a reply that is a JSON call (Ollama's generic parser with tag "{")
 
 /** Result of asking whether a marker-less call body is finished. */
@@ -120,4 +123,6 @@ export const TOOL_FORMATS: Record<ToolFormat, ToolFormatSpec> = {
     decode: decodePythonicCalls,
   },
   json: { starts: [], end: null, bodyEnd: bareJsonEnd, bareJson: true, decode: decodeJsonCalls },
+  deepseek: { starts: [DEEPSEEK_CALLS_BEGIN], end: DEEPSEEK_CALLS_END, bareJson: false, decode: decodeDeepseekCalls },
+  glm: { starts: ["<tool_call>"], end: "</tool_call>", bareJson: false, decode: (body) => decodeGlmCall(body) ?? decodeJsonCalls(body) },
 };

@@ -24,13 +24,13 @@ export function softcap(x: MxArray, cap: number): MxArray {
 }
 
 // mx.finfo(dtype).min: what a masked score becomes
-const LOWEST: Record<string, number> = { float32: -3.4028234663852886e38, bfloat16: -3.3895313892515355e38, float16: -65504 };
+export const LOWEST: Record<string, number> = { float32: -3.4028234663852886e38, bfloat16: -3.3895313892515355e38, float16: -65504 };
 
 /**
  * The boolean mask (true = attend) for scores (B, Hkv, [repeats,] L, T), or null: "causal" becomes the explicit
  * bottom-right-aligned mask mlx-lm builds (create_causal_mask), a batch's padded rows their first visible key.
  */
-function booleanMask(mask: AttentionMask, B: number, L: number, T: number, grouped: boolean): MxArray | null {
+export function booleanMask(mask: AttentionMask, B: number, L: number, T: number, grouped: boolean): MxArray | null {
   if (mask === null) return null;
   if (mask === "causal") return causalMask(L, T - L);
   if ("starts" in mask) {
