@@ -32,7 +32,7 @@ function run(use: "best" | "mlx", f: () => mx.MxArray): { y: Float32Array; op: s
 describe("against MLX's sdpa", () => {
   // SmolLM2 (9 query heads over 3), Gemma 3 (4 over 1, head 256), Llama-style (8 over 8).
   for (const [Hq, Hkv, D] of [[9, 3, 64], [4, 1, 256], [8, 8, 32]] as const) {
-    for (const [L, T, mask] of [[1, 37, null], [1, 37, "causal"], [5, 5, "causal"], [6, 40, "causal"], [3, 20, null], [32, 300, "causal"]] as const) {
+    for (const [L, T, mask] of [[1, 37, null], [1, 37, "causal"], [5, 5, "causal"], [6, 40, "causal"], [3, 20, null], [32, 300, "causal"], [200, 260, "causal"]] as const) {
       test(`${Hq}/${Hkv} heads of ${D}, ${L} queries over ${T} keys, mask ${mask}: one primitive, within ${F32}`, () => {
         const o = operands(2, Hq, Hkv, L, T, D, L * 31 + T);
         const f = () => mx.sdpa(o.q, o.k, o.v, { scale: 1 / Math.sqrt(D), mask });
@@ -78,14 +78,16 @@ describe("against MLX's sdpa", () => {
 
   test("bfloat16, long query blocks and sinks keep MLX's op", () => {
     const o = operands(1, 4, 2, 40, 40, 64, 3);
+    const long = operands(1, 1, 1, 2049, 2049, 8, 4);
     mx.cpuKernels({ use: "best" });
     const ops = mx.scope(() => [
       mx.sdpa(mx.astype(o.q, "bfloat16"), mx.astype(o.k, "bfloat16"), mx.astype(o.v, "bfloat16"), { scale: 0.125, mask: null }).primitive,
-      mx.sdpa(o.q, o.k, o.v, { scale: 0.125, mask: "causal" }).primitive,
+      mx.sdpa(long.q, long.k, long.v, { scale: 0.125, mask: "causal" }).primitive,
       mx.sdpa(mx.slice(o.q, [0, 0, 0, 0], [1, 4, 1, 64]), o.k, o.v, { scale: 0.125, mask: null, sinks: mx.zeros([4], "float32") }).primitive,
     ]);
     expect(ops).not.toContain("CpuAttention");
     o.free();
+    long.free();
   });
 });
 
