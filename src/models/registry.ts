@@ -16,6 +16,7 @@ import { buildQwen3Moe } from "./qwen3-moe.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
+import { buildGptOss } from "./gpt-oss.ts";
 import { SUPPORTED_ARCHITECTURES, type CausalArchitecture } from "./kinds.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -36,6 +37,7 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   cohere2: buildCohere2,
   mixtral: buildMixtral,
   ministral3: buildMinistral3,
+  gpt_oss: buildGptOss,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

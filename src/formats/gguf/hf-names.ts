@@ -25,6 +25,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   smollm3: "smollm3",
   cohere2: "cohere2",
   qwen3moe: "qwen3_moe",
+  "gpt-oss": "gpt_oss",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -131,6 +132,14 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
     decoder_sparse_step: 1,
     mlp_only_layers: [],
   }),
+  // llama.cpp hard-codes gpt-oss's pattern (even layers sliding) and its yarn betas' defaults (32, 1)
+  gpt_oss: (k, c) => ({
+    num_local_experts: k("expert_count"),
+    num_experts_per_tok: k("expert_used_count"),
+    sliding_window: k("attention.sliding_window") ?? 128,
+    layer_types: Array.from({ length: Number(c.num_hidden_layers) }, (_, i) => (i % 2 === 0 ? "sliding_attention" : "full_attention")),
+    ...(c.rope_scaling ? { rope_scaling: { ...(c.rope_scaling as object), beta_fast: k("rope.scaling.yarn_beta_fast") ?? 32, beta_slow: k("rope.scaling.yarn_beta_slow") ?? 1 } } : {}),
+  }),
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -163,6 +172,13 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ffn_up_exps: "mlp.switch_mlp.up_proj",
     ffn_down_exps: "mlp.switch_mlp.down_proj",
   },
+  gpt_oss: {
+    ...POST_NORMS,
+    ffn_gate_inp: "mlp.router",
+    ffn_gate_exps: "mlp.experts.gate_proj",
+    ffn_up_exps: "mlp.experts.up_proj",
+    ffn_down_exps: "mlp.experts.down_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -188,6 +204,8 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   const b = /^blk\.(\d+)\.(.+)$/.exec(base);
   if (!b) return null;
   const [, layer, part] = b as unknown as [string, string, string];
+  // gpt-oss's per-head sink logits: llama.cpp's attn_sinks.weight is mlx-lm's bare self_attn.sinks
+  if (part === "attn_sinks" && suffix === "weight") return { path: `model.layers.${layer}.self_attn`, suffix: "sinks" };
   const name = ARCH_LAYER_NAMES[modelType]?.[part] ?? (part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part]);
   if (!name) return null;
   return { path: `model.layers.${layer}.${name}`, suffix };
