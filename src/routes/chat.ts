@@ -14,6 +14,7 @@ import { aggregateChat } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
 import { chooseGoTemplate, renderGoPrompt } from "./go-prompt.ts";
+import { isHarmonyTemplate } from "../formats/tools/harmony.ts";
 import { ReplyParser, chatReplyChunks } from "./reply.ts";
 import { chatTemplateSource, promptStartsInThinking, thinkingEnabled, thinkingTagsOf, toolFormatOf } from "./reply-format.ts";
 import { allowedTools, checkToolMessages, checkTools, forcedCallConstraint, forcesCall } from "./tool-choice.ts";
@@ -95,7 +96,7 @@ export async function* chatChunks(
   const prompted = rendered !== undefined ? { prompt: rendered } : { messages, ...(offered.length > 0 ? { tools: offered } : {}) };
   const budget = thinking && extra.thinkBudget !== undefined ? { thinkBudget: extra.thinkBudget } : {};
   const input = { ...prompted, ...(constraint ? { constraint } : {}), ...budget };
-  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
+  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking, harmony: isHarmonyTemplate(source) });
   yield* chatReplyChunks(infer(app, prepared, input, signal, startNs), parser, body.model, createdAt);
 }
 

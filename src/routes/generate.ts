@@ -9,6 +9,7 @@ import { ErrorResponse, GenerateRequest, GenerateResponse, type ToolCall } from 
 import { aggregateGenerate } from "./aggregate.ts";
 import { findModel, type AppContext } from "./context.ts";
 import { infer, loadOrUnload, prepare } from "./inference.ts";
+import { isHarmonyTemplate } from "../formats/tools/harmony.ts";
 import { ReplyParser, readReply } from "./reply.ts";
 import { promptOpensThinking } from "../formats/tools/thinking.ts";
 import { detectToolFormat } from "../formats/tools/parser.ts";
@@ -75,7 +76,7 @@ export async function* generateChunks(
     ("prompt" in input
       ? promptOpensThinking(input.prompt, tags)
       : promptStartsInThinking(source, input.messages, undefined, prepared.templateKwargs, tags));
-  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking });
+  const parser = new ReplyParser({ toolFormat, thinkingTags: thinking ? tags : undefined, startInThinking, harmony: isHarmonyTemplate(source) });
   for await (const event of readReply(infer(app, prepared, input, signal, startNs), parser)) {
     if (event.type === "parts") {
       const { thinking: thought, content } = event.parts;
