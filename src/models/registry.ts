@@ -17,6 +17,7 @@ import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
 import { buildGptOss } from "./gpt-oss.ts";
+import { buildGemma4 } from "./gemma4.ts";
 import { SUPPORTED_ARCHITECTURES, type CausalArchitecture } from "./kinds.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -38,6 +39,7 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   mixtral: buildMixtral,
   ministral3: buildMinistral3,
   gpt_oss: buildGptOss,
+  gemma4_text: buildGemma4,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -1,7 +1,7 @@
 // Rotary position embeddings and the scaling variants of mlx-lm's rope_utils.initialize_rope.
 // The scaled variants precompute `freqs` (periods, not frequencies: MLX uses 1/freqs) and call fast.rope
 // with base = null.
-import { add, arange, array, clip, divide, multiply, power, rope, scope, subtract, type MxArray } from "../../ffi/index.ts";
+import { add, arange, array, clip, concatenate, divide, full, multiply, power, rope, scope, subtract, type MxArray } from "../../ffi/index.ts";
 
 export type RopeScaling = Record<string, unknown> | null | undefined;
 
@@ -92,6 +92,16 @@ export function initializeRope(
     case "telechat3-yarn": {
       const { periods, mscale } = yarnPeriods(dims, base, cfg);
       return new Rope(dims, traditional, null, 1, array(periods, [dims / 2], "float32"), mscale);
+    }
+    case "proportional": {
+      // Gemma 4's full layers: the first rotated dims get base^(2i/dims) (exponents over all dims, not the rotated
+      // ones) times factor, the rest infinite periods (no rotation); in float32 MLX ops as mlx-lm's ProportionalRoPE
+      const rotated = Math.floor(dims * num(cfg, "partial_rotary_factor", 1));
+      const periods = scope(() => {
+        const head = multiply(power(base, divide(arange(0, rotated, 2, "float32"), dims)), num(cfg, "factor", 1));
+        return concatenate([head, full([(dims - rotated) / 2], Infinity, "float32")], 0).toFloat32();
+      });
+      return new Rope(dims, traditional, null, 1, array(periods, [dims / 2], "float32"));
     }
     case "longrope":
     case "su": {
