@@ -7,11 +7,12 @@ export const CAUSAL_ARCHITECTURES = [
   "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text", "qwen3_moe", "olmo2", "starcoder2", "granite",
   "smollm3", "cohere2", "mixtral", "ministral3",
   "deepseek_v2", "deepseek_v3", "glm4_moe",
+  "gpt_oss", "gemma4_text",
 ] as const;
 export type CausalArchitecture = (typeof CAUSAL_ARCHITECTURES)[number];
 
 /** What config.json's model_type may say: the text models, and the wrappers whose text model is one (models/load.ts). */
-export const SUPPORTED_ARCHITECTURES: readonly string[] = [...CAUSAL_ARCHITECTURES, "gemma3", "mistral3"];
+export const SUPPORTED_ARCHITECTURES: readonly string[] = [...CAUSAL_ARCHITECTURES, "gemma3", "mistral3", "gemma4"];
 
 /** config.json model_type / GGUF general.architecture (llama.cpp spells nomic-bert with a dash) of the encoders */
 export const EMBEDDING_ARCHITECTURES: ReadonlySet<string> = new Set(["bert", "xlm-roberta", "nomic_bert", "nomic-bert"]);

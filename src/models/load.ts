@@ -39,7 +39,7 @@ export function weightFiles(dir: string): string[] {
  * VLM-style wrappers keep the text model under text_config and its weights under language_model. (or, in newer
  * transformers layouts, model.language_model.): the text model's model_type, as mlx-lm picks it for each wrapper.
  */
-const WRAPPERS: Record<string, (text: Config) => Config> = {
+const WRAPPERS: Record<string, (text: Config, outer: Config) => Config> = {
   gemma3: (text) => ({ ...text, model_type: "gemma3_text" }),
   // mlx-lm's mistral3.py: ministral3 (and mistral4) text models run as themselves, every other one through llama.py;
   // the head is untied unless text_config says otherwise
@@ -48,11 +48,20 @@ const WRAPPERS: Record<string, (text: Config) => Config> = {
     ...text,
     model_type: text.model_type === "ministral3" || text.model_type === "mistral4" ? text.model_type : "llama",
   }),
+  // mlx-lm's gemma4.py: the wrapper's vocab_size wins, and the head counts default to 8 and 1
+  gemma4: (text, outer) => ({
+    num_attention_heads: 8,
+    num_key_value_heads: 1,
+    ...text,
+    vocab_size: typeof outer.vocab_size === "number" ? outer.vocab_size : 262144,
+    model_type: "gemma4_text",
+  }),
 };
 
 /** A wrapper's tensor name → the text model's, or null for the vision tower and projector. */
 function textTensorName(name: string): string | null {
-  if (/^(model\.)?(vision_tower|multi_modal_projector)\./.test(name)) return null;
+  // (Gemma 4 adds an audio tower and its embedders)
+  if (/^(model\.)?(vision_tower|multi_modal_projector|audio_tower|embed_audio|embed_vision|vision_embedder)\./.test(name)) return null;
   if (name.startsWith("model.language_model.")) return `model.${name.slice("model.language_model.".length)}`;
   if (name.startsWith("language_model.")) return name.slice("language_model.".length);
   return name;
@@ -72,7 +81,7 @@ function unwrap(config: Config, tensors: Map<string, MxArray>): Config {
   // per-layer quantization overrides are keyed by module path: the text model's paths too
   const renamed = (q: unknown) =>
     q && typeof q === "object" ? Object.fromEntries(Object.entries(q).map(([k, v]) => [textTensorName(k) ?? k, v])) : q;
-  return { ...toText(config.text_config as Config), quantization: renamed(config.quantization), quantization_config: renamed(config.quantization_config) };
+  return { ...toText(config.text_config as Config, config), quantization: renamed(config.quantization), quantization_config: renamed(config.quantization_config) };
 }
 
 /** Every quantized layer's (weight, scales, biases), with its quantization parameters. */

@@ -27,10 +27,16 @@ export interface Block extends Disposable {
   forward(x: MxArray, kv: LayerKV): MxArray;
 }
 
+/** The token embedding as the decoder uses it: ids → vectors, and the tied head (Gemma 4 wraps it: gemma4.ts). */
+export interface TokenEmbedding extends Disposable {
+  forward(ids: MxArray): MxArray;
+  asLinear(h: MxArray): MxArray;
+}
+
 export interface DecoderParts {
   modelType: string;
   vocabSize: number;
-  embed: Embedding;
+  embed: TokenEmbedding;
   blocks: Block[];
   norm: Norm;
   /** null: tied to the embedding */

@@ -18,6 +18,8 @@ import { buildStarcoder2 } from "./starcoder2.ts";
 import type { Weights } from "./weights.ts";
 import { buildDeepseekV2, buildDeepseekV3 } from "./deepseek.ts";
 import { buildGlm4Moe } from "./glm4-moe.ts";
+import { buildGptOss } from "./gpt-oss.ts";
+import { buildGemma4 } from "./gemma4.ts";
 import { SUPPORTED_ARCHITECTURES, type CausalArchitecture } from "./kinds.ts";
 
 type Builder = (config: Config, ws: Weights) => CausalLM;
@@ -41,6 +43,8 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   deepseek_v2: buildDeepseekV2,
   deepseek_v3: buildDeepseekV3,
   glm4_moe: buildGlm4Moe,
+  gpt_oss: buildGptOss,
+  gemma4_text: buildGemma4,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

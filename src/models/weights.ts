@@ -26,15 +26,15 @@ const MODE_DEFAULTS: Record<QuantMode, { groupSize: number; bits: number }> = {
   nvfp4: { groupSize: 16, bits: 4 },
 };
 
-function quantParams(raw: Record<string, unknown>, base?: QuantParams): QuantParams {
-  const mode = (raw.mode as QuantMode | undefined) ?? base?.mode ?? "affine";
+function quantParams(raw: Record<string, unknown>): QuantParams {
+  const mode = (raw.mode as QuantMode | undefined) ?? "affine";
   if (!(mode in MODE_DEFAULTS)) throw new Error(`unsupported quantization mode "${mode}"`);
   const d = MODE_DEFAULTS[mode];
   return {
     mode,
-    groupSize: Number(raw.group_size ?? (base && base.mode === mode ? base.groupSize : d.groupSize)),
-    bits: Number(raw.bits ?? (base && base.mode === mode ? base.bits : d.bits)),
-    ...((raw.activations ?? base?.activations) === "int8" ? { activations: "int8" as const } : {}),
+    groupSize: Number(raw.group_size ?? d.groupSize),
+    bits: Number(raw.bits ?? d.bits),
+    ...(raw.activations === "int8" ? { activations: "int8" as const } : {}),
   };
 }
 
@@ -52,7 +52,10 @@ export function parseQuantConfig(config: Record<string, unknown>): QuantConfig |
   for (const [key, value] of Object.entries(block)) {
     if (value === false) overrides.set(key, false);
     else if (value === true) overrides.set(key, defaults);
-    else if (value && typeof value === "object") overrides.set(key, quantParams(value as Record<string, unknown>, defaults));
+    // mlx's nn.quantize hands a per-layer dict to to_quantized(**dict) alone: what it leaves out is that call's
+    // default (mode "affine", the mode's group size and bits), not the top-level block's (gpt-oss's 8-bit router
+    // in an mxfp4 model is affine)
+    else if (value && typeof value === "object") overrides.set(key, quantParams(value as Record<string, unknown>));
   }
   return { defaults, overrides };
 }

@@ -19,6 +19,7 @@ import { chooseGoTemplate } from "./go-prompt.ts";
 import { capabilitiesOf, readModelLayers, type ModelLayers } from "./model-layers.ts";
 import { renderPrompt, type PromptInput, type RenderedPrompt } from "./render.ts";
 import type { ReplyOptions } from "./reply.ts";
+import { isHarmonyTemplate } from "../formats/tools/harmony.ts";
 import { chatTemplateSource, thinkingTagsOf, toolFormatOf } from "./reply-format.ts";
 import { modelTokenizer } from "./tokenizers.ts";
 import { allowedTools, checkToolMessages, checkTools, forcedCallConstraint, forcesCall } from "./tool-choice.ts";
@@ -126,7 +127,12 @@ export async function prepare(app: AppContext, model: StoredModel, body: CommonF
     ...(body.shift === false ? { shift: false } : {}),
     options,
   };
-  const reply: ReplyOptions = { ...(toolFormat ? { toolFormat } : {}), ...(readsThinking ? { thinkingTags: tags, startInThinking } : {}) };
+  const reply: ReplyOptions = {
+    ...(toolFormat ? { toolFormat } : {}),
+    ...(readsThinking ? { thinkingTags: tags, startInThinking } : {}),
+    // gpt-oss's channels: read whatever `think` says (the model reasons in its analysis channel regardless)
+    ...(templated && isHarmonyTemplate(source) ? { harmony: true } : {}),
+  };
   return { ...base, params, reply };
 }
 

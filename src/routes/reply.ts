@@ -5,6 +5,7 @@ import { toolCallId } from "../api/ids.ts";
 import { STOP_SEQUENCE, type WithStopSequence } from "../api/stop-sequence.ts";
 import { createToolCallParser, type ToolCallParser, type ToolFormat } from "../formats/tools/parser.ts";
 import { ThinkingSplitter, type ThinkingTags } from "../formats/tools/thinking.ts";
+import { HarmonyParser, type HarmonyParts } from "../formats/tools/harmony.ts";
 import type { ChatResponse, Logprob, ToolCall } from "../schemas/index.ts";
 import type { InferenceEvent } from "./inference.ts";
 
@@ -21,24 +22,36 @@ export interface ReplyOptions {
   thinkingTags?: ThinkingTags;
   /** The rendered prompt already opened the thinking block (the reply starts inside it). */
   startInThinking?: boolean;
+  /**
+   * The template writes OpenAI's harmony (gpt-oss): channels instead of tags, read by formats/tools/harmony.ts; the
+   * analysis channel is always thinking, and calls are parsed when a toolFormat is given.
+   */
+  harmony?: boolean;
 }
 
 export class ReplyParser {
   private readonly thinking: ThinkingSplitter | undefined;
   private readonly tools: ToolCallParser | undefined;
+  private readonly harmony: HarmonyParser | undefined;
 
   constructor(options: ReplyOptions) {
+    if (options.harmony) {
+      this.harmony = new HarmonyParser(options.toolFormat !== undefined);
+      return;
+    }
     if (options.thinkingTags) this.thinking = new ThinkingSplitter(options.thinkingTags, options.startInThinking ?? false);
     if (options.toolFormat) this.tools = createToolCallParser(options.toolFormat);
   }
 
   push(text: string): ReplyParts {
+    if (this.harmony) return withIds(this.harmony.push(text));
     const split = this.thinking ? this.thinking.push(text) : { thinking: "", content: text };
     return this.readContent(split.thinking, split.content, false);
   }
 
   /** End of generation: everything held is released (an unfinished call as content). */
   flush(): ReplyParts {
+    if (this.harmony) return withIds(this.harmony.flush());
     const split = this.thinking ? this.thinking.flush() : { thinking: "", content: "" };
     return this.readContent(split.thinking, split.content, true);
   }
@@ -54,6 +67,10 @@ export class ReplyParser {
     const toolCalls = parsed.toolCalls.map((call) => ({ id: toolCallId(), function: call.function }));
     return { thinking, content: parsed.content, toolCalls };
   }
+}
+
+function withIds(parts: HarmonyParts): ReplyParts {
+  return { thinking: parts.thinking, content: parts.content, toolCalls: parts.toolCalls.map((call) => ({ id: toolCallId(), function: call })) };
 }
 
 function isEmpty(parts: ReplyParts): boolean {

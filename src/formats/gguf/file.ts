@@ -63,6 +63,7 @@ export const GGML_TYPES: Record<number, { name: string; block: number; bytes: nu
   30: { name: "BF16", block: 1, bytes: 2 },
   34: { name: "TQ1_0", block: 256, bytes: 54 },
   35: { name: "TQ2_0", block: 256, bytes: 66 },
+  39: { name: "MXFP4", block: 32, bytes: 17 },
 };
 
 export function ggmlTypeName(type: number): string {

@@ -28,6 +28,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   qwen3moe: "qwen3_moe",
   deepseek2: "deepseek_v2",
   glm4moe: "glm4_moe",
+  "gpt-oss": "gpt_oss",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -136,6 +137,14 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config, md: Md) => Config> = 
   }),
   deepseek_v2: deepseekConfigFromGguf,
   glm4_moe: glm4MoeConfigFromGguf,
+  // llama.cpp hard-codes gpt-oss's pattern (even layers sliding) and its yarn betas' defaults (32, 1)
+  gpt_oss: (k, c) => ({
+    num_local_experts: k("expert_count"),
+    num_experts_per_tok: k("expert_used_count"),
+    sliding_window: k("attention.sliding_window") ?? 128,
+    layer_types: Array.from({ length: Number(c.num_hidden_layers) }, (_, i) => (i % 2 === 0 ? "sliding_attention" : "full_attention")),
+    ...(c.rope_scaling ? { rope_scaling: { ...(c.rope_scaling as object), beta_fast: k("rope.scaling.yarn_beta_fast") ?? 32, beta_slow: k("rope.scaling.yarn_beta_slow") ?? 1 } } : {}),
+  }),
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -168,6 +177,13 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ffn_up_exps: "mlp.switch_mlp.up_proj",
     ffn_down_exps: "mlp.switch_mlp.down_proj",
   },
+  gpt_oss: {
+    ...POST_NORMS,
+    ffn_gate_inp: "mlp.router",
+    ffn_gate_exps: "mlp.experts.gate_proj",
+    ffn_up_exps: "mlp.experts.up_proj",
+    ffn_down_exps: "mlp.experts.down_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -196,6 +212,8 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   const [, layer, part] = b as unknown as [string, string, string];
   // DeepSeek-V3's and GLM-4.5's gate bias (llama.cpp's exp_probs_b.bias)
   if (part === "exp_probs_b") return { path: `model.layers.${layer}.mlp.gate`, suffix: "e_score_correction_bias" };
+  // gpt-oss's per-head sink logits: llama.cpp's attn_sinks.weight is mlx-lm's bare self_attn.sinks
+  if (part === "attn_sinks" && suffix === "weight") return { path: `model.layers.${layer}.self_attn`, suffix: "sinks" };
   const name = ARCH_LAYER_NAMES[modelType]?.[part] ?? (part === "ffn_norm" ? "post_attention_layernorm" : LAYER_NAMES[part]);
   if (!name) return null;
   return { path: `model.layers.${layer}.${name}`, suffix };

@@ -8,6 +8,7 @@
 // exists.
 // Block layouts and element order follow ggml-quants.c dequantize_row_*.
 import { GgufError, ggmlTypeName, type GgufTensorInfo } from "./file.ts";
+import { dequantMxfp4, repackMxfp4, type Mxfp4Repacked } from "./mxfp4.ts";
 
 export type Repacked =
   | { kind: "float"; dtype: "float32" | "float16" | "bfloat16"; bytes: Uint8Array; shape: number[] }
@@ -22,7 +23,8 @@ export type Repacked =
       /** the float values of rows [r0, r1), written into `out` when given (it must hold them) */
       values: (r0: number, r1: number, out?: Float32Array) => Float32Array;
       shape: number[];
-    };
+    }
+  | Mxfp4Repacked;
 
 const f16 = new Float32Array(65536);
 for (let h = 0; h < 65536; h++) {
@@ -277,6 +279,9 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array, native?: NativeRepa
       return requantize(t, bytes, shape, 4, 110, dequantQ3K);
     case "Q2_K":
       return requantize(t, bytes, shape, 4, 84, dequantQ2K);
+    // gpt-oss's experts: MLX's mxfp4 mode holds the same codes and scales (gguf/mxfp4.ts)
+    case "MXFP4":
+      return repackMxfp4(t, bytes, shape);
   }
   const dec = DECODERS[type];
   if (!dec) throw new GgufError(`tensor ${t.name} has type ${type}, which ollmlx cannot load`);
@@ -342,6 +347,7 @@ function requantize(
 /** The float values of a ggml tensor per ggml's own formulas (the reference the repack is tested against). */
 export function dequantize(t: GgufTensorInfo, bytes: Uint8Array): Float32Array {
   const r = repack(t, bytes);
+  if (r.kind === "mxfp4") return dequantMxfp4(bytes);
   if (r.kind === "requantize") return r.values(0, r.rows);
   if (r.kind === "float") {
     if (r.dtype === "float32") return new Float32Array(r.bytes.slice().buffer);

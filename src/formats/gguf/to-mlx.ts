@@ -79,6 +79,12 @@ export function loadGgufWeights(path: string): GgufWeights {
       if (target.suffix !== "weight") throw new GgufError(`${t.name}: a quantized bias is not supported`);
       const rows = r.shape.slice(0, -1);
       const cols = r.shape[r.shape.length - 1]!;
+      if (r.kind === "mxfp4") {
+        tensors.set(`${target.path}.weight`, fromBytes(new Uint8Array(r.weight.buffer), [...rows, cols / 8], "uint32"));
+        tensors.set(`${target.path}.scales`, fromBytes(r.scales, [...rows, cols / 32], "uint8"));
+        quant[target.path] = { group_size: 32, bits: 4, mode: "mxfp4" };
+        continue;
+      }
       if (r.kind === "affine") {
         tensors.set(`${target.path}.weight`, fromBytes(r.weight, [...rows, (cols * r.bits) / 32], "uint32"));
         tensors.set(`${target.path}.scales`, fromBytes(r.scales, [...rows, cols / 32], "float32"));

@@ -17,6 +17,9 @@ const KNOWN_TAGS: ThinkingTags[] = [
   { open: "<|think:start|>", close: "<|think:end|>" },
   { open: "[THINK]", close: "[/THINK]" }, // Magistral / Ministral
   { open: "<|channel>thought", close: "<channel|>" }, // Gemma 4
+  // gpt-oss's harmony analysis channel: found here so the model counts as thinking; routes/reply.ts reads harmony
+  // replies with formats/tools/harmony.ts, not with these tags
+  { open: "<|channel|>analysis<|message|>", close: "<|end|>" },
 ];
 
 /** The thinking tags a chat template uses, or undefined when it has none. */

@@ -1,7 +1,8 @@
 // Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE (or none: NoPE layers), optional
 // q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, and Gemma 2's
-// tanh-capped attention logits.
+// tanh-capped attention logits, and gpt-oss's per-head sinks (layers/sinks.ts).
 import { array, concatenate, multiply, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+import { sinkMask } from "./sinks.ts";
 import { queryScale, type QueryScale } from "./query-scale.ts";
 import { softcappedAttention } from "./softcap.ts";
 import type { Weights } from "../weights.ts";
@@ -32,6 +33,8 @@ export interface AttentionParts {
   qkNormAcrossHeads?: boolean;
   /** Ministral 3: queries scaled by their position (Llama 4's attention temperature), after RoPE */
   queryScale?: QueryScale;
+  /** gpt-oss: a learned logit per head (n_heads,) that joins every query's softmax and takes no value */
+  sinks?: MxArray;
 }
 
 export class Attention implements Disposable {
@@ -145,6 +148,8 @@ export class Attention implements Disposable {
   private sdpa(q: MxArray, keys: MxArray, values: MxArray, mask: AttentionMask): MxArray {
     const { scale, softcap } = this.shape;
     if (softcap !== undefined) return softcappedAttention(q, keys, values, { scale, cap: softcap, mask });
+    const sinks = this.parts.sinks;
+    if (sinks) return sdpa(q, keys, values, { scale, mask: sinkMask(mask, q.shape[2]!, keys.shape[2]!), sinks });
     return sdpa(q, keys, values, { scale, mask });
   }
 
@@ -156,6 +161,7 @@ export class Attention implements Disposable {
     p.rope?.[Symbol.dispose]();
     p.qNorm?.[Symbol.dispose]();
     p.kNorm?.[Symbol.dispose]();
+    p.sinks?.free();
   }
 }
 

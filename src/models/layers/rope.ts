@@ -1,7 +1,7 @@
 // Rotary position embeddings and the scaling variants of mlx-lm's rope_utils.initialize_rope.
 // The scaled variants precompute `freqs` (periods, not frequencies: MLX uses 1/freqs) and call fast.rope
 // with base = null.
-import { array, multiply, rope, type MxArray } from "../../ffi/index.ts";
+import { add, arange, array, clip, concatenate, divide, full, multiply, power, rope, scope, subtract, type MxArray } from "../../ffi/index.ts";
 
 export type RopeScaling = Record<string, unknown> | null | undefined;
 
@@ -93,6 +93,16 @@ export function initializeRope(
       const { periods, mscale } = yarnPeriods(dims, base, cfg);
       return new Rope(dims, traditional, null, 1, array(periods, [dims / 2], "float32"), mscale);
     }
+    case "proportional": {
+      // Gemma 4's full layers: the first rotated dims get base^(2i/dims) (exponents over all dims, not the rotated
+      // ones) times factor, the rest infinite periods (no rotation); in float32 MLX ops as mlx-lm's ProportionalRoPE
+      const rotated = Math.floor(dims * num(cfg, "partial_rotary_factor", 1));
+      const periods = scope(() => {
+        const head = multiply(power(base, divide(arange(0, rotated, 2, "float32"), dims)), num(cfg, "factor", 1));
+        return concatenate([head, full([(dims - rotated) / 2], Infinity, "float32")], 0).toFloat32();
+      });
+      return new Rope(dims, traditional, null, 1, array(periods, [dims / 2], "float32"));
+    }
     case "longrope":
     case "su": {
       const { periods, mscale } = longropePeriods(dims, base, cfg, maxPositionEmbeddings ?? 131072);
@@ -136,14 +146,14 @@ function yarnPeriods(dims: number, base: number, cfg: Record<string, unknown>): 
   const getMscale = (s: number, m: number) => (s <= 1 ? 1 : 0.1 * m * Math.log(s) + 1);
   const mscale = getMscale(factor, mscaleCfg) / getMscale(factor, mscaleAllDim);
   if (low === high) high += 0.001;
-  const extra = basePeriods(dims, base);
-  const periods = new Float32Array(dims / 2);
-  for (let i = 0; i < dims / 2; i++) {
-    const ramp = Math.min(1, Math.max(0, (i - low) / (high - low)));
-    const mask = 1 - ramp;
-    const inter = factor * extra[i]!;
-    periods[i] = (inter * extra[i]!) / (inter * mask + extra[i]! * (1 - mask));
-  }
+  // In float32 MLX ops, as mlx-lm's YarnRoPE computes them: the same expression in float64 differs in the last bit
+  // of some periods (gpt-oss's dims 16 / base 150000 / factor 32), and with it the rotated q and k.
+  const periods = scope(() => {
+    const extra = power(base, divide(arange(0, dims, 2, "float32"), dims));
+    const inter = multiply(extra, factor);
+    const mask = subtract(1.0, clip(divide(subtract(arange(0, dims / 2, 1, "float32"), low), high - low), 0, 1));
+    return divide(multiply(inter, extra), add(multiply(inter, mask), multiply(extra, subtract(1, mask)))).toFloat32();
+  });
   return { periods, mscale };
 }
 

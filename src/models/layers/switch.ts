@@ -1,7 +1,9 @@
 // Mixture-of-experts feed-forward: experts stacked as [E, out, in] and applied per token through
 // gather_mm / gather_qmm (mlx-lm's SwitchGLU). With 64 or more (token, expert) pairs the tokens are sorted
-// by expert first, so each expert's weights are read once.
+// by expert first, so each expert's weights are read once. gpt-oss's experts add a per-expert bias to each
+// projection and use their own gated activation (models/gpt-oss.ts).
 import {
+  add,
   argsort,
   expandDims,
   flatten,
@@ -23,14 +25,23 @@ class SwitchLinear implements Disposable {
     private readonly scales: MxArray | null,
     private readonly biases: MxArray | null,
     private readonly q: QuantParams | null,
+    /** per-expert output bias (E, out), or null */
+    private readonly bias: MxArray | null,
   ) {}
 
   static load(ws: Weights, path: string): SwitchLinear {
     const q = ws.quantFor(path);
-    return new SwitchLinear(ws.take(`${path}.weight`), q ? ws.take(`${path}.scales`) : null, q ? ws.takeOptional(`${path}.biases`) : null, q);
+    const bias = ws.takeOptional(`${path}.bias`);
+    return new SwitchLinear(ws.take(`${path}.weight`), q ? ws.take(`${path}.scales`) : null, q ? ws.takeOptional(`${path}.biases`) : null, q, bias);
   }
 
   forward(x: MxArray, indices: MxArray, sorted: boolean): MxArray {
+    const y = this.project(x, indices, sorted);
+    // each (token, expert) row gets its expert's bias: bias[indices] broadcast over the singleton row axis
+    return this.bias ? add(y, expandDims(take(this.bias, indices, 0), [-2])) : y;
+  }
+
+  private project(x: MxArray, indices: MxArray, sorted: boolean): MxArray {
     if (this.q && this.scales) {
       return gatherQmm(x, this.weight, this.scales, this.biases, {
         rhsIndices: indices,
@@ -48,18 +59,23 @@ class SwitchLinear implements Disposable {
     this.weight.free();
     this.scales?.free();
     this.biases?.free();
+    this.bias?.free();
   }
 }
+
+/** The gate's activation times the up projection: SwiGLU by default; gpt-oss clamps both (models/gpt-oss.ts). */
+export type GluActivation = (gate: MxArray, up: MxArray) => MxArray;
 
 export class SwitchGLU implements Disposable {
   private constructor(
     private readonly gate: SwitchLinear,
     private readonly up: SwitchLinear,
     private readonly down: SwitchLinear,
+    private readonly activation: GluActivation,
   ) {}
 
-  static load(ws: Weights, path: string): SwitchGLU {
-    return new SwitchGLU(SwitchLinear.load(ws, `${path}.gate_proj`), SwitchLinear.load(ws, `${path}.up_proj`), SwitchLinear.load(ws, `${path}.down_proj`));
+  static load(ws: Weights, path: string, activation: GluActivation = swiglu): SwitchGLU {
+    return new SwitchGLU(SwitchLinear.load(ws, `${path}.gate_proj`), SwitchLinear.load(ws, `${path}.up_proj`), SwitchLinear.load(ws, `${path}.down_proj`), activation);
   }
 
   /** x: (B, L, D), indices: (B, L, k) → (B, L, k, D) */
@@ -76,7 +92,7 @@ export class SwitchGLU implements Disposable {
       h = take(flatten(h, 0, -3), floorDivide(order, k), 0);
       idx = take(flat, order, 0);
     }
-    const y = this.down.forward(swiglu(this.gate.forward(h, idx, sort), this.up.forward(h, idx, sort)), idx, sort);
+    const y = this.down.forward(this.activation(this.gate.forward(h, idx, sort), this.up.forward(h, idx, sort)), idx, sort);
     if (inverse) {
       const unsorted = take(y, inverse, 0);
       return squeeze(reshape(unsorted, [...indices.shape, ...unsorted.shape.slice(1)]), [-2]);
