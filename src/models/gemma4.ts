@@ -255,6 +255,7 @@ export function buildGemma4(c: Config, ws: Weights): DecoderLM {
     finalLogits: cap === null ? undefined : (logits) => softcap(logits, cap),
     slidingWindow: window,
     embedScale,
+    sharesAcrossBlocks: firstShared < blocks.length,
     makeCache: () =>
       blocks.map((b, i): LayerCache => (i >= firstShared ? new SharedKVCache() : b.sliding ? new RotatingKVCache(window) : new KVCache())),
   });

@@ -47,6 +47,8 @@ export interface DecoderParts {
   slidingWindow?: number;
   /** Gemma multiplies embeddings by sqrt(hidden) (Gemma 3 rounded to bf16), Granite by its embedding_multiplier */
   embedScale?: number;
+  /** a block keeps arrays of the pass for later blocks (Gemma 4's KV-shared layers): no scope of its own per block */
+  sharesAcrossBlocks?: boolean;
 }
 
 /** The decoder-only transformer every architecture here shares: embed → blocks → norm → head. */
@@ -110,12 +112,13 @@ export class DecoderLM implements CausalLM {
       const b = blocks[i]!;
       const shared = batched?.[i];
       const x = h;
+      const own = this.p.sharesAcrossBlocks ? (f: () => MxArray) => f() : scope;
       if (shared) {
-        h = scope(() => b.forward(x, { batch: shared, mask: batchMask }));
+        h = own(() => b.forward(x, { batch: shared, mask: batchMask }));
         continue;
       }
       const masks = b.sliding ? swaMasks : fullMasks;
-      h = scope(() => b.forward(x, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) }));
+      h = own(() => b.forward(x, { rows: caches.map((c, row) => ({ cache: c[i]!, mask: masks[row]! })) }));
     }
     return norm.forward(h);
   }
