@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 5
+#define MLXS_ABI_VERSION 6
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -156,6 +156,8 @@ int32_t mlxs_linear(int32_t x, int32_t w, int32_t scales, int32_t biases, int32_
 int32_t mlxs_embedding(int32_t ids, int32_t w, int32_t scales, int32_t biases, int32_t group_size, int32_t bits, int32_t mode);
 int32_t mlxs_swiglu(int32_t gate, int32_t up);             /* silu(gate) * up, compiled */
 int32_t mlxs_geglu_approx(int32_t gate, int32_t up);       /* gelu_approx(gate) * up, compiled */
+/* mx::conv1d: x (N, L, C_in), w (C_out, K, C_in / groups) -> (N, L_out, C_out) */
+int32_t mlxs_conv1d(int32_t x, int32_t w, int32_t stride, int32_t padding, int32_t dilation, int32_t groups);
 
 /* ---- the shim's own CPU kernels (qlinear.cpp) ---- */
 /* what runs quantized linears on CPU streams: MLX's op, or ours at the instruction set the CPU has */

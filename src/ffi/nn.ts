@@ -139,6 +139,19 @@ export function gegluApprox(gate: MxArray, up: MxArray): MxArray {
   return wrap(sym.mlxs_geglu_approx(gate.handle, up.handle), "geglu_approx");
 }
 
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+}
+
+/** mx.conv1d: x (N, L, C_in), w (C_out, K, C_in / groups) → (N, L_out, C_out). */
+export function conv1d(x: MxArray, w: MxArray, opts: Conv1dOptions = {}): MxArray {
+  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
+  return wrap(sym.mlxs_conv1d(x.handle, w.handle, stride, padding, dilation, groups), "conv1d");
+}
+
 export function rmsNorm(x: MxArray, weight: Opt, eps: number): MxArray {
   return wrap(sym.mlxs_rms_norm(x.handle, h(weight), eps), "rms_norm");
 }

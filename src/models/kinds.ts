@@ -6,6 +6,7 @@
 export const CAUSAL_ARCHITECTURES = [
   "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text", "qwen3_moe", "olmo2", "starcoder2", "granite",
   "smollm3", "cohere2", "mixtral", "ministral3",
+  "lfm2",
 ] as const;
 export type CausalArchitecture = (typeof CAUSAL_ARCHITECTURES)[number];
 

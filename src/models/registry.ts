@@ -4,6 +4,7 @@ import { buildCohere2 } from "./cohere2.ts";
 import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildGranite } from "./granite.ts";
+import { buildLfm2 } from "./lfm2.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import { buildMinistral3 } from "./ministral3.ts";
 import { buildMixtral } from "./mixtral.ts";
@@ -36,6 +37,7 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   cohere2: buildCohere2,
   mixtral: buildMixtral,
   ministral3: buildMinistral3,
+  lfm2: buildLfm2,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;
