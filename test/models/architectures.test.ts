@@ -36,6 +36,7 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?:
   { modelType: "smollm3", gguf: "smollm3", permuted: true },
   { modelType: "cohere2", gguf: "cohere2" },
   { modelType: "mixtral", gguf: "llama", permuted: true },
+  { modelType: "lfm2", gguf: "lfm2" },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are

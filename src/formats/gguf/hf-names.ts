@@ -25,6 +25,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   smollm3: "smollm3",
   cohere2: "cohere2",
   qwen3moe: "qwen3_moe",
+  lfm2: "lfm2",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -81,7 +82,7 @@ export function configFromGguf(md: Md): Config {
       original_max_position_embeddings: k("rope.scaling.original_context_length"),
     };
   }
-  Object.assign(config, ARCH_CONFIG[modelType]?.(k, config) ?? {});
+  Object.assign(config, ARCH_CONFIG[modelType]?.(k, config, md[`${arch}.attention.head_count_kv`]) ?? {});
   if (modelType === "gemma3_text") {
     config.sliding_window = k("attention.sliding_window") ?? 512;
     config.query_pre_attn_scalar = Number(config.head_dim);
@@ -97,8 +98,11 @@ export function configFromGguf(md: Md): Config {
 
 type Key = (name: string) => number | undefined;
 
-/** The config.json keys of the architectures whose models read more than the common ones, from `<arch>.*` metadata. */
-const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
+/**
+ * The config.json keys of the architectures whose models read more than the common ones, from `<arch>.*` metadata
+ * (`kvHeads`: attention.head_count_kv as written, a number or one per layer).
+ */
+const ARCH_CONFIG: Record<string, (k: Key, common: Config, kvHeads: GgufValue | undefined) => Config> = {
   // llama.cpp scales queries by 1/sqrt(head_dim), but by 1/sqrt(hidden/heads) in the 46-layer (27B) model
   gemma2: (k, c) => ({
     query_pre_attn_scalar: c.num_hidden_layers === 46 ? Number(c.hidden_size) / Number(c.num_attention_heads) : c.head_dim,
@@ -131,6 +135,19 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config) => Config> = {
     decoder_sparse_step: 1,
     mlp_only_layers: [],
   }),
+  // llama.cpp's lfm2 marks its conv layers by 0 kv heads (head_count_kv is one count per layer)
+  lfm2: (k, c, kvHeads) => {
+    const perLayer = Array.isArray(kvHeads) ? kvHeads.map(Number) : null;
+    return {
+      norm_eps: k("attention.layer_norm_rms_epsilon") ?? 1e-5,
+      conv_L_cache: k("shortconv.l_cache") ?? 3,
+      conv_bias: false,
+      num_key_value_heads: perLayer ? Math.max(...perLayer) : c.num_key_value_heads,
+      layer_types: perLayer ? perLayer.map((n) => (n > 0 ? "full_attention" : "conv")) : undefined,
+      block_ff_dim: c.intermediate_size,
+      block_auto_adjust_ff_dim: false,
+    };
+  },
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -163,6 +180,19 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ffn_up_exps: "mlp.switch_mlp.up_proj",
     ffn_down_exps: "mlp.switch_mlp.down_proj",
   },
+  lfm2: {
+    attn_norm: "operator_norm",
+    ffn_norm: "ffn_norm",
+    attn_output: "self_attn.out_proj",
+    attn_q_norm: "self_attn.q_layernorm",
+    attn_k_norm: "self_attn.k_layernorm",
+    ffn_gate: "feed_forward.w1",
+    ffn_up: "feed_forward.w3",
+    ffn_down: "feed_forward.w2",
+    "shortconv.conv": "conv.conv",
+    "shortconv.in_proj": "conv.in_proj",
+    "shortconv.out_proj": "conv.out_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -179,6 +209,7 @@ export function hfModulePath(ggufName: string, modelType: string): { path: strin
   const [, base, suffix] = m as unknown as [string, string, string];
   if (base === "token_embd") return { path: "model.embed_tokens", suffix };
   if (base === "output_norm") return { path: "model.norm", suffix };
+  if (base === "token_embd_norm" && modelType === "lfm2") return { path: "model.embedding_norm", suffix }; // its final norm
   if (base === "output") return { path: "lm_head", suffix };
   // EmbeddingGemma's projections after pooling: llama.cpp's dense_2/dense_3, Ollama's dense.0/dense.1
   const dense = /^dense(?:_(\d+)|\.(\d+))$/.exec(base);

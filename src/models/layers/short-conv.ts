@@ -1,7 +1,7 @@
 // LFM2's gated short convolution (mlx-lm lfm2.py ShortConv): B, C, x = split(in_proj(h)); the product B·x goes
 // through a causal depthwise conv of kernel K, gated by C, then out_proj. The conv window is the layer's recurrent
 // state: the last K - 1 products, kept in a StateCache between steps and prefill chunks (zeros before the first).
-import { add, concatenate, contiguous, conv1d, multiply, pad, slice, split, transpose, zeros, type MxArray } from "../../ffi/index.ts";
+import { add, concatenate, contiguous, conv1d, multiply, pad, reshape, slice, split, transpose, zeros, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
 import type { LayerKV } from "./batch-cache.ts";
 import { Linear } from "./linear.ts";
@@ -19,8 +19,13 @@ export class ShortConv implements Disposable {
   /** conv.weight, conv.bias (with conv_bias), in_proj, out_proj under `path`. */
   static load(ws: Weights, path: string): ShortConv {
     let weight = ws.take(`${path}.conv.weight`);
-    // Hugging Face stores PyTorch's (out, in/groups, K); mlx-lm's sanitize moves K to axis 1, as MLX's conv wants.
-    if (weight.shape[2]! > weight.shape[1]!) {
+    // llama.cpp's converter squeezes it to (hidden, K); Hugging Face stores PyTorch's (out, in/groups, K), which
+    // mlx-lm's sanitize turns into MLX's (out, K, in/groups).
+    if (weight.ndim === 2) {
+      const expanded = reshape(weight, [...weight.shape, 1]);
+      weight.free();
+      weight = expanded;
+    } else if (weight.shape[2]! > weight.shape[1]!) {
       const moved = contiguous(transpose(weight, [0, 2, 1]));
       weight.free();
       weight = moved;
