@@ -98,6 +98,9 @@ const symbols = {
   mlxs_swiglu: fn([I, I], I),
   mlxs_geglu_approx: fn([I, I], I),
   mlxs_conv1d: fn([I, I, I, I, I, I], I),
+  mlxs_gdn_decay: fn([I, I, I], I),
+  mlxs_gdn_step: fn([I, I, I, I, I, I, P], I),
+  mlxs_precise_swiglu: fn([I, I, I], I),
 
   mlxs_rms_norm: fn([I, I, F], I),
   mlxs_layer_norm: fn([I, I, I, F], I),

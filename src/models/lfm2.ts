@@ -2,9 +2,8 @@
 // layers and GQA attention (q/k RMSNorm per head, RoPE) in the full_attention ones; SwiGLU feed-forward (w1 gate,
 // w3 up, w2 down); the final norm is called embedding_norm; the head is always the tied embedding. Conv layers keep
 // a recurrent state (StateCache), attention layers a KVCache.
-import { add, type MxArray } from "../ffi/index.ts";
 import { Attention } from "./layers/attention.ts";
-import type { LayerKV } from "./layers/batch-cache.ts";
+import { HybridBlock } from "./layers/hybrid-block.ts";
 import { KVCache } from "./layers/kv-cache.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import { GatedMLP } from "./layers/mlp.ts";
@@ -12,36 +11,8 @@ import { RMSNorm } from "./layers/norm.ts";
 import { initializeRope, type RopeScaling } from "./layers/rope.ts";
 import { ShortConv } from "./layers/short-conv.ts";
 import { type Config, opt, req } from "./config.ts";
-import { type Block, DecoderLM, loadHead } from "./model.ts";
+import { DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
-
-interface Operator extends Disposable {
-  forward(x: MxArray, kv: LayerKV): MxArray;
-}
-
-class Lfm2Block implements Block {
-  readonly sliding = false;
-
-  constructor(
-    readonly attention: boolean,
-    private readonly op: Operator,
-    private readonly mlp: GatedMLP,
-    private readonly operatorNorm: RMSNorm,
-    private readonly ffnNorm: RMSNorm,
-  ) {}
-
-  forward(x: MxArray, kv: LayerKV): MxArray {
-    const h = add(x, this.op.forward(this.operatorNorm.forward(x), kv));
-    return add(h, this.mlp.forward(this.ffnNorm.forward(h)));
-  }
-
-  [Symbol.dispose](): void {
-    this.op[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.operatorNorm[Symbol.dispose]();
-    this.ffnNorm[Symbol.dispose]();
-  }
-}
 
 /** The full-attention layers: full_attn_idxs, or where layer_types says "full_attention". */
 function attentionLayers(c: Config): Set<number> {
@@ -73,12 +44,12 @@ function lfm2Attention(ws: Weights, c: Config, path: string): Attention {
 export function buildLfm2(c: Config, ws: Weights): DecoderLM {
   const eps = req(c, "norm_eps");
   const attn = attentionLayers(c);
-  const blocks: Lfm2Block[] = [];
+  const blocks: HybridBlock[] = [];
   for (let i = 0; i < req(c, "num_hidden_layers"); i++) {
     const p = `model.layers.${i}`;
     const isAttention = attn.has(i);
     blocks.push(
-      new Lfm2Block(
+      new HybridBlock(
         isAttention,
         isAttention ? lfm2Attention(ws, c, `${p}.self_attn`) : ShortConv.load(ws, `${p}.conv`),
         GatedMLP.loadNamed(ws, `${p}.feed_forward`, { gate: "w1", up: "w3", down: "w2" }),

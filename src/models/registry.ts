@@ -13,6 +13,7 @@ import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
 import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
+import { buildQwen3_5 } from "./qwen3-5.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
@@ -38,6 +39,7 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   mixtral: buildMixtral,
   ministral3: buildMinistral3,
   lfm2: buildLfm2,
+  qwen3_5: buildQwen3_5,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -1,0 +1,80 @@
+// Qwen3.5 (dense text model; mlx-lm qwen3_5.py): pre-norm blocks whose mixer is gated delta-net linear attention in
+// three layers of every full_attention_interval (4) and, in the last of them, GQA attention with per-head q/k
+// RMSNorm, partial RoPE (a quarter of head_dim by default) and an output gate (q_proj gives [queries | gate] per
+// head); SwiGLU MLP. Linear-attention layers keep a StateCache (conv window + delta state), attention a KVCache.
+// Checkpoints wrap it (model_type qwen3_5, text_config, weights under language_model.): models/load.ts unwraps.
+import { Attention } from "./layers/attention.ts";
+import { GatedDeltaNet } from "./layers/gated-delta.ts";
+import { HybridBlock } from "./layers/hybrid-block.ts";
+import { KVCache } from "./layers/kv-cache.ts";
+import { Embedding, Linear } from "./layers/linear.ts";
+import { GatedMLP } from "./layers/mlp.ts";
+import { RMSNorm } from "./layers/norm.ts";
+import { initializeRope, type RopeScaling } from "./layers/rope.ts";
+import { type Config, opt, optBool, req } from "./config.ts";
+import { DecoderLM, loadHead } from "./model.ts";
+import type { Weights } from "./weights.ts";
+
+/** rope_parameters' values, as mlx-lm's TextModelArgs reads them (its defaults: θ 1e5, a quarter of head_dim). */
+function ropeParameters(c: Config): { theta: number; partial: number; scaling: RopeScaling } {
+  const p = (c.rope_parameters ?? null) as Record<string, unknown> | null;
+  if (!p) return { theta: opt(c, "rope_theta", 1e5), partial: opt(c, "partial_rotary_factor", 0.25), scaling: null };
+  const theta = typeof p.rope_theta === "number" ? p.rope_theta : 1e5;
+  const partial = typeof p.partial_rotary_factor === "number" ? p.partial_rotary_factor : 0.25;
+  return { theta, partial, scaling: { ...p, type: p.type ?? p.rope_type } };
+}
+
+function gatedAttention(ws: Weights, c: Config, path: string): Attention {
+  const nHeads = req(c, "num_attention_heads");
+  const headDim = opt(c, "head_dim", req(c, "hidden_size") / nHeads);
+  const eps = opt(c, "rms_norm_eps", 1e-6);
+  const { theta, partial, scaling } = ropeParameters(c);
+  const maxPos = typeof c.max_position_embeddings === "number" ? c.max_position_embeddings : undefined;
+  const { o, ...proj } = Attention.loadProjections(ws, path);
+  return new Attention(
+    { nHeads, nKvHeads: opt(c, "num_key_value_heads", 8), headDim, scale: headDim ** -0.5 },
+    {
+      proj,
+      o,
+      rope: initializeRope(Math.floor(headDim * partial), theta, false, scaling, maxPos),
+      qNorm: RMSNorm.load(ws, `${path}.q_norm`, eps),
+      kNorm: RMSNorm.load(ws, `${path}.k_norm`, eps),
+      outputGate: true,
+    },
+  );
+}
+
+export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
+  const eps = opt(c, "rms_norm_eps", 1e-6);
+  const interval = opt(c, "full_attention_interval", 4);
+  const linear = {
+    numKHeads: opt(c, "linear_num_key_heads", 16),
+    numVHeads: opt(c, "linear_num_value_heads", 64),
+    headKDim: opt(c, "linear_key_head_dim", 192),
+    headVDim: opt(c, "linear_value_head_dim", 128),
+    eps,
+  };
+  const blocks: HybridBlock[] = [];
+  for (let i = 0; i < req(c, "num_hidden_layers"); i++) {
+    const p = `model.layers.${i}`;
+    const isAttention = (i + 1) % interval === 0;
+    blocks.push(
+      new HybridBlock(
+        isAttention,
+        isAttention ? gatedAttention(ws, c, `${p}.self_attn`) : GatedDeltaNet.load(ws, `${p}.linear_attn`, linear),
+        GatedMLP.load(ws, `${p}.mlp`),
+        RMSNorm.load(ws, `${p}.input_layernorm`, eps),
+        RMSNorm.load(ws, `${p}.post_attention_layernorm`, eps),
+      ),
+    );
+  }
+  return new DecoderLM({
+    modelType: "qwen3_5",
+    vocabSize: req(c, "vocab_size"),
+    embed: Embedding.load(ws, "model.embed_tokens"),
+    blocks,
+    norm: RMSNorm.load(ws, "model.norm", eps),
+    lmHead: loadHead(ws, { tie_word_embeddings: optBool(c, "tie_word_embeddings", false) }, false),
+    makeCache: () => blocks.map((b) => (b.attention ? new KVCache() : GatedDeltaNet.makeCache())),
+  });
+}
