@@ -1,6 +1,7 @@
 // A recurrent layer's state (StateCache: LFM2's conv window) in the engine: a snapshot that never trims, so the
 // prefix cache reuses it only for an exact cached prefix, and a batch keeps it per row beside the attention layers'
-// shared batch cache. The lfm2 tiny fixture (conv layers 0, 1, 3; attention layer 2) drives the model-level tests.
+// shared batch cache. The model-level tests run on both hybrid tiny fixtures: lfm2 (conv layers 0, 1, 3; attention
+// layer 2) and qwen3_5 (gated delta-net layers 0, 2; attention layers 1, 3).
 import { describe, expect, test } from "bun:test";
 import * as mx from "../../src/ffi/index.ts";
 import { DecodeBatch } from "../../src/engine/decode-batch.ts";
@@ -11,11 +12,12 @@ import { loadModelDir } from "../../src/models/load.ts";
 import { disposeCaches, type LayerCache } from "../../src/models/layers/kv-cache.ts";
 import { StateCache } from "../../src/models/layers/state-cache.ts";
 import type { CausalLM } from "../../src/models/model.ts";
-import { listTinyModels } from "../fixtures/tiny-models.ts";
+import { listTinyModels, type TinyModel } from "../fixtures/tiny-models.ts";
 
 const models = await listTinyModels();
 const lfm2 = models.find((m) => m.name === "lfm2-f32")!;
-const long = lfm2.reference.prompts.find((p) => p.name === "long")!.tokens;
+const hybrids = [lfm2, models.find((m) => m.name === "qwen3_5-f32")!];
+const longOf = (m: TinyModel) => m.reference.prompts.find((p) => p.name === "long")!.tokens;
 const ctl = { cancelled: () => false, yieldToLoop: async () => {} };
 
 async function run(model: CausalLM, prompt: number[], cache: PrefixCache | undefined, n = 6): Promise<{ tokens: number[]; stats: GenerationStats }> {
@@ -61,17 +63,25 @@ describe("StateCache", () => {
     expect(mx.liveCount()).toBe(live0);
   });
 
-  test("lfm2's caches: a StateCache per conv layer, a KVCache per attention layer", () => {
-    using model = loadModelDir(lfm2.dir).model;
-    const caches = model.makeCache();
-    expect(caches.map((c) => c.constructor.name)).toEqual(["StateCache", "StateCache", "KVCache", "StateCache"]);
-    disposeCaches(caches);
+  test("a hybrid model's caches: a StateCache per recurrent layer, a KVCache per attention layer", () => {
+    const kinds = hybrids.map((m) => {
+      using model = loadModelDir(m.dir).model;
+      const caches = model.makeCache();
+      const names = caches.map((c) => c.constructor.name);
+      disposeCaches(caches);
+      return names;
+    });
+    expect(kinds).toEqual([
+      ["StateCache", "StateCache", "KVCache", "StateCache"],
+      ["StateCache", "KVCache", "StateCache", "KVCache"],
+    ]);
   });
 });
 
-describe("the prefix cache and a recurrent state", () => {
+for (const m of hybrids) describe(`the prefix cache and a recurrent state (${m.name})`, () => {
+  const long = longOf(m);
   test("an exact cached prefix is reused; a prompt that shares only part of an entry is prefilled cold, with the cold tokens", async () => {
-    using model = loadModelDir(lfm2.dir).model;
+    using model = loadModelDir(m.dir).model;
     const live0 = mx.liveCount();
     using cache = new PrefixCache(1 << 30);
     const turn1 = await run(model, long.slice(0, 40), cache);
@@ -91,7 +101,7 @@ describe("the prefix cache and a recurrent state", () => {
   });
 
   test("an entry that a longer one extends stays: the longer one cannot trim to serve its requests", () => {
-    using model = loadModelDir(lfm2.dir).model;
+    using model = loadModelDir(m.dir).model;
     using cache = new PrefixCache(1 << 30);
     const short = long.slice(0, 20);
     const longer = long.slice(0, 35);
@@ -109,15 +119,16 @@ describe("the prefix cache and a recurrent state", () => {
   });
 });
 
-describe("batching with a recurrent state", () => {
-  test("rows of different lengths stepped in one forward pass get their logits alone, conv states kept per row", () => {
-    using model = loadModelDir(lfm2.dir).model;
+for (const m of hybrids) describe(`batching with a recurrent state (${m.name})`, () => {
+  const long = longOf(m);
+  test("rows of different lengths stepped in one forward pass get their logits alone, states kept per row", () => {
+    using model = loadModelDir(m.dir).model;
     const live0 = mx.liveCount();
     const prompts = [long.slice(0, 9), long.slice(4, 25), long.slice(7, 8)];
     const next = [[3, 5, 8], [11, 2, 40]];
     const alone = prompts.map((p) => prefilled(model, p));
     const rows = prompts.map((p) => prefilled(model, p));
-    const V = lfm2.reference.vocab_size;
+    const V = m.reference.vocab_size;
     let worst = 0;
     for (const tokens of next) {
       const one = alone.map((c, b) => mx.scope(() => model.forward(mx.array([tokens[b]!], [1, 1], "int32"), c).toFloat32()));
@@ -133,7 +144,7 @@ describe("batching with a recurrent state", () => {
   });
 
   test("prompts arriving together are each prefilled alone (their states cannot drop padding); the decode steps share the attention layers' batch cache", async () => {
-    using model = loadModelDir(lfm2.dir).model;
+    using model = loadModelDir(m.dir).model;
     const prompts = [long.slice(0, 40), long.slice(3, 20), long.slice(9, 70)];
     const alone: number[][] = [];
     for (const p of prompts) alone.push((await run(model, p, undefined, 8)).tokens);
