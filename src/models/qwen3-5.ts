@@ -3,6 +3,9 @@
 // RMSNorm, partial RoPE (a quarter of head_dim by default) and an output gate (q_proj gives [queries | gate] per
 // head); SwiGLU MLP. Linear-attention layers keep a StateCache (conv window + delta state), attention a KVCache.
 // Checkpoints wrap it (model_type qwen3_5, text_config, weights under language_model.): models/load.ts unwraps.
+// A raw Hugging Face checkpoint (the conv as PyTorch's (C, 1, K)) stores its RMSNorm weights as scale - 1 and
+// carries multi-token-prediction layers (mtp.*): as mlx-lm's sanitize does, the 1 is added back (not to the
+// gated norm of the linear-attention layers) and mtp.* dropped.
 import { Attention } from "./layers/attention.ts";
 import { GatedDeltaNet } from "./layers/gated-delta.ts";
 import { HybridBlock } from "./layers/hybrid-block.ts";
@@ -24,7 +27,9 @@ function ropeParameters(c: Config): { theta: number; partial: number; scaling: R
   return { theta, partial, scaling: { ...p, type: p.type ?? p.rope_type } };
 }
 
-function gatedAttention(ws: Weights, c: Config, path: string): Attention {
+type NormLoader = (ws: Weights, path: string, eps: number) => RMSNorm;
+
+function gatedAttention(ws: Weights, c: Config, path: string, loadNorm: NormLoader): Attention {
   const nHeads = req(c, "num_attention_heads");
   const headDim = opt(c, "head_dim", req(c, "hidden_size") / nHeads);
   const eps = opt(c, "rms_norm_eps", 1e-6);
@@ -37,8 +42,8 @@ function gatedAttention(ws: Weights, c: Config, path: string): Attention {
       proj,
       o,
       rope: initializeRope(Math.floor(headDim * partial), theta, false, scaling, maxPos),
-      qNorm: RMSNorm.load(ws, `${path}.q_norm`, eps),
-      kNorm: RMSNorm.load(ws, `${path}.k_norm`, eps),
+      qNorm: loadNorm(ws, `${path}.q_norm`, eps),
+      kNorm: loadNorm(ws, `${path}.k_norm`, eps),
       outputGate: true,
     },
   );
@@ -54,17 +59,22 @@ export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
     headVDim: opt(c, "linear_value_head_dim", 128),
     eps,
   };
+  const layers = req(c, "num_hidden_layers");
+  const conv = Array.from({ length: layers }, (_, i) => ws.shapeOf(`model.layers.${i}.linear_attn.conv1d.weight`)).find((s) => s);
+  const raw = conv !== undefined && conv[2] !== 1;
+  const loadNorm: NormLoader = raw ? RMSNorm.loadOffset : RMSNorm.load;
+  if (raw) for (const name of ws.remaining()) if (name.startsWith("mtp.")) ws.drop(name);
   const blocks: HybridBlock[] = [];
-  for (let i = 0; i < req(c, "num_hidden_layers"); i++) {
+  for (let i = 0; i < layers; i++) {
     const p = `model.layers.${i}`;
     const isAttention = (i + 1) % interval === 0;
     blocks.push(
       new HybridBlock(
         isAttention,
-        isAttention ? gatedAttention(ws, c, `${p}.self_attn`) : GatedDeltaNet.load(ws, `${p}.linear_attn`, linear),
+        isAttention ? gatedAttention(ws, c, `${p}.self_attn`, loadNorm) : GatedDeltaNet.load(ws, `${p}.linear_attn`, linear),
         GatedMLP.load(ws, `${p}.mlp`),
-        RMSNorm.load(ws, `${p}.input_layernorm`, eps),
-        RMSNorm.load(ws, `${p}.post_attention_layernorm`, eps),
+        loadNorm(ws, `${p}.input_layernorm`, eps),
+        loadNorm(ws, `${p}.post_attention_layernorm`, eps),
       ),
     );
   }
@@ -73,7 +83,7 @@ export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
     vocabSize: req(c, "vocab_size"),
     embed: Embedding.load(ws, "model.embed_tokens"),
     blocks,
-    norm: RMSNorm.load(ws, "model.norm", eps),
+    norm: loadNorm(ws, "model.norm", eps),
     lmHead: loadHead(ws, { tie_word_embeddings: optBool(c, "tie_word_embeddings", false) }, false),
     makeCache: () => blocks.map((b) => (b.attention ? new KVCache() : GatedDeltaNet.makeCache())),
   });
