@@ -6,7 +6,7 @@
 export const CAUSAL_ARCHITECTURES = [
   "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text", "qwen3_moe", "olmo2", "starcoder2", "granite",
   "smollm3", "cohere2", "mixtral", "ministral3",
-  "lfm2", "qwen3_5",
+  "lfm2", "qwen3_5", "qwen3_5_moe",
 ] as const;
 export type CausalArchitecture = (typeof CAUSAL_ARCHITECTURES)[number];
 

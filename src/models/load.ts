@@ -43,6 +43,7 @@ const WRAPPERS: Record<string, (text: Config) => Config> = {
   gemma3: (text) => ({ ...text, model_type: "gemma3_text" }),
   // mlx-lm's qwen3_5.py runs text_config (model_type qwen3_5_text) itself; the head is untied unless it says otherwise
   qwen3_5: (text) => ({ tie_word_embeddings: false, ...text, model_type: "qwen3_5" }),
+  qwen3_5_moe: (text) => ({ tie_word_embeddings: false, ...text, model_type: "qwen3_5_moe" }),
   // mlx-lm's mistral3.py: ministral3 (and mistral4) text models run as themselves, every other one through llama.py;
   // the head is untied unless text_config says otherwise
   mistral3: (text) => ({

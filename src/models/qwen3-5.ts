@@ -1,4 +1,5 @@
-// Qwen3.5 (dense text model; mlx-lm qwen3_5.py): pre-norm blocks whose mixer is gated delta-net linear attention in
+// Qwen3.5 (mlx-lm qwen3_5.py; qwen3_5_moe.py: the same with every MLP a sparse MoE plus a gated shared expert):
+// pre-norm blocks whose mixer is gated delta-net linear attention in
 // three layers of every full_attention_interval (4) and, in the last of them, GQA attention with per-head q/k
 // RMSNorm, partial RoPE (a quarter of head_dim by default) and an output gate (q_proj gives [queries | gate] per
 // head); SwiGLU MLP. Linear-attention layers keep a StateCache (conv window + delta state), attention a KVCache.
@@ -6,6 +7,7 @@
 // A raw Hugging Face checkpoint (the conv as PyTorch's (C, 1, K)) stores its RMSNorm weights as scale - 1 and
 // carries multi-token-prediction layers (mtp.*): as mlx-lm's sanitize does, the 1 is added back (not to the
 // gated norm of the linear-attention layers) and mtp.* dropped.
+import { add, multiply, sigmoid, type MxArray } from "../ffi/index.ts";
 import { Attention } from "./layers/attention.ts";
 import { GatedDeltaNet } from "./layers/gated-delta.ts";
 import { HybridBlock } from "./layers/hybrid-block.ts";
@@ -16,6 +18,8 @@ import { RMSNorm } from "./layers/norm.ts";
 import { initializeRope, type RopeScaling } from "./layers/rope.ts";
 import { type Config, opt, optBool, req } from "./config.ts";
 import { DecoderLM, loadHead } from "./model.ts";
+import { SparseMoe } from "./qwen3-moe.ts";
+import { SwitchGLU } from "./layers/switch.ts";
 import type { Weights } from "./weights.ts";
 
 /** rope_parameters' values, as mlx-lm's TextModelArgs reads them (its defaults: θ 1e5, a quarter of head_dim). */
@@ -25,6 +29,30 @@ function ropeParameters(c: Config): { theta: number; partial: number; scaling: R
   const theta = typeof p.rope_theta === "number" ? p.rope_theta : 1e5;
   const partial = typeof p.partial_rotary_factor === "number" ? p.partial_rotary_factor : 0.25;
   return { theta, partial, scaling: { ...p, type: p.type ?? p.rope_type } };
+}
+
+/** Qwen3-Next's sparse MoE block: the routed experts plus a shared expert scaled by sigmoid(shared_expert_gate(x)). */
+class SharedExpertMoe implements Disposable {
+  constructor(
+    private readonly routed: SparseMoe,
+    private readonly shared: GatedMLP,
+    private readonly sharedGate: Linear,
+  ) {}
+
+  static load(ws: Weights, path: string, c: Config): SharedExpertMoe {
+    const routed = new SparseMoe(Linear.load(ws, `${path}.gate`), SwitchGLU.load(ws, `${path}.switch_mlp`), req(c, "num_experts_per_tok"), optBool(c, "norm_topk_prob", true));
+    return new SharedExpertMoe(routed, GatedMLP.load(ws, `${path}.shared_expert`), Linear.load(ws, `${path}.shared_expert_gate`));
+  }
+
+  forward(x: MxArray): MxArray {
+    return add(this.routed.forward(x), multiply(sigmoid(this.sharedGate.forward(x)), this.shared.forward(x)));
+  }
+
+  [Symbol.dispose](): void {
+    this.routed[Symbol.dispose]();
+    this.shared[Symbol.dispose]();
+    this.sharedGate[Symbol.dispose]();
+  }
 }
 
 type NormLoader = (ws: Weights, path: string, eps: number) => RMSNorm;
@@ -72,14 +100,14 @@ export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
       new HybridBlock(
         isAttention,
         isAttention ? gatedAttention(ws, c, `${p}.self_attn`, loadNorm) : GatedDeltaNet.load(ws, `${p}.linear_attn`, linear),
-        GatedMLP.load(ws, `${p}.mlp`),
+        opt(c, "num_experts", 0) > 0 ? SharedExpertMoe.load(ws, `${p}.mlp`, c) : GatedMLP.load(ws, `${p}.mlp`),
         loadNorm(ws, `${p}.input_layernorm`, eps),
         loadNorm(ws, `${p}.post_attention_layernorm`, eps),
       ),
     );
   }
   return new DecoderLM({
-    modelType: "qwen3_5",
+    modelType: String(c.model_type),
     vocabSize: req(c, "vocab_size"),
     embed: Embedding.load(ws, "model.embed_tokens"),
     blocks,

@@ -40,6 +40,7 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   ministral3: buildMinistral3,
   lfm2: buildLfm2,
   qwen3_5: buildQwen3_5,
+  qwen3_5_moe: buildQwen3_5,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

@@ -1,6 +1,6 @@
 // Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE (or none: NoPE layers), optional
-// q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, and Gemma 2's
-// tanh-capped attention logits.
+// q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, Gemma 2's
+// tanh-capped attention logits, and Qwen3.5's sigmoid output gate.
 import { array, concatenate, multiply, reshape, sdpa, sigmoid, split, transpose, type MxArray } from "../../ffi/index.ts";
 import { queryScale, type QueryScale } from "./query-scale.ts";
 import { softcappedAttention } from "./softcap.ts";
