@@ -86,10 +86,11 @@ export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
     headKDim: opt(c, "linear_key_head_dim", 192),
     headVDim: opt(c, "linear_value_head_dim", 128),
     eps,
+    vHeadsTiled: c.linear_value_heads_tiled === true,
   };
   const layers = req(c, "num_hidden_layers");
   const conv = Array.from({ length: layers }, (_, i) => ws.shapeOf(`model.layers.${i}.linear_attn.conv1d.weight`)).find((s) => s);
-  const raw = conv !== undefined && conv[2] !== 1;
+  const raw = conv !== undefined && conv.length === 3 && conv[2] !== 1;
   const loadNorm: NormLoader = raw ? RMSNorm.loadOffset : RMSNorm.load;
   if (raw) for (const name of ws.remaining()) if (name.startsWith("mtp.")) ws.drop(name);
   const blocks: HybridBlock[] = [];

@@ -26,6 +26,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   cohere2: "cohere2",
   qwen3moe: "qwen3_moe",
   lfm2: "lfm2",
+  qwen35: "qwen3_5",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -135,6 +136,21 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config, kvHeads: GgufValue | 
     decoder_sparse_step: 1,
     mlp_only_layers: [],
   }),
+  // llama.cpp's qwen35 (its converter's Qwen3NextModel): the linear-attention shape in ssm.*; its value heads are
+  // stored tiled (k0v0, k1v0, ..., k0v1, ...) rather than grouped by key head, which the model follows
+  qwen3_5: (k, c) => {
+    const vHeads = k("ssm.time_step_rank") ?? 1;
+    return {
+      num_hidden_layers: Number(c.num_hidden_layers) - (k("nextn_predict_layers") ?? 0),
+      linear_conv_kernel_dim: k("ssm.conv_kernel"),
+      linear_key_head_dim: k("ssm.state_size"),
+      linear_num_key_heads: k("ssm.group_count"),
+      linear_num_value_heads: vHeads,
+      linear_value_head_dim: (k("ssm.inner_size") ?? 0) / vHeads,
+      full_attention_interval: k("full_attention_interval") ?? 4,
+      linear_value_heads_tiled: true,
+    };
+  },
   // llama.cpp's lfm2 marks its conv layers by 0 kv heads (head_count_kv is one count per layer)
   lfm2: (k, c, kvHeads) => {
     const perLayer = Array.isArray(kvHeads) ? kvHeads.map(Number) : null;
@@ -193,6 +209,16 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     "shortconv.in_proj": "conv.in_proj",
     "shortconv.out_proj": "conv.out_proj",
   },
+  qwen3_5: {
+    post_attention_norm: "post_attention_layernorm",
+    attn_qkv: "linear_attn.in_proj_qkv",
+    attn_gate: "linear_attn.in_proj_z",
+    ssm_alpha: "linear_attn.in_proj_a",
+    ssm_beta: "linear_attn.in_proj_b",
+    ssm_conv1d: "linear_attn.conv1d",
+    ssm_norm: "linear_attn.norm",
+    ssm_out: "linear_attn.out_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -204,6 +230,9 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
 /** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
 export function hfModulePath(ggufName: string, modelType: string): { path: string; suffix: string } | null {
   if (isGgufEncoder(modelType)) return encoderModulePath(ggufName, modelType);
+  // qwen35's A (= -exp(A_log)) has no suffix; its dt bias is mlx-lm's dt_bias
+  const ssm = modelType === "qwen3_5" ? /^blk\.(\d+)\.(ssm_a|ssm_dt\.bias)$/.exec(ggufName) : null;
+  if (ssm) return { path: `model.layers.${ssm[1]}.linear_attn`, suffix: ssm[2] === "ssm_a" ? "A" : "dt_bias" };
   const m = /^(.*)\.(weight|bias)$/.exec(ggufName);
   if (!m) return null;
   const [, base, suffix] = m as unknown as [string, string, string];

@@ -5,7 +5,7 @@
 // StateCache: the conv window (B, K - 1, conv_dim) and the delta state (B, Hv, Dv, Dk), float32.
 // The recurrence runs token by token as mlx-lm's CPU path does (gated_delta_ops: a compiled step per token).
 import {
-  concatenate, contiguous, conv1d, gatedDeltaDecay, gatedDeltaStep, multiply, preciseSwiglu, repeat, reshape, rmsNorm,
+  concatenate, contiguous, conv1d, gatedDeltaDecay, gatedDeltaStep, log, multiply, negative, preciseSwiglu, repeat, reshape, rmsNorm,
   sigmoid, silu, slice, split, stack, transpose, zeros, type MxArray,
 } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
@@ -20,6 +20,12 @@ export interface GatedDeltaShape {
   headVDim: number;
   /** RMSNormGated's eps */
   eps: number;
+  /**
+   * The value heads' order: grouped by key head (mlx-lm, Hugging Face: q/k heads repeated k0 k0 k1 k1), or tiled as
+   * llama.cpp's converter stores them (k0v0, k1v0, k0v1, ...: q/k heads tiled k0 k1 k0 k1). The same model, its
+   * value heads permuted.
+   */
+  vHeadsTiled?: boolean;
 }
 
 interface Parts {
@@ -33,6 +39,13 @@ interface Parts {
   dtBias: MxArray;
   normWeight: MxArray;
   outProj: Linear;
+}
+
+/** llama.cpp stores A = -exp(A_log): back to A_log (exp(log(x)) may differ from x in the last bit). */
+function aLogOf(a: MxArray): MxArray {
+  const aLog = log(negative(a));
+  a.free();
+  return aLog;
 }
 
 /** Row b's slot i, or zeros of `shape` before its first step; B rows concatenated. */
@@ -56,8 +69,12 @@ export class GatedDeltaNet implements Disposable {
 
   static load(ws: Weights, path: string, shape: GatedDeltaShape): GatedDeltaNet {
     let conv = ws.take(`${path}.conv1d.weight`);
-    // Hugging Face's (C, 1, K) → MLX's (C, K, 1), as mlx-lm's sanitize moves it
-    if (conv.shape[2] !== 1) {
+    // llama.cpp's (C, K) and Hugging Face's (C, 1, K) → MLX's (C, K, 1), as mlx-lm's sanitize moves it
+    if (conv.ndim === 2) {
+      const expanded = reshape(conv, [...conv.shape, 1]);
+      conv.free();
+      conv = expanded;
+    } else if (conv.shape[2] !== 1) {
       const moved = contiguous(transpose(conv, [0, 2, 1]));
       conv.free();
       conv = moved;
@@ -68,7 +85,7 @@ export class GatedDeltaNet implements Disposable {
       inB: Linear.load(ws, `${path}.in_proj_b`),
       inA: Linear.load(ws, `${path}.in_proj_a`),
       conv,
-      aLog: ws.take(`${path}.A_log`),
+      aLog: ws.takeOptional(`${path}.A_log`) ?? aLogOf(ws.take(`${path}.A`)),
       dtBias: ws.take(`${path}.dt_bias`),
       normWeight: ws.take(`${path}.norm.weight`),
       outProj: Linear.load(ws, `${path}.out_proj`),
@@ -121,8 +138,9 @@ export class GatedDeltaNet implements Disposable {
     const { numKHeads: Hk, numVHeads: Hv } = this.shape;
     const rf = Hv / Hk;
     if (rf > 1) {
-      q = repeat(q, rf, -2);
-      k = repeat(k, rf, -2);
+      const expand = (x: MxArray) => (this.shape.vHeadsTiled ? concatenate(new Array<MxArray>(rf).fill(x), -2) : repeat(x, rf, -2));
+      q = expand(q);
+      k = expand(k);
     }
     const S = q.shape[1]!;
     const at = (t: MxArray, i: number) => {
