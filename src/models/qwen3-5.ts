@@ -107,6 +107,8 @@ export function buildQwen3_5(c: Config, ws: Weights): DecoderLM {
       ),
     );
   }
+  // llama.cpp's qwen35 counts its multi-token-prediction layer as one more block: not run here
+  for (const name of ws.remaining()) if (Number(/^model\.layers\.(\d+)\./.exec(name)?.[1] ?? -1) >= layers) ws.drop(name);
   return new DecoderLM({
     modelType: String(c.model_type),
     vocabSize: req(c, "vocab_size"),
