@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define MLXS_ABI_VERSION 6
+#define MLXS_ABI_VERSION 7
 
 /* dtypes: same order as mlx::core::Dtype::Val */
 enum mlxs_dtype {
@@ -158,6 +158,14 @@ int32_t mlxs_linear(int32_t x, int32_t w, int32_t scales, int32_t biases, int32_
 int32_t mlxs_embedding(int32_t ids, int32_t w, int32_t scales, int32_t biases, int32_t group_size, int32_t bits, int32_t mode);
 int32_t mlxs_swiglu(int32_t gate, int32_t up);             /* silu(gate) * up, compiled */
 int32_t mlxs_geglu_approx(int32_t gate, int32_t up);       /* gelu_approx(gate) * up, compiled */
+/* mx::conv1d: x (N, L, C_in), w (C_out, K, C_in / groups) -> (N, L_out, C_out) */
+int32_t mlxs_conv1d(int32_t x, int32_t w, int32_t stride, int32_t padding, int32_t dilation, int32_t groups);
+/* the gated delta rule as mlx-lm's CPU path runs it (gated_delta.cpp), each compiled as mlx-lm compiles it:
+ * decay exp(-exp(A_log) * softplus(a + dt_bias)); one recurrent step, q, k (B, H, Dk), v (B, H, Dv), g, beta (B, H),
+ * state (B, H, Dv, Dk) -> out[0] y (B, H, Dv), out[1] the new state, returns 2; silu(gate) * x in float32 as h's dtype */
+int32_t mlxs_gdn_decay(int32_t a_log, int32_t a, int32_t dt_bias);
+int32_t mlxs_gdn_step(int32_t q, int32_t k, int32_t v, int32_t g, int32_t beta, int32_t state, int32_t* out);
+int32_t mlxs_precise_swiglu(int32_t h, int32_t gate, int32_t x);
 
 /* ---- the shim's own CPU kernels (qlinear.cpp) ---- */
 /* what runs quantized linears on CPU streams: MLX's op, or ours at the instruction set the CPU has */

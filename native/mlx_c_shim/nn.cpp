@@ -125,6 +125,10 @@ int32_t mlxs_geglu_approx(int32_t gate, int32_t up) {
   return make([&] { return fn({get(gate), get(up)})[0]; });
 }
 
+int32_t mlxs_conv1d(int32_t x, int32_t w, int32_t stride, int32_t padding, int32_t dilation, int32_t groups) {
+  return make([&] { return mx::conv1d(get(x), get(w), stride, padding, dilation, groups); });
+}
+
 int32_t mlxs_rms_norm(int32_t x, int32_t weight, float eps) {
   return make([&] {
     if (auto y = fused_rms_norm(get(x), opt(weight), eps)) return *y;

@@ -10,8 +10,8 @@
 //
 // While the same sequences step together, their full-attention caches live in one padded batch cache per layer
 // (batch-cache.ts), so that a step updates and attends once per layer for every row; sliding-window ring buffers
-// stay per row. When the batch changes (a sequence joins or leaves, or one sits a step out) every row gets its
-// state back in its own caches and the next step builds the batch cache afresh.
+// and recurrent states stay per row. When the batch changes (a sequence joins or leaves, or one sits a step out)
+// every row gets its state back in its own caches and the next step builds the batch cache afresh.
 //
 // Prompts that arrive together are prefilled together too (prefill): chunks submitted in the same turn of the event
 // loop run as one forward pass over their rows, padded on the right to the longest (the padding comes after each
@@ -110,7 +110,8 @@ export class DecodeBatch {
   #runPrefill(): void {
     const all = this.#prefills;
     this.#prefills = [];
-    // Only caches that can drop the padding afterwards share a pass (a ring buffer may have overwritten positions).
+    // Only caches that can drop the padding afterwards share a pass (a ring buffer may have overwritten positions; a
+    // recurrent state has taken the padding in for good).
     const together = all.length > 1 ? all.filter((c) => c.caches.every((k) => k.constructor === KVCache)) : [];
     const passes = together.length > 1 ? [together, ...all.filter((c) => !together.includes(c)).map((c) => [c])] : all.map((c) => [c]);
     for (const pass of passes) {

@@ -6,8 +6,8 @@
 //    since its forward pass gives the first logits;
 //  - an entry that is exactly a prefix of the prompt is taken (its buffers move to the request: no copy);
 //  - a longer entry is cloned and the clone trimmed to the shared prefix, so the entry stays for other branches;
-//    a cache that cannot drop positions exactly (a sliding-window ring buffer that has wrapped) is only reused
-//    when it needs no trimming;
+//    a cache that cannot drop positions exactly (a sliding-window ring buffer that has wrapped, a recurrent state
+//    at all: models/layers/state-cache.ts) is only reused when it needs no trimming;
 //  - entries are bounded in bytes (OLLMLX_PREFIX_CACHE_BYTES) and by MLX's memory limit, evicted least recently
 //    used first; storing an entry drops the entries it extends, which it can serve itself by trimming.
 import { eval as evalArrays, memory } from "../ffi/index.ts";

@@ -97,6 +97,10 @@ const symbols = {
   mlxs_embedding: fn([I, I, I, I, I, I, I], I),
   mlxs_swiglu: fn([I, I], I),
   mlxs_geglu_approx: fn([I, I], I),
+  mlxs_conv1d: fn([I, I, I, I, I, I], I),
+  mlxs_gdn_decay: fn([I, I, I], I),
+  mlxs_gdn_step: fn([I, I, I, I, I, I, P], I),
+  mlxs_precise_swiglu: fn([I, I, I], I),
 
   mlxs_rms_norm: fn([I, I, F], I),
   mlxs_layer_norm: fn([I, I, I, F], I),
@@ -144,7 +148,7 @@ const symbols = {
 } as const;
 
 /** The ABI this TypeScript was written against (MLXS_ABI_VERSION in mlxs.h). */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** Compiled by `bun build --compile`: sources live in Bun's embedded filesystem, there is no repo around us. */
 const COMPILED = import.meta.dir.startsWith("/$bunfs") || /^[A-Z]:[\\/]~BUN/.test(import.meta.dir);

@@ -147,6 +147,38 @@ export function gegluApprox(gate: MxArray, up: MxArray): MxArray {
   return wrap(sym.mlxs_geglu_approx(gate.handle, up.handle), "geglu_approx");
 }
 
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+}
+
+/** mx.conv1d: x (N, L, C_in), w (C_out, K, C_in / groups) → (N, L_out, C_out). */
+export function conv1d(x: MxArray, w: MxArray, opts: Conv1dOptions = {}): MxArray {
+  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
+  return wrap(sym.mlxs_conv1d(x.handle, w.handle, stride, padding, dilation, groups), "conv1d");
+}
+
+/** mlx-lm's gated delta rule (gated_delta.py), compiled as it compiles it: each head's decay per token. */
+export function gatedDeltaDecay(aLog: MxArray, a: MxArray, dtBias: MxArray): MxArray {
+  return wrap(sym.mlxs_gdn_decay(aLog.handle, a.handle, dtBias.handle), "gdn_decay");
+}
+
+/** One recurrent step: q, k (B, H, Dk), v (B, H, Dv), g, beta (B, H), state (B, H, Dv, Dk) → [y (B, H, Dv), state]. */
+const gdnOut = new OutBuffer(2);
+
+export function gatedDeltaStep(q: MxArray, k: MxArray, v: MxArray, g: MxArray, beta: MxArray, state: MxArray): [MxArray, MxArray] {
+  const out = gdnOut;
+  checkStatus(sym.mlxs_gdn_step(q.handle, k.handle, v.handle, g.handle, beta.handle, state.handle, out.ptr), "gdn_step");
+  return [new MxArray(out.i32(0)), new MxArray(out.i32(1))];
+}
+
+/** mlx-lm's precise_swiglu: silu(gate) · x in float32, cast to h's dtype (compiled). */
+export function preciseSwiglu(h: MxArray, gate: MxArray, x: MxArray): MxArray {
+  return wrap(sym.mlxs_precise_swiglu(h.handle, gate.handle, x.handle), "precise_swiglu");
+}
+
 export function rmsNorm(x: MxArray, weight: Opt, eps: number): MxArray {
   return wrap(sym.mlxs_rms_norm(x.handle, h(weight), eps), "rms_norm");
 }

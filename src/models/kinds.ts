@@ -8,6 +8,7 @@ export const CAUSAL_ARCHITECTURES = [
   "smollm3", "cohere2", "mixtral", "ministral3",
   "deepseek_v2", "deepseek_v3", "glm4_moe",
   "gpt_oss", "gemma4_text",
+  "lfm2", "qwen3_5", "qwen3_5_moe",
 ] as const;
 export type CausalArchitecture = (typeof CAUSAL_ARCHITECTURES)[number];
 

@@ -41,6 +41,9 @@ export function weightFiles(dir: string): string[] {
  */
 const WRAPPERS: Record<string, (text: Config, outer: Config) => Config> = {
   gemma3: (text) => ({ ...text, model_type: "gemma3_text" }),
+  // mlx-lm's qwen3_5.py runs text_config (model_type qwen3_5_text) itself; the head is untied unless it says otherwise
+  qwen3_5: (text) => ({ tie_word_embeddings: false, ...text, model_type: "qwen3_5" }),
+  qwen3_5_moe: (text) => ({ tie_word_embeddings: false, ...text, model_type: "qwen3_5_moe" }),
   // mlx-lm's mistral3.py: ministral3 (and mistral4) text models run as themselves, every other one through llama.py;
   // the head is untied unless text_config says otherwise
   mistral3: (text) => ({
@@ -60,8 +63,8 @@ const WRAPPERS: Record<string, (text: Config, outer: Config) => Config> = {
 
 /** A wrapper's tensor name → the text model's, or null for the vision tower and projector. */
 function textTensorName(name: string): string | null {
-  // (Gemma 4 adds an audio tower and its embedders)
-  if (/^(model\.)?(vision_tower|multi_modal_projector|audio_tower|embed_audio|embed_vision|vision_embedder)\./.test(name)) return null;
+  // (Gemma 4 adds an audio tower and its embedders; Qwen3.5's vision tower is `visual`)
+  if (/^(model\.)?(vision_tower|multi_modal_projector|audio_tower|embed_audio|embed_vision|vision_embedder|visual)\./.test(name)) return null;
   if (name.startsWith("model.language_model.")) return `model.${name.slice("model.language_model.".length)}`;
   if (name.startsWith("language_model.")) return name.slice("language_model.".length);
   return name;

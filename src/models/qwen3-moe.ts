@@ -23,7 +23,7 @@ import { LlamaBlock, QWEN3, attentionFor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
 
-class SparseMoe implements Disposable {
+export class SparseMoe implements Disposable {
   constructor(
     private readonly router: Linear,
     private readonly experts: SwitchGLU,

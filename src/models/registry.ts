@@ -4,6 +4,7 @@ import { buildCohere2 } from "./cohere2.ts";
 import { buildGemma2 } from "./gemma2.ts";
 import { buildGemma3 } from "./gemma3.ts";
 import { buildGranite } from "./granite.ts";
+import { buildLfm2 } from "./lfm2.ts";
 import { buildLlama, LLAMA, PHI3, QWEN2, QWEN3 } from "./llama.ts";
 import { buildMinistral3 } from "./ministral3.ts";
 import { buildMixtral } from "./mixtral.ts";
@@ -12,6 +13,7 @@ import { Bert, XLM_ROBERTA } from "./bert.ts";
 import { NomicBert } from "./nomic-bert.ts";
 import { buildOlmo2 } from "./olmo2.ts";
 import type { EncoderModel } from "./encoder.ts";
+import { buildQwen3_5 } from "./qwen3-5.ts";
 import { buildQwen3Moe } from "./qwen3-moe.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
@@ -45,6 +47,9 @@ const ARCHITECTURES: Record<CausalArchitecture, Builder> = {
   glm4_moe: buildGlm4Moe,
   gpt_oss: buildGptOss,
   gemma4_text: buildGemma4,
+  lfm2: buildLfm2,
+  qwen3_5: buildQwen3_5,
+  qwen3_5_moe: buildQwen3_5,
 };
 
 type EncoderBuilder = (config: Config, ws: Weights) => EncoderModel;

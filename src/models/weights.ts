@@ -113,6 +113,11 @@ export class Weights implements Disposable {
     return [...this.tensors.keys()];
   }
 
+  /** A tensor's shape, before a module takes it (what a loader checks to tell checkpoint layouts apart). */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.tensors.get(name)?.shape;
+  }
+
   [Symbol.dispose](): void {
     for (const t of this.tensors.values()) t.free();
     this.tensors.clear();

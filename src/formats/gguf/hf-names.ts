@@ -29,6 +29,8 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   deepseek2: "deepseek_v2",
   glm4moe: "glm4_moe",
   "gpt-oss": "gpt_oss",
+  lfm2: "lfm2",
+  qwen35: "qwen3_5",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
@@ -145,6 +147,35 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config, md: Md) => Config> = 
     layer_types: Array.from({ length: Number(c.num_hidden_layers) }, (_, i) => (i % 2 === 0 ? "sliding_attention" : "full_attention")),
     ...(c.rope_scaling ? { rope_scaling: { ...(c.rope_scaling as object), beta_fast: k("rope.scaling.yarn_beta_fast") ?? 32, beta_slow: k("rope.scaling.yarn_beta_slow") ?? 1 } } : {}),
   }),
+  // llama.cpp's qwen35 (its converter's Qwen3NextModel): the linear-attention shape in ssm.*; its value heads are
+  // stored tiled (k0v0, k1v0, ..., k0v1, ...) rather than grouped by key head, which the model follows
+  qwen3_5: (k, c) => {
+    const vHeads = k("ssm.time_step_rank") ?? 1;
+    return {
+      num_hidden_layers: Number(c.num_hidden_layers) - (k("nextn_predict_layers") ?? 0),
+      linear_conv_kernel_dim: k("ssm.conv_kernel"),
+      linear_key_head_dim: k("ssm.state_size"),
+      linear_num_key_heads: k("ssm.group_count"),
+      linear_num_value_heads: vHeads,
+      linear_value_head_dim: (k("ssm.inner_size") ?? 0) / vHeads,
+      full_attention_interval: k("full_attention_interval") ?? 4,
+      linear_value_heads_tiled: true,
+    };
+  },
+  // llama.cpp's lfm2 marks its conv layers by 0 kv heads (head_count_kv is one count per layer)
+  lfm2: (k, c, md) => {
+    const kvHeads = md["lfm2.attention.head_count_kv"];
+    const perLayer = Array.isArray(kvHeads) ? kvHeads.map(Number) : null;
+    return {
+      norm_eps: k("attention.layer_norm_rms_epsilon") ?? 1e-5,
+      conv_L_cache: k("shortconv.l_cache") ?? 3,
+      conv_bias: false,
+      num_key_value_heads: perLayer ? Math.max(...perLayer) : c.num_key_value_heads,
+      layer_types: perLayer ? perLayer.map((n) => (n > 0 ? "full_attention" : "conv")) : undefined,
+      block_ff_dim: c.intermediate_size,
+      block_auto_adjust_ff_dim: false,
+    };
+  },
 };
 
 const LAYER_NAMES: Record<string, string> = {
@@ -184,6 +215,29 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ffn_up_exps: "mlp.experts.up_proj",
     ffn_down_exps: "mlp.experts.down_proj",
   },
+  lfm2: {
+    attn_norm: "operator_norm",
+    ffn_norm: "ffn_norm",
+    attn_output: "self_attn.out_proj",
+    attn_q_norm: "self_attn.q_layernorm",
+    attn_k_norm: "self_attn.k_layernorm",
+    ffn_gate: "feed_forward.w1",
+    ffn_up: "feed_forward.w3",
+    ffn_down: "feed_forward.w2",
+    "shortconv.conv": "conv.conv",
+    "shortconv.in_proj": "conv.in_proj",
+    "shortconv.out_proj": "conv.out_proj",
+  },
+  qwen3_5: {
+    post_attention_norm: "post_attention_layernorm",
+    attn_qkv: "linear_attn.in_proj_qkv",
+    attn_gate: "linear_attn.in_proj_z",
+    ssm_alpha: "linear_attn.in_proj_a",
+    ssm_beta: "linear_attn.in_proj_b",
+    ssm_conv1d: "linear_attn.conv1d",
+    ssm_norm: "linear_attn.norm",
+    ssm_out: "linear_attn.out_proj",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -196,11 +250,15 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
 /** The HF module path (without .weight/.bias) of a GGUF tensor, or null for tensors we do not use. */
 export function hfModulePath(ggufName: string, modelType: string): { path: string; suffix: string } | null {
   if (isGgufEncoder(modelType)) return encoderModulePath(ggufName, modelType);
+  // qwen35's A (= -exp(A_log)) has no suffix; its dt bias is mlx-lm's dt_bias
+  const ssm = modelType === "qwen3_5" ? /^blk\.(\d+)\.(ssm_a|ssm_dt\.bias)$/.exec(ggufName) : null;
+  if (ssm) return { path: `model.layers.${ssm[1]}.linear_attn`, suffix: ssm[2] === "ssm_a" ? "A" : "dt_bias" };
   const m = /^(.*)\.(weight|bias)$/.exec(ggufName);
   if (!m) return null;
   const [, base, suffix] = m as unknown as [string, string, string];
   if (base === "token_embd") return { path: "model.embed_tokens", suffix };
   if (base === "output_norm") return { path: "model.norm", suffix };
+  if (base === "token_embd_norm" && modelType === "lfm2") return { path: "model.embedding_norm", suffix }; // its final norm
   if (base === "output") return { path: "lm_head", suffix };
   // EmbeddingGemma's projections after pooling: llama.cpp's dense_2/dense_3, Ollama's dense.0/dense.1
   const dense = /^dense(?:_(\d+)|\.(\d+))$/.exec(base);

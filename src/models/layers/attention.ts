@@ -1,7 +1,7 @@
 // Multi-head attention with GQA (native in fast.sdpa: K/V are never repeated), RoPE (or none: NoPE layers), optional
-// q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, and Gemma 2's
-// tanh-capped attention logits, and gpt-oss's per-head sinks (layers/sinks.ts).
-import { array, concatenate, multiply, reshape, sdpa, split, transpose, type MxArray } from "../../ffi/index.ts";
+// q/k norms (per head, or over the whole projection as OLMo 2 has them), fused or separate projections, Gemma 2's
+// tanh-capped attention logits, gpt-oss's per-head sinks (layers/sinks.ts), and Qwen3.5's sigmoid output gate.
+import { array, concatenate, multiply, reshape, sdpa, sigmoid, split, transpose, type MxArray } from "../../ffi/index.ts";
 import { sinkMask } from "./sinks.ts";
 import { queryScale, type QueryScale } from "./query-scale.ts";
 import { softcappedAttention } from "./softcap.ts";
@@ -35,6 +35,8 @@ export interface AttentionParts {
   queryScale?: QueryScale;
   /** gpt-oss: a learned logit per head (n_heads,) that joins every query's softmax and takes no value */
   sinks?: MxArray;
+  /** Qwen3.5 / Qwen3-Next: q_proj gives each head [queries | gate]; the output is scaled by sigmoid(gate) before o_proj */
+  outputGate?: boolean;
 }
 
 export class Attention implements Disposable {
@@ -68,6 +70,11 @@ export class Attention implements Disposable {
       k = p.proj.k.forward(x);
       v = p.proj.v.forward(x);
     }
+    let gate: MxArray | null = null;
+    if (p.outputGate) {
+      [q, gate] = split(reshape(q, [B, L, nHeads, 2 * headDim]), 2, -1) as [MxArray, MxArray];
+      gate = reshape(gate, [B, L, nHeads * headDim]);
+    }
     if (p.qkNormAcrossHeads) {
       if (p.qNorm) q = p.qNorm.forward(q);
       if (p.kNorm) k = p.kNorm.forward(k);
@@ -85,7 +92,7 @@ export class Attention implements Disposable {
     let out: MxArray;
     if ("encode" in kv) {
       out = this.sdpa(this.scaleQueries(this.rotate(q, 0), 0), this.rotate(k, 0), v, kv.encode);
-      return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+      return this.project(out, gate);
     }
     if ("batch" in kv) {
       const positions = kv.batch.positions();
@@ -93,7 +100,7 @@ export class Attention implements Disposable {
       k = this.rotateRows(k, positions, kv.batch.offsets());
       const [keys, values] = kv.batch.update(k, v);
       out = this.sdpa(q, keys, values, kv.mask);
-      return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+      return this.project(out, gate);
     }
     const rows = kv.rows;
     if (rows.length === 1) {
@@ -117,7 +124,14 @@ export class Attention implements Disposable {
         0,
       );
     }
-    return p.o.forward(reshape(transpose(out, [0, 2, 1, 3]), [B, L, nHeads * headDim]));
+    return this.project(out, gate);
+  }
+
+  /** The heads' outputs (B, H, L, D) → (B, L, hidden): gated where the architecture gates them, then o_proj. */
+  private project(out: MxArray, gate: MxArray | null): MxArray {
+    const [B, , L] = out.shape as [number, number, number, number];
+    const merged = reshape(transpose(out, [0, 2, 1, 3]), [B, L, this.shape.nHeads * this.shape.headDim]);
+    return this.parts.o.forward(gate ? multiply(merged, sigmoid(gate)) : merged);
   }
 
   /** x (B, H, L, D) rotated from `offset` (per row: an int32 array (B,)); unchanged in a NoPE layer. */

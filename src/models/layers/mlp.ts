@@ -19,6 +19,12 @@ export class GatedMLP implements Disposable {
     return new GatedMLP({ gate: Linear.load(ws, `${path}.gate_proj`), up: Linear.load(ws, `${path}.up_proj`) }, down, activation);
   }
 
+  /** The same under other names (LFM2's feed_forward: w1 gate, w3 up, w2 down). */
+  static loadNamed(ws: Weights, path: string, names: { gate: string; up: string; down: string }, activation: GateActivation = "silu"): GatedMLP {
+    const proj = { gate: Linear.load(ws, `${path}.${names.gate}`), up: Linear.load(ws, `${path}.${names.up}`) };
+    return new GatedMLP(proj, Linear.load(ws, `${path}.${names.down}`), activation);
+  }
+
   forward(x: MxArray): MxArray {
     let gate: MxArray, up: MxArray;
     if ("gateUp" in this.proj) [gate, up] = split(this.proj.gateUp.forward(x), 2, -1) as [MxArray, MxArray];
