@@ -122,7 +122,10 @@ int32_t mlxs_swiglu(int32_t gate, int32_t up) {
 
 int32_t mlxs_geglu_approx(int32_t gate, int32_t up) {
   static const auto fn = mx::compile(geglu_approx_fn, /*shapeless=*/true);
-  return make([&] { return fn({get(gate), get(up)})[0]; });
+  return make([&] {
+    if (auto y = fused_geglu_approx(get(gate), get(up))) return *y;
+    return fn({get(gate), get(up)})[0];
+  });
 }
 
 int32_t mlxs_conv1d(int32_t x, int32_t w, int32_t stride, int32_t padding, int32_t dilation, int32_t groups) {

@@ -60,41 +60,97 @@ void swiglu_f32(const float* g, const float* u, float* y, int64_t n) {
 // Elements per unit of parallel work: below it, one thread (a decode step's 1,536-8,192 elements).
 constexpr int64_t CHUNK = 1 << 15;
 
-class CpuSwiglu : public mx::UnaryPrimitive {
+
+// gelu_approx(gate) · up (Gemma's GeGLU), mlx.nn.gelu_approx's formula 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
+// with tanh(z) = sign(z)·(1 − 2/(exp(2|z|) + 1)) over the same vector exp. Not MLX's bits (its tanh is libm's, one
+// element at a time: with powf and expm1f a third of a Gemma 3 prefill), within a few float32 ulps of them: 1 + t
+// carries t's absolute error, which this form keeps at float32 rounding.
+__attribute__((always_inline)) inline V geglu_v(V x, V u) {
+  const V z = 0.7978845608028654f * (x + 0.044715f * (x * x * x));
+  const V az = select(z < 0.0f, -z, z);
+  const V e = exp_v(2.0f * az);
+  const V ta = 1.0f - 2.0f / (e + 1.0f);
+  const V t = select(z < 0.0f, -ta, ta);
+  return 0.5f * x * (1.0f + t) * u;
+}
+
+__attribute__((always_inline)) inline void geglu_body(const float* g, const float* u, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    V a, b;
+    __builtin_memcpy(&a, g + i, sizeof a);
+    __builtin_memcpy(&b, u + i, sizeof b);
+    const V r = geglu_v(a, b);
+    __builtin_memcpy(y + i, &r, sizeof r);
+  }
+  if (i < n) {
+    V a{}, b{};
+    __builtin_memcpy(&a, g + i, (n - i) * sizeof(float));
+    __builtin_memcpy(&b, u + i, (n - i) * sizeof(float));
+    const V r = geglu_v(a, b);
+    __builtin_memcpy(y + i, &r, (n - i) * sizeof(float));
+  }
+}
+
+void geglu_baseline(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
+#if defined(__x86_64__)
+MLXS_TARGET_AVX512 void geglu_avx512(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
+MLXS_TARGET_AVX2 void geglu_avx2(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
+#else
+SwigluFn *geglu_avx512 = nullptr, *geglu_avx2 = nullptr;
+#endif
+
+void geglu_f32(const float* g, const float* u, float* y, int64_t n) {
+  static SwigluFn* const fn = mlxs::cpu::pick_variant<SwigluFn>(geglu_avx512, geglu_avx2, geglu_baseline);
+  fn(g, u, y, n);
+}
+
+// The two activations, one primitive class: which one is its only parameter.
+class CpuGatedActivation : public mx::UnaryPrimitive {
  public:
-  explicit CpuSwiglu(mx::Stream s) : mx::UnaryPrimitive(s) {}
+  CpuGatedActivation(mx::Stream s, bool gelu) : mx::UnaryPrimitive(s), gelu_(gelu) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    mlxs::dispatch_cpu(stream(), in, out, [](const std::vector<mx::array>& a, mx::array& out) {
+    mlxs::dispatch_cpu(stream(), in, out, [gelu = gelu_](const std::vector<mx::array>& a, mx::array& out) {
+      SwigluFn* const f = gelu ? geglu_f32 : swiglu_f32;
       const float* g = a[0].data<float>();
       const float* u = a[1].data<float>();
       float* y = out.data<float>();
       const int64_t n = static_cast<int64_t>(out.size());
       const int parts = static_cast<int>((n + CHUNK - 1) / CHUNK);
-      if (parts <= 1) return swiglu_f32(g, u, y, n);
+      if (parts <= 1) return f(g, u, y, n);
       mlxs::cpu::parallel_for(parts, [&](int p) {
         const int64_t i0 = p * CHUNK;
-        swiglu_f32(g + i0, u + i0, y + i0, std::min(CHUNK, n - i0));
+        f(g + i0, u + i0, y + i0, std::min(CHUNK, n - i0));
       });
     });
   }
   void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
-    throw std::runtime_error("[CpuSwiglu] is built for CPU streams only");
+    throw std::runtime_error("[CpuGatedActivation] is built for CPU streams only");
   }
-  const char* name() const override { return "CpuSwiglu"; }
-  bool is_equivalent(const mx::Primitive&) const override { return true; }
+  const char* name() const override { return gelu_ ? "CpuGeglu" : "CpuSwiglu"; }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return gelu_ == static_cast<const CpuGatedActivation&>(other).gelu_;
+  }
+
+ private:
+  bool gelu_;
 };
+
+std::optional<mx::array> gated(const mx::array& gate, const mx::array& up, bool gelu) {
+  const auto s = mlxs::kernel_stream();
+  if (!s || gate.dtype() != mx::float32 || up.dtype() != mx::float32 || gate.shape() != up.shape()) return std::nullopt;
+  // The kernel reads dense buffers: a view (the halves of a fused gate_up projection) is copied first.
+  const mx::array g = mx::contiguous(gate, false, *s), u = mx::contiguous(up, false, *s);
+  return mx::array(gate.shape(), mx::float32, std::make_shared<CpuGatedActivation>(*s, gelu), {g, u});
+}
 
 } // namespace
 
 namespace mlxs {
 
-std::optional<mx::array> fused_swiglu(const mx::array& gate, const mx::array& up) {
-  const auto s = kernel_stream();
-  if (!s || gate.dtype() != mx::float32 || up.dtype() != mx::float32 || gate.shape() != up.shape()) return std::nullopt;
-  // The kernel reads dense buffers: a view (the halves of a fused gate_up projection) is copied first.
-  const mx::array g = mx::contiguous(gate, false, *s), u = mx::contiguous(up, false, *s);
-  return mx::array(gate.shape(), mx::float32, std::make_shared<CpuSwiglu>(*s), {g, u});
-}
+std::optional<mx::array> fused_geglu_approx(const mx::array& gate, const mx::array& up) { return gated(gate, up, true); }
+
+std::optional<mx::array> fused_swiglu(const mx::array& gate, const mx::array& up) { return gated(gate, up, false); }
 
 } // namespace mlxs

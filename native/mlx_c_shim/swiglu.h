@@ -7,5 +7,7 @@
 namespace mlxs {
 
 std::optional<mx::array> fused_swiglu(const mx::array& gate, const mx::array& up);
+// gelu_approx(gate) · up likewise (within float32 rounding of MLX's compiled op, not its bits)
+std::optional<mx::array> fused_geglu_approx(const mx::array& gate, const mx::array& up);
 
 } // namespace mlxs

@@ -160,6 +160,34 @@ describe("SwiGLU (silu(gate) · up)", () => {
   });
 });
 
+describe("GeGLU (gelu_approx(gate) · up, Gemma's MLP)", () => {
+  test("float32: one primitive, within a few float32 ulps of MLX's compiled op (its tanh is libm's); other dtypes keep MLX's op", () => {
+    for (const shape of [[1, 1, 2048], [3, 70, 2048], [5, 17]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // large gates (tanh saturates), tiny ones (tanh ≈ z), negative ones
+      const g = mx.array(randomF32(n, n + 5, 6).map((v, i) => (i % 11 === 0 ? v * 20 : i % 7 === 0 ? v * 1e-5 : v)), shape);
+      const u = mx.array(randomF32(n, n + 6, 3), shape);
+      mx.eval(g, u);
+      const { ours, mlx } = both(() => mx.gegluApprox(g, u));
+      const d = maxDiff(ours, mlx);
+      expect(d.abs / d.scale).toBeLessThanOrEqual(1e-6);
+      expect(d.abs).toBeGreaterThan(0); // really ours: MLX's bits would be equal
+      g.free();
+      u.free();
+    }
+    const names = (use: "best" | "mlx") => {
+      mx.cpuKernels({ use });
+      return mx.scope(() => {
+        const z = mx.zeros([2, 8], "float32");
+        return [mx.gegluApprox(z, z).primitive, mx.gegluApprox(mx.astype(z, "bfloat16"), mx.astype(z, "bfloat16")).primitive];
+      });
+    };
+    expect(names("best")[0]).toBe("CpuGeglu");
+    expect(names("best")[1]).not.toBe("CpuGeglu");
+    expect(names("mlx")[0]).not.toBe("CpuGeglu");
+  });
+});
+
 describe("logsumexp over the last axis", () => {
   test("float32: one primitive, MLX's op bit for bit (its exp, its order of sums), vocabulary-sized rows and -inf included", () => {
     for (const shape of [[1, 49152], [8, 1, 49152], [3, 262144], [4, 17]]) {

@@ -275,19 +275,21 @@ print(json.dumps(out))
 
 // llama.cpp's own tokenization and greedy tokens for the same files (recorded with node-llama-cpp 3.22.1 on CPU:
 // `node bench/llama-cpp/greedy.mjs FILE 12 PROMPT...`; its tokenize() adds no BOS, so neither do we here).
-// `agree`: how many leading tokens match, with float activations and with int8 ones alike. Two runs part at a near-tie: SmolLM2's "2 + 2" at step 4 (" " vs ":",
+// `agree`: how many leading tokens match, with float activations and with int8 ones alike (`agreeInt8` where not). Two runs part at a near-tie: SmolLM2's "2 + 2" at step 4 (" " vs ":",
 // 0.22 nats apart in our logits) and Gemma's BOS-less "Q:/A:" loop at step 3 (0.9 nats apart); we have not
-// pinned the Gemma difference down further. Step by step, each of our choices given llama.cpp's tokens before
-// it, so that one near-tie does not decide the rest: 64 of the 66 steps agree with float activations and 64 with
+// pinned the Gemma difference down further; with int8 activations also Gemma's BOS-less "def fibonacci(n):" at its first
+// token (llama.cpp's 236768 against 779: 0.14 nats apart with float activations, 0.016 the other way with int8 ones
+// and the vector GeGLU). Step by step, each of our choices given llama.cpp's tokens before
+// it, so that one near-tie does not decide the rest: 64 of the 66 steps agree with float activations and 63 with
 // the int8 activations GGUF models get by default on x86-64 (4-bit layers; llama.cpp rounds activations to 8 bits in
 // its quantized products too; measured); at least 95 % must.
-const LLAMA_CPP: { file: string; prompt: string; ids: number[]; greedy: number[]; agree: number }[] = [
+const LLAMA_CPP: { file: string; prompt: string; ids: number[]; greedy: number[]; agree: number; agreeInt8?: number }[] = [
   { file: SMOLLM2, prompt: "<|im_start|>user\nName the largest planet in the solar system.<|im_end|>\n<|im_start|>assistant\n", ids: [1, 4093, 198, 5820, 260, 3995, 3925, 281, 260, 3693, 817, 30, 2, 198, 1, 520, 9531, 198], greedy: [504, 3995, 3925, 281, 260, 3693, 817, 314, 30461, 28, 527, 314], agree: 12 },
   { file: SMOLLM2, prompt: "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n", ids: [1, 4093, 198, 1780, 314, 216, 34, 1232, 216, 34, 47, 2, 198, 1, 520, 9531, 198], greedy: [504, 2988, 314, 42, 216, 36], agree: 3 },
   { file: SMOLLM2, prompt: "The quick brown fox", ids: [504, 2365, 6354, 16438], greedy: [351, 253, 2365, 6354, 7012, 30, 198, 198, 504, 2798, 6330, 314], agree: 12 },
   { file: GEMMA3, prompt: "Q: What is the capital of France?\nA:", ids: [236935, 236787, 2900, 563, 506, 5279, 529, 7001, 236881, 107, 236776, 236787], greedy: [107, 236776, 236787, 107, 236776, 236787, 107, 236776, 236787, 107, 236776, 236787], agree: 2 },
   { file: GEMMA3, prompt: "The Eiffel Tower is located in the city of", ids: [818, 94648, 25822, 563, 5628, 528, 506, 3207, 529], greedy: [506, 3207, 236761, 5165, 236761, 5165, 236761, 5165, 236761, 5165, 236761, 5165], agree: 12 },
-  { file: GEMMA3, prompt: "def fibonacci(n):", ids: [2063, 10779, 78113, 236769, 236749, 1473], greedy: [236768, 108, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185], agree: 12 },
+  { file: GEMMA3, prompt: "def fibonacci(n):", ids: [2063, 10779, 78113, 236769, 236749, 1473], greedy: [236768, 108, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185], agree: 12, agreeInt8: 0 },
 ];
 
 // Whether this CPU has an int8 kernel (x86-64 with AVX2: GGUF models' 4-bit layers use it by default).
@@ -319,8 +321,9 @@ describe("against llama.cpp on the same GGUF files", () => {
                 const it = complete(lm, c.ids, { ...GREEDY, maxTokens: c.greedy.length, numCtx: 4096, stop: [] }, { cancelled: () => false, yieldToLoop: async () => {} });
                 const ours: number[] = [];
                 for await (const e of it) if (e.token >= 0) ours.push(e.token);
-                expect({ prompt: c.prompt, tokens: ours.slice(0, c.agree) }).toEqual({ prompt: c.prompt, tokens: c.greedy.slice(0, c.agree) });
-                if (c.agree < c.greedy.length) expect(ours[c.agree]).not.toBe(c.greedy[c.agree]);
+                const agree = kind === "int8" ? (c.agreeInt8 ?? c.agree) : c.agree;
+                expect({ prompt: c.prompt, tokens: ours.slice(0, agree) }).toEqual({ prompt: c.prompt, tokens: c.greedy.slice(0, agree) });
+                if (agree < c.greedy.length) expect(ours[agree]).not.toBe(c.greedy[agree]);
               }
               // Teacher-forced on llama.cpp's answer: our choice at each step, given llama.cpp's tokens before it.
               const seq = [...c.ids, ...c.greedy.slice(0, -1)];
