@@ -29,7 +29,7 @@ function randomBlocks(type: string, nBlocks: number, seed: number): Uint8Array {
     out[i] = s >>> 24;
   }
   // f16 fields get small positive values (exponent 8..13), wherever the layout puts them.
-  const halfAt: Record<string, number[]> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208], Q2_K: [80, 82], Q3_K: [108] };
+  const halfAt: Record<string, number[]> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208], Q2_K: [80, 82], Q3_K: [108], IQ4_NL: [0], IQ4_XS: [0] };
   for (let b = 0; b < nBlocks; b++) {
     for (const off of halfAt[type]!) {
       const o = b * bytes + off;
@@ -53,7 +53,7 @@ print(json.dumps(out))
 
 describe("repack to MLX affine against llama.cpp's dequantization", () => {
   const EXACT = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K"];
-  const REQUANT: Record<string, number> = { Q6_K: 8, Q3_K: 4, Q2_K: 4 };
+  const REQUANT: Record<string, number> = { Q6_K: 8, Q3_K: 4, Q2_K: 4, IQ4_NL: 8, IQ4_XS: 8 };
   const blocks = Object.fromEntries([...EXACT, ...Object.keys(REQUANT)].map((t, i) => [t, randomBlocks(t, GGML_TYPES[TYPE_ID[t]!]!.block === 256 ? 4 : 32, i + 1)]));
   const ref = runOracle<Record<string, number[]>>(
     DEQUANT,
@@ -90,7 +90,8 @@ describe("repack to MLX affine against llama.cpp's dequantization", () => {
         const q = mx.quantize(x, { groupSize: 32, bits });
         const back = mx.dequantize(q.wq, q.scales, q.biases!, { groupSize: 32, bits });
         const err = mx.abs(mx.subtract(back, x));
-        const steps = mx.divide(mx.subtract(mx.max(x, [-1], true), mx.min(x, [-1], true)), 2 ** bits - 1);
+        // a group whose values are all equal (an IQ4_XS sub-block scale of 0) has no step, and no error either
+        const steps = mx.maximum(mx.divide(mx.subtract(mx.max(x, [-1], true), mx.min(x, [-1], true)), 2 ** bits - 1), mx.scalar(1e-30, "float32"));
         return {
           maxSteps: mx.max(mx.divide(err, steps)).item(),
           rmsRel: Math.sqrt(mx.mean(mx.square(err)).item() / mx.mean(mx.square(x)).item()),

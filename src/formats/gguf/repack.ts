@@ -217,6 +217,43 @@ function dequantQ2K(b: Uint8Array, nBlocks: number, y: Float32Array = new Float3
   return y;
 }
 
+/** ggml's kvalues_iq4nl: the 16 non-uniform levels of IQ4_NL and IQ4_XS. */
+const IQ4_LEVELS = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/** IQ4_NL → float32 (ggml's dequantize_row_iq4_nl): blocks of 32, d · level[q], element j low nibble of byte j, j + 16 high. */
+function dequantIQ4NL(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 32)): Float32Array {
+  for (let blk = 0; blk < nBlocks; blk++) {
+    const o = blk * 18;
+    const d = halfAt(b, o);
+    const yo = blk * 32;
+    for (let j = 0; j < 16; j++) {
+      y[yo + j] = d * IQ4_LEVELS[b[o + 2 + j]! & 0x0f]!;
+      y[yo + j + 16] = d * IQ4_LEVELS[b[o + 2 + j]! >> 4]!;
+    }
+  }
+  return y;
+}
+
+/** IQ4_XS → float32 (ggml's dequantize_row_iq4_xs): super-blocks of 256, 8 sub-blocks of 32 with 6-bit scales (ls − 32). */
+function dequantIQ4XS(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 256)): Float32Array {
+  for (let blk = 0; blk < nBlocks; blk++) {
+    const o = blk * 136;
+    const d = halfAt(b, o);
+    const scalesH = b[o + 2]! | (b[o + 3]! << 8);
+    for (let ib = 0; ib < 8; ib++) {
+      const ls = ((b[o + 4 + (ib >> 1)]! >> (4 * (ib % 2))) & 0x0f) | (((scalesH >> (2 * ib)) & 3) << 4);
+      const dl = d * (ls - 32);
+      const qs = o + 8 + 16 * ib;
+      const yo = blk * 256 + 32 * ib;
+      for (let j = 0; j < 16; j++) {
+        y[yo + j] = dl * IQ4_LEVELS[b[qs + j]! & 0x0f]!;
+        y[yo + j + 16] = dl * IQ4_LEVELS[b[qs + j]! >> 4]!;
+      }
+    }
+  }
+  return y;
+}
+
 /** Q3_K → float32 (ggml's dequantize_row_q3_K): 16 sub-blocks of 16, 3-bit values (high bit in hmask), 6-bit scales. */
 function dequantQ3K(b: Uint8Array, nBlocks: number, y: Float32Array = new Float32Array(nBlocks * 256)): Float32Array {
   const aux = new Uint32Array(4);
@@ -279,6 +316,12 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array, native?: NativeRepa
       return requantize(t, bytes, shape, 4, 110, dequantQ3K);
     case "Q2_K":
       return requantize(t, bytes, shape, 4, 84, dequantQ2K);
+    // IQ4's 16 levels are not evenly spaced: a 4-bit affine grid over the same range adds ~7 % RMS error (measured),
+    // so MLX requantizes them to 8 bits (0.4 %), as Q6_K
+    case "IQ4_NL":
+      return requantize(t, bytes, shape, 8, 18, dequantIQ4NL, 32);
+    case "IQ4_XS":
+      return requantize(t, bytes, shape, 8, 136, dequantIQ4XS);
     // gpt-oss's experts: MLX's mxfp4 mode holds the same codes and scales (gguf/mxfp4.ts)
     case "MXFP4":
       return repackMxfp4(t, bytes, shape);
@@ -325,7 +368,7 @@ export function repack(t: GgufTensorInfo, bytes: Uint8Array, native?: NativeRepa
   return { kind: "affine", bits: dec.bits, groupSize: 32, weight, scales, biases, shape };
 }
 
-/** A 256-element super-block type, dequantized on demand a range of rows at a time (its rows are whole blocks). */
+/** A type MLX's groups cannot express, dequantized on demand a range of rows at a time (its rows are whole blocks). */
 function requantize(
   t: GgufTensorInfo,
   bytes: Uint8Array,
@@ -333,11 +376,12 @@ function requantize(
   bits: number,
   blockBytes: number,
   dequant: (b: Uint8Array, nBlocks: number, out?: Float32Array) => Float32Array,
+  block = 256,
 ): Repacked {
   const cols = shape[shape.length - 1]!;
-  if (cols % 256 !== 0) throw new GgufError(`tensor ${t.name}: row length ${cols} is not a multiple of the 256-element block`);
+  if (cols % block !== 0) throw new GgufError(`tensor ${t.name}: row length ${cols} is not a multiple of the ${block}-element block`);
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  const rowBytes = (cols / 256) * blockBytes;
+  const rowBytes = (cols / block) * blockBytes;
   if (bytes.length !== rows * rowBytes) throw new GgufError(`tensor ${t.name}: ${bytes.length} bytes, expected ${rows * rowBytes}`);
   const values = (r0: number, r1: number, out?: Float32Array) =>
     dequant(bytes.subarray(r0 * rowBytes, r1 * rowBytes), ((r1 - r0) * rowBytes) / blockBytes, out?.subarray(0, (r1 - r0) * cols));
