@@ -25,23 +25,26 @@ __attribute__((always_inline)) inline V swiglu_v(V g, V u) {
   return g * sig * u;
 }
 
-__attribute__((always_inline)) inline void swiglu_body(const float* g, const float* u, float* y, int64_t n) {
+// f over the elementwise pairs of g and u, 16 lanes at a time, the tail in a zero-padded vector.
+template <V (*f)(V, V)>
+__attribute__((always_inline)) inline void gated_body(const float* g, const float* u, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + N <= n; i += N) {
     V a, b;
     __builtin_memcpy(&a, g + i, sizeof a);
     __builtin_memcpy(&b, u + i, sizeof b);
-    const V r = swiglu_v(a, b);
+    const V r = f(a, b);
     __builtin_memcpy(y + i, &r, sizeof r);
   }
   if (i < n) {
     V a{}, b{};
     __builtin_memcpy(&a, g + i, (n - i) * sizeof(float));
     __builtin_memcpy(&b, u + i, (n - i) * sizeof(float));
-    const V r = swiglu_v(a, b);
+    const V r = f(a, b);
     __builtin_memcpy(y + i, &r, (n - i) * sizeof(float));
   }
 }
+__attribute__((always_inline)) inline void swiglu_body(const float* g, const float* u, float* y, int64_t n) { gated_body<swiglu_v>(g, u, y, n); }
 
 using SwigluFn = void(const float*, const float*, float*, int64_t);
 void swiglu_baseline(const float* g, const float* u, float* y, int64_t n) { swiglu_body(g, u, y, n); }
@@ -74,23 +77,7 @@ __attribute__((always_inline)) inline V geglu_v(V x, V u) {
   return 0.5f * x * (1.0f + t) * u;
 }
 
-__attribute__((always_inline)) inline void geglu_body(const float* g, const float* u, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + N <= n; i += N) {
-    V a, b;
-    __builtin_memcpy(&a, g + i, sizeof a);
-    __builtin_memcpy(&b, u + i, sizeof b);
-    const V r = geglu_v(a, b);
-    __builtin_memcpy(y + i, &r, sizeof r);
-  }
-  if (i < n) {
-    V a{}, b{};
-    __builtin_memcpy(&a, g + i, (n - i) * sizeof(float));
-    __builtin_memcpy(&b, u + i, (n - i) * sizeof(float));
-    const V r = geglu_v(a, b);
-    __builtin_memcpy(y + i, &r, (n - i) * sizeof(float));
-  }
-}
+__attribute__((always_inline)) inline void geglu_body(const float* g, const float* u, float* y, int64_t n) { gated_body<geglu_v>(g, u, y, n); }
 
 void geglu_baseline(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
 #if defined(__x86_64__)

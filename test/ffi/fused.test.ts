@@ -126,6 +126,15 @@ describe("GELU (erf form)", () => {
   });
 });
 
+/** The primitives a gated activation builds under a choice of kernels, for float32 and bfloat16 operands. */
+function gatedPrimitives(use: "best" | "mlx", act: (g: mx.MxArray, u: mx.MxArray) => mx.MxArray): string[] {
+  mx.cpuKernels({ use });
+  return mx.scope(() => {
+    const z = mx.zeros([2, 8], "float32");
+    return [act(z, z).primitive, act(mx.astype(z, "bfloat16"), mx.astype(z, "bfloat16")).primitive];
+  });
+}
+
 describe("SwiGLU (silu(gate) · up)", () => {
   test("float32: one primitive, MLX's compiled op bit for bit (its exp, its roundings), ±96 included", () => {
     for (const shape of [[1, 1, 1536], [8, 1, 1536], [3, 70, 1536], [5, 17]]) {
@@ -139,13 +148,7 @@ describe("SwiGLU (silu(gate) · up)", () => {
       g.free();
       u.free();
     }
-    const names = (use: "best" | "mlx") => {
-      mx.cpuKernels({ use });
-      return mx.scope(() => {
-        const z = mx.zeros([2, 8], "float32");
-        return [mx.swiglu(z, z).primitive, mx.swiglu(mx.astype(z, "bfloat16"), mx.astype(z, "bfloat16")).primitive];
-      });
-    };
+    const names = (use: "best" | "mlx") => gatedPrimitives(use, mx.swiglu);
     expect(names("best")[0]).toBe("CpuSwiglu");
     expect(names("best")[1]).not.toBe("CpuSwiglu"); // other dtypes keep MLX's compiled op
     expect(names("mlx")[0]).not.toBe("CpuSwiglu");
@@ -175,13 +178,7 @@ describe("GeGLU (gelu_approx(gate) · up, Gemma's MLP)", () => {
       g.free();
       u.free();
     }
-    const names = (use: "best" | "mlx") => {
-      mx.cpuKernels({ use });
-      return mx.scope(() => {
-        const z = mx.zeros([2, 8], "float32");
-        return [mx.gegluApprox(z, z).primitive, mx.gegluApprox(mx.astype(z, "bfloat16"), mx.astype(z, "bfloat16")).primitive];
-      });
-    };
+    const names = (use: "best" | "mlx") => gatedPrimitives(use, mx.gegluApprox);
     expect(names("best")[0]).toBe("CpuGeglu");
     expect(names("best")[1]).not.toBe("CpuGeglu");
     expect(names("mlx")[0]).not.toBe("CpuGeglu");
