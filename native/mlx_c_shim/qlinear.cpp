@@ -370,8 +370,11 @@ std::optional<mx::array> qlinear(const mx::array& x, const mx::array& w, const m
   if (fused) inputs.push_back(*bias);
   auto shape = x.shape();
   shape.back() = N;
+  // Per layer: what the layer was made with (GGUF's 4- and 8-bit layers; llama.cpp keeps MoE routers in float). All:
+  // every 4-bit layer, not the 8-bit ones (mlx-community keeps its sensitive layers, MoE routers, at 8 bits: rounding
+  // their input picks other experts).
   const bool int8 = kernel().int8 && K % 64 == 0 &&
-                    (activations == MLXS_ACT_INT8 || (activations == MLXS_ACT_PER_LAYER && q8));
+                    ((activations == MLXS_ACT_INT8 && bits == 4) || (activations == MLXS_ACT_PER_LAYER && q8));
   mx::array y(std::move(shape), x.dtype(), std::make_shared<QLinear>(s, group_size, bits, int8), std::move(inputs));
   if (bias && !fused) return mx::add(y, *bias, s);
   return y;

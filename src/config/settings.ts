@@ -249,9 +249,10 @@ export const OLLMLX_CPU_ACTIVATIONS = declare({
   name: "OLLMLX_CPU_ACTIVATIONS",
   default: "`auto`",
   doc:
-    "which 4-bit layers round their input to int8 on the CPU kernels (blocks of 32, as llama.cpp does; x86-64 with " +
-    "AVX2): `auto`, GGUF models' (llama.cpp computes them so; fewer operations a weight than float), not mlx-community " +
-    "models' (mlx-lm keeps float); `float`, none; `int8`, all",
+    "which quantized layers round their input to int8 on the CPU kernels (blocks of 32, as llama.cpp does; x86-64 " +
+    "with AVX2): `auto`, GGUF models' (llama.cpp computes them so; fewer operations a weight than float), not " +
+    "mlx-community models' (mlx-lm keeps float); `float`, none; `int8`, every 4-bit layer (8-bit ones, such as MoE " +
+    "routers, keep float)",
   parse: (raw): "per-layer" | "float" | "int8" => {
     const v = raw.toLowerCase();
     if (v === "" || v === "auto") return "per-layer";

@@ -60,8 +60,8 @@ export type CpuKernels = "mlx" | "baseline" | "avx2" | "avx512" | "avx512_vnni";
 /** mlxs.h's enum mlxs_cpu_isa */
 const CPU_KERNELS: Record<CpuKernels | "best", number> = { mlx: 0, baseline: 1, avx2: 2, avx512: 3, avx512_vnni: 4, best: 5 };
 /**
- * Which 4-bit layers round x to int8 (runs of 32, llama.cpp's q8 blocks) on the CPU kernels: "per-layer", those
- * made with activations "int8" (GGUF models: llama.cpp computes them so); "float", none; "int8", all.
+ * Which quantized layers round x to int8 (runs of 32, llama.cpp's q8 blocks) on the CPU kernels: "per-layer", those
+ * made with activations "int8" (GGUF models: llama.cpp computes them so); "float", none; "int8", every 4-bit layer.
  */
 export type CpuActivations = "per-layer" | "float" | "int8";
 const CPU_ACTIVATIONS: readonly CpuActivations[] = ["per-layer", "float", "int8"];

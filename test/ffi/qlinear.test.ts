@@ -38,12 +38,16 @@ function operands(c: Case, seed: number, xShape: number[] = [c.M, c.K]) {
   return { ...q, x, bias };
 }
 
-/** linear() under a choice of kernels, as float32; `act`: "int8" rounds x to int8 (4-bit layers), else float. */
-function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Case, x = o.x, withBias = true, act: mx.CpuActivations = "float"): Float32Array {
-  mx.cpuKernels({ use, activations: act });
+/**
+ * linear() under a choice of kernels, as float32; `act` "int8": a layer made to round x to int8 (as GGUF's are, 4- or
+ * 8-bit), "float": float activations.
+ */
+function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Case, x = o.x, withBias = true, act: "float" | "int8" = "float"): Float32Array {
+  mx.cpuKernels({ use, activations: act === "int8" ? "per-layer" : "float" });
+  const marked = act === "int8" ? { activations: "int8" as const } : {};
   try {
     return mx.scope(() =>
-      mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits }), "float32").toFloat32(),
+      mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits, ...marked }), "float32").toFloat32(),
     );
   } finally {
     mx.cpuKernels({ activations: "per-layer" });
@@ -182,16 +186,16 @@ for (const isa of INT8_SETS) describe(`${isa}: int8 activations`, () => {
 
 describe.if(INT8_SETS.length > 0)("which layers round x to int8 (OLLMLX_CPU_ACTIVATIONS)", () => {
   const c: Case = { M: 2, N: 128, K: 256, bits: 4, groupSize: 32 };
-  const layer = (o: ReturnType<typeof operands>, act: mx.CpuActivations, marked: boolean) => {
+  const layer = (o: ReturnType<typeof operands>, act: mx.CpuActivations, marked: boolean, cc: Case = c) => {
     mx.cpuKernels({ use: "best", activations: act });
     try {
-      const q = { scales: o.scales, biases: o.biases, groupSize: c.groupSize, bits: c.bits, ...(marked ? { activations: "int8" as const } : {}) };
+      const q = { scales: o.scales, biases: o.biases, groupSize: cc.groupSize, bits: cc.bits, ...(marked ? { activations: "int8" as const } : {}) };
       return mx.scope(() => mx.linear(o.x, o.wq, q).toFloat32());
     } finally {
       mx.cpuKernels({ activations: "per-layer" });
     }
   };
-  test("per layer (the default): layers made with activations int8 (GGUF's) round, others keep float; float and int8 override", () => {
+  test("per layer (the default): layers made with activations int8 (GGUF's) round, others keep float; float and int8 (every 4-bit layer) override", () => {
     const o = operands(c, 51);
     const float = run("best", o, c, o.x, false);
     const int8 = run("best", o, c, o.x, false, "int8");
@@ -200,6 +204,13 @@ describe.if(INT8_SETS.length > 0)("which layers round x to int8 (OLLMLX_CPU_ACTI
     expect(layer(o, "per-layer", false)).toEqual(float);
     expect(layer(o, "float", true)).toEqual(float);
     expect(layer(o, "int8", false)).toEqual(int8);
+  });
+  test("int8 for all leaves 8-bit layers (MoE routers in mlx-community models) in float; a GGUF 8-bit layer rounds", () => {
+    const c8: Case = { ...c, bits: 8 };
+    const o = operands(c8, 52);
+    const float = run("best", o, c8, o.x, false);
+    expect(layer(o, "int8", false, c8)).toEqual(float);
+    expect(layer(o, "per-layer", true, c8)).not.toEqual(float);
   });
 });
 
