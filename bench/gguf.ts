@@ -49,12 +49,13 @@ interface Sample {
 
 const prompt = Array.from({ length: nPrompt }, (_, i) => ((i * 7919) % 4900) + 50);
 
-// The engine as a runner runs it ("shim": the shim's CPU kernels over the quantized weights, GGUF's 4-bit layers
-// with int8 activations where the CPU has an int8 kernel), with float activations everywhere ("float"), or as it
-// ran before the kernels ("mlx": MLX's own ops, quantized layers dequantized to float32 for OpenBLAS's sgemm).
-async function ours(kernels: "shim" | "float" | "mlx"): Promise<Sample> {
-  process.env.OLLMLX_CPU_KERNELS = kernels === "float" ? "shim" : kernels;
-  process.env.OLLMLX_CPU_ACTIVATIONS = kernels === "float" ? "float" : "auto";
+// The engine as a runner runs it ("shim": the shim's CPU kernels over the quantized weights, float activations),
+// with GGUF's layers rounding their input to int8 as llama.cpp does ("int8": OLLMLX_CPU_ACTIVATIONS=auto, where the
+// CPU has an int8 kernel), or as it ran before the kernels ("mlx": MLX's own ops, quantized layers dequantized to
+// float32 for OpenBLAS's sgemm).
+async function ours(kernels: "shim" | "int8" | "mlx"): Promise<Sample> {
+  process.env.OLLMLX_CPU_KERNELS = kernels === "int8" ? "shim" : kernels;
+  process.env.OLLMLX_CPU_ACTIVATIONS = kernels === "int8" ? "auto" : "float";
   const dequantize = shouldDequantizeOnCpu(statSync(file).size * 2, "cpu");
   const t0 = performance.now();
   const lm = loadGgufModel("bench", file, { dequantize });
@@ -95,7 +96,7 @@ const int8 = process.arch === "x64" && (() => {
 await ours("shim");
 for (let i = 0; i < runs; i++) {
   a.push(await ours("shim"));
-  if (int8) fl.push(await ours("float"));
+  if (int8) fl.push(await ours("int8"));
   q.push(await ours("mlx"));
   b.push(peer());
 }
@@ -107,13 +108,13 @@ const r2 = row(b);
 const f = (n: number, d = 1) => n.toFixed(d).padStart(10);
 console.log(`${values.model}: prompt ${nPrompt} tokens, generate ${nGen}, greedy; median of ${runs}; ${cpus().length} CPU threads`);
 console.log(`${"engine".padEnd(10)}${"load s".padStart(10)}${"prompt t/s".padStart(12)}${"gen t/s".padStart(10)}`);
-console.log(`${"ollmlx".padEnd(10)}${f(r1.loadS, 2)}  ${f(r1.promptTps)}${f(r1.genTps)}   (runner default: the shim's CPU kernels, quantized weights${int8 ? ", int8 activations for 4-bit layers" : ""})`);
-if (rf) console.log(`${"ollmlx f32".padEnd(10)}${f(rf.loadS, 2)}  ${f(rf.promptTps)}${f(rf.genTps)}   (OLLMLX_CPU_ACTIVATIONS=float: float activations everywhere)`);
+console.log(`${"ollmlx".padEnd(10)}${f(r1.loadS, 2)}  ${f(r1.promptTps)}${f(r1.genTps)}   (runner default: the shim's CPU kernels, quantized weights, float activations)`);
+if (rf) console.log(`${"ollmlx i8".padEnd(10)}${f(rf.loadS, 2)}  ${f(rf.promptTps)}${f(rf.genTps)}   (OLLMLX_CPU_ACTIVATIONS=auto: GGUF's layers round their input to int8, as llama.cpp)`);
 console.log(`${"ollmlx mlx".padEnd(10)}${f(rq.loadS, 2)}  ${f(rq.promptTps)}${f(rq.genTps)}   (OLLMLX_CPU_KERNELS=mlx: MLX's ops, float32 weights through OpenBLAS)`);
 console.log(`${"llama.cpp".padEnd(10)}${f(r2.loadS, 2)}  ${f(r2.promptTps)}${f(r2.genTps)}`);
 console.log(`${"ratio".padEnd(10)}${f(r2.loadS / r1.loadS, 2)}  ${f(r1.promptTps / r2.promptTps, 2)}${f(r1.genTps / r2.genTps, 2)}   (ollmlx / llama.cpp; load: llama.cpp/ollmlx, so > 1 means ollmlx is faster)`);
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });
 writeFileSync(
   join(import.meta.dir, "results", `gguf-${values.model}-${new Date().toISOString().slice(0, 10)}.json`),
-  JSON.stringify({ file, nPrompt, nGen, runs, ollmlx: r1, ollmlxFloatActivations: rf, ollmlxMlxOps: rq, llamaCpp: r2 }, null, 2),
+  JSON.stringify({ file, nPrompt, nGen, runs, ollmlx: r1, ollmlxInt8Activations: rf, ollmlxMlxOps: rq, llamaCpp: r2 }, null, 2),
 );

@@ -182,7 +182,7 @@ enum mlxs_cpu_gemm { MLXS_GEMM_NEVER = 0, MLXS_GEMM_AUTO, MLXS_GEMM_ALWAYS };
 int32_t mlxs_cpu_kernels(int32_t isa, int32_t threads, int32_t gemm);
 int32_t mlxs_cpu_spin(int32_t microseconds); /* how long idle kernel threads spin before they sleep; 0 on success */
 /* which quantized layers round x to int8 on the CPU kernels (where the CPU has an int8 kernel: AVX2, AVX-512 VNNI):
- * those made as MLXS_AFFINE_Q8 (per layer, the default), none, or every 4-bit one; returns the previous policy */
+ * those made as MLXS_AFFINE_Q8 (per layer), none (the default), or every 4-bit one; returns the previous policy */
 enum mlxs_cpu_activations { MLXS_ACT_PER_LAYER = 0, MLXS_ACT_FLOAT, MLXS_ACT_INT8 };
 int32_t mlxs_cpu_activations(int32_t policy);
 

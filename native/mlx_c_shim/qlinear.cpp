@@ -23,7 +23,7 @@ using mlxs::cpu::ScaleType;
 
 bool enabled = true;
 // mlxs_cpu_activations: MLXS_ACT_PER_LAYER (layers made with MLXS_AFFINE_Q8 round x to int8), FLOAT or INT8.
-int32_t activations = MLXS_ACT_PER_LAYER;
+int32_t activations = MLXS_ACT_FLOAT; // runners apply OLLMLX_CPU_ACTIVATIONS (float unless asked)
 
 struct Kernel {
   mlxs::cpu::Kernels fn;

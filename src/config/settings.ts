@@ -247,15 +247,16 @@ export const OLLMLX_CPU_SPIN_US = declare({
 
 export const OLLMLX_CPU_ACTIVATIONS = declare({
   name: "OLLMLX_CPU_ACTIVATIONS",
-  default: "`auto`",
+  default: "`float`",
   doc:
     "which quantized layers round their input to int8 on the CPU kernels (blocks of 32, as llama.cpp does; x86-64 " +
-    "with AVX2): `auto`, GGUF models' (llama.cpp computes them so; fewer operations a weight than float), not " +
-    "mlx-community models' (mlx-lm keeps float); `float`, none; `int8`, every 4-bit layer (8-bit ones, such as MoE " +
-    "routers, keep float)",
+    "with AVX2; faster decoding): `float`, none (the default: on SmolLM2-135M the rounding turned some greedy answers " +
+    "into others, a list of Paris's landmarks for the capital of France); `auto`, GGUF models' layers (as llama.cpp " +
+    "computes them); `int8`, every 4-bit layer (8-bit ones, such as MoE routers, keep float)",
   parse: (raw): "per-layer" | "float" | "int8" => {
     const v = raw.toLowerCase();
-    if (v === "" || v === "auto") return "per-layer";
+    if (v === "auto") return "per-layer";
+    if (v === "") return "float";
     if (v === "float" || v === "int8") return v;
     throw new Error(`OLLMLX_CPU_ACTIVATIONS must be "auto", "float" or "int8", not "${raw}"`);
   },

@@ -2,7 +2,6 @@
 import { MxArray, handles, wrap } from "./array.ts";
 import { checkHandle, checkStatus, checkString } from "./errors.ts";
 import { cstr, sym } from "./lib.ts";
-import { ptr } from "bun:ffi";
 
 interface Header {
   tensors: string[];
@@ -71,7 +70,8 @@ export function saveSafetensors(
  */
 export function ggufRepack(type: number, src: Uint8Array, wq: Uint8Array, scales: Float32Array, biases: Float32Array): boolean {
   if (src.length === 0) return false;
-  const r = sym.mlxs_gguf_repack(type, ptr(src), src.length, ptr(wq), ptr(scales), ptr(biases));
+  // the typed arrays go as they are: bun:ffi passes their storage for the call's duration (src/ffi/out.ts)
+  const r = sym.mlxs_gguf_repack(type, src, src.length, wq, scales, biases);
   if (r < 0) throw new Error(`gguf_repack: ${src.length} bytes are not whole blocks of type ${type}`);
   return r === 1;
 }

@@ -95,9 +95,9 @@ describe("the runner's settings", () => {
     for (const set of ["baseline", "avx2", "avx512", "avx512_vnni"] as const) expect(kernels(set)).toBe(set);
     expect(() => kernels("fast")).toThrow('OLLMLX_CPU_KERNELS must be "shim", "mlx" or one of baseline, avx2, avx512, avx512_vnni, not "fast"');
   });
-  test("OLLMLX_CPU_ACTIVATIONS: auto (the default) is per layer, float and int8 force, anything else is an error", () => {
+  test("OLLMLX_CPU_ACTIVATIONS: float (the default), auto (per layer: GGUF's), int8; anything else is an error", () => {
     const act = (v?: string) => OLLMLX_CPU_ACTIVATIONS.read({ OLLMLX_CPU_ACTIVATIONS: v });
-    expect(act()).toBe("per-layer");
+    expect(act()).toBe("float");
     expect(act("AUTO")).toBe("per-layer");
     expect(act("float")).toBe("float");
     expect(act("int8")).toBe("int8");

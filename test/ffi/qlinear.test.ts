@@ -15,7 +15,7 @@ const SETS = (["baseline", "avx2", "avx512", "avx512_vnni"] as const).filter((is
     return false;
   }
 });
-afterAll(() => mx.cpuKernels({ use: "best", activations: "per-layer" }));
+afterAll(() => mx.cpuKernels({ use: "best", activations: "float" }));
 const FLOAT_BEST = SETS.at(-1)!;
 // The sets with an int8-activation kernel (x86-64: AVX2's VPMADDUBSW, AVX-512 VNNI's VPDPBUSD).
 const INT8_SETS = process.arch === "x64" ? SETS.filter((isa) => isa !== "baseline") : [];
@@ -50,7 +50,7 @@ function run(use: mx.CpuKernels | "best", o: ReturnType<typeof operands>, c: Cas
       mx.astype(mx.linear(x, o.wq, { scales: o.scales, biases: o.biases, bias: withBias ? o.bias : null, groupSize: c.groupSize, bits: c.bits, ...marked }), "float32").toFloat32(),
     );
   } finally {
-    mx.cpuKernels({ activations: "per-layer" });
+    mx.cpuKernels({ activations: "float" });
   }
 }
 
@@ -160,7 +160,7 @@ for (const isa of INT8_SETS) describe(`${isa}: int8 activations`, () => {
       try {
         return mx.scope(() => mx.astype(mx.quantizedMatmul(x, o.wq, s16, b16, { groupSize: 64, bits: 4 }), "float32").toFloat32());
       } finally {
-        mx.cpuKernels({ activations: "per-layer" });
+        mx.cpuKernels({ activations: "float" });
       }
     };
     // the same float32 sums up to their order, each rounded once to bfloat16: one ulp of the largest output
@@ -192,7 +192,7 @@ describe.if(INT8_SETS.length > 0)("which layers round x to int8 (OLLMLX_CPU_ACTI
       const q = { scales: o.scales, biases: o.biases, groupSize: cc.groupSize, bits: cc.bits, ...(marked ? { activations: "int8" as const } : {}) };
       return mx.scope(() => mx.linear(o.x, o.wq, q).toFloat32());
     } finally {
-      mx.cpuKernels({ activations: "per-layer" });
+      mx.cpuKernels({ activations: "float" });
     }
   };
   test("per layer (the default): layers made with activations int8 (GGUF's) round, others keep float; float and int8 (every 4-bit layer) override", () => {

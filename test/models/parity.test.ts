@@ -69,7 +69,7 @@ async function sampled(model: CausalLM, p: ReferencePrompt): Promise<number[]> {
   return tokens;
 }
 
-function withModel<T>(m: TinyModel, kernels: mx.CpuKernels | "best", opts: BuildOptions, f: (model: CausalLM) => T, activations: mx.CpuActivations = "per-layer"): T {
+function withModel<T>(m: TinyModel, kernels: mx.CpuKernels | "best", opts: BuildOptions, f: (model: CausalLM) => T, activations: mx.CpuActivations = "float"): T {
   mx.cpuKernels({ use: kernels, activations });
   const { model } = loadModelDir(m.dir, opts);
   try {
@@ -174,7 +174,7 @@ for (const m of models) {
             if (bound === INT8_BOUND) expect(decided).toBeGreaterThan(0);
           }
         } finally {
-          mx.cpuKernels({ gemm: "auto", activations: "per-layer" });
+          mx.cpuKernels({ gemm: "auto", activations: "float" });
         }
       });
     }
