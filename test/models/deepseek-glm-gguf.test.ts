@@ -7,17 +7,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as mx from "../../src/ffi/index.ts";
-import { generateTokens } from "../../src/engine/generate.ts";
-import { GREEDY } from "../../src/engine/sampler.ts";
 import { ggufConfigBlob, parameterSize } from "../../src/formats/gguf/model-info.ts";
 import { loadGgufWeights } from "../../src/formats/gguf/to-mlx.ts";
 import { build } from "../../src/models/load.ts";
-import type { CausalLM } from "../../src/models/model.ts";
 import { mlxConfigBlob } from "../../src/store/pull-hf.ts";
 import { cachedOutput } from "../fixtures/cached.ts";
-import { listTinyModels, type ReferencePrompt, type TinyModel } from "../fixtures/tiny-models.ts";
+import { listTinyModels, type TinyModel } from "../fixtures/tiny-models.ts";
 import { oraclePath } from "../oracle.ts";
 import { post, startServer, type TestServer } from "../routes/harness.ts";
+import { greedy, logitsOf } from "../fixtures/reference-runs.ts";
 
 const FORMS: { modelType: string; gguf: string; fused?: boolean }[] = [
   { modelType: "deepseek_v2", gguf: "deepseek2" },
@@ -37,22 +35,6 @@ function safetensorsCount(path: string): number {
   const bytes = readFileSync(path);
   const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8")) as Record<string, { shape?: number[] }>;
   return Object.entries(header).reduce((n, [k, t]) => (k === "__metadata__" ? n : n + (t.shape ?? []).reduce((a, b) => a * b, 1)), 0);
-}
-
-const noCancel = { cancelled: () => false, yieldToLoop: async () => {} };
-
-function logitsOf(model: CausalLM, p: ReferencePrompt): Float32Array {
-  const caches = model.makeCache();
-  const logits = mx.scope(() => mx.astype(model.forward(mx.array(p.tokens, [1, p.tokens.length], "int32"), caches), "float32").toFloat32());
-  for (const c of caches) c[Symbol.dispose]();
-  return logits;
-}
-
-async function greedy(model: CausalLM, p: ReferencePrompt, prefillStepSize: number): Promise<number[]> {
-  const tokens: number[] = [];
-  const opts = { ...GREEDY, maxTokens: 32, numCtx: 1 << 20, eosTokenIds: new Set<number>(), prefillStepSize };
-  for await (const e of generateTokens(model, p.tokens, opts, noCancel)) tokens.push(e.token);
-  return tokens;
 }
 
 beforeAll(() => mx.cpuKernels({ use: "mlx" }));

@@ -4,21 +4,18 @@
 // logits for the directory bit for bit. (architectures.test.ts covers the float32 gpt-oss GGUF.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as mx from "../../src/ffi/index.ts";
-import { generateTokens } from "../../src/engine/generate.ts";
-import { GREEDY } from "../../src/engine/sampler.ts";
 import { readGguf, readTensorBytes } from "../../src/formats/gguf/file.ts";
 import { dequantMxfp4, repackMxfp4 } from "../../src/formats/gguf/mxfp4.ts";
 import { mlxShape } from "../../src/formats/gguf/repack.ts";
 import { loadGgufWeights } from "../../src/formats/gguf/to-mlx.ts";
 import { build } from "../../src/models/load.ts";
 import { cachedOutput } from "../fixtures/cached.ts";
+import { greedy, logitsOf } from "../fixtures/reference-runs.ts";
 import { listTinyModels } from "../fixtures/tiny-models.ts";
 import { oraclePath } from "../oracle.ts";
 
 const fixture = (await listTinyModels()).find((m) => m.name === "gpt-oss-mxfp4")!;
 const gguf = () => cachedOutput("tiny-gguf", "make_tiny_gguf.py", [fixture.dir], `${fixture.name}.gguf`, [oraclePath()], ["make_tiny_models.py"]);
-const noCancel = { cancelled: () => false, yieldToLoop: async () => {} };
-
 beforeAll(() => mx.cpuKernels({ use: "mlx" }));
 afterAll(() => mx.cpuKernels({ use: "best" }));
 
@@ -73,9 +70,7 @@ describe(`gpt-oss as llama.cpp's "gpt-oss" GGUF with MXFP4 experts`, () => {
     const { model } = build(config, tensors);
     try {
       for (const p of fixture.reference.prompts) {
-        const caches = model.makeCache();
-        const logits = mx.scope(() => mx.astype(model.forward(mx.array(p.tokens, [1, p.tokens.length], "int32"), caches), "float32").toFloat32());
-        for (const c of caches) c[Symbol.dispose]();
+        const logits = logitsOf(model, p);
         const V = logits.length / p.tokens.length;
         let worst = 0;
         p.logits.positions.forEach((pos, i) => {
@@ -83,9 +78,7 @@ describe(`gpt-oss as llama.cpp's "gpt-oss" GGUF with MXFP4 experts`, () => {
         });
         expect({ prompt: p.name, worst }).toEqual({ prompt: p.name, worst: 0 });
         for (const run of p.greedy) {
-          const tokens: number[] = [];
-          const opts = { ...GREEDY, maxTokens: 32, numCtx: 1 << 20, eosTokenIds: new Set<number>(), prefillStepSize: run.prefill_step_size };
-          for await (const e of generateTokens(model, p.tokens, opts, noCancel)) tokens.push(e.token);
+          const tokens = await greedy(model, p, run.prefill_step_size);
           expect({ prompt: p.name, chunk: run.prefill_step_size, tokens }).toEqual({ prompt: p.name, chunk: run.prefill_step_size, tokens: run.tokens });
         }
       }

@@ -8,6 +8,7 @@ import { GREEDY } from "../../src/engine/sampler.ts";
 import type { CausalLM } from "../../src/models/model.ts";
 import { loadModelDir, type BuildOptions } from "../../src/models/load.ts";
 import { listTinyModels, type ReferencePrompt, type TinyModel } from "../fixtures/tiny-models.ts";
+import { greedy, logitsOf, noCancel } from "../fixtures/reference-runs.ts";
 
 // Logit bounds per weight dtype on the reference path: zero. The reference is recorded on this machine with the
 // same MLX, and we run the same MLX ops as mlx-lm in the same order, so the logits come out bit-identical.
@@ -44,22 +45,6 @@ beforeAll(() => {
   expect(models.length).toBeGreaterThanOrEqual(19);
 });
 afterAll(() => mx.cpuKernels({ use: "best" }));
-
-const noCancel = { cancelled: () => false, yieldToLoop: async () => {} };
-
-function logitsOf(model: CausalLM, p: ReferencePrompt): Float32Array {
-  const caches = model.makeCache();
-  const logits = mx.scope(() => mx.astype(model.forward(mx.array(p.tokens, [1, p.tokens.length], "int32"), caches), "float32").toFloat32());
-  for (const c of caches) c[Symbol.dispose]();
-  return logits;
-}
-
-async function greedy(model: CausalLM, p: ReferencePrompt, maxTokens: number, prefillStepSize: number): Promise<number[]> {
-  const tokens: number[] = [];
-  const it = generateTokens(model, p.tokens, { ...GREEDY, maxTokens, numCtx: 1 << 20, eosTokenIds: new Set(), prefillStepSize }, noCancel);
-  for await (const e of it) tokens.push(e.token);
-  return tokens;
-}
 
 async function sampled(model: CausalLM, p: ReferencePrompt): Promise<number[]> {
   const s = p.sampled;
@@ -104,7 +89,7 @@ for (const m of models) {
       await withModel(m, "mlx", {}, async (model) => {
         for (const p of m.reference.prompts) {
           for (const run of p.greedy) {
-            const tokens = await greedy(model, p, run.tokens.length, run.prefill_step_size);
+            const tokens = await greedy(model, p, run.prefill_step_size, run.tokens.length);
             expect({ prompt: p.name, chunk: run.prefill_step_size, tokens }).toEqual({ prompt: p.name, chunk: run.prefill_step_size, tokens: run.tokens });
           }
         }
@@ -135,8 +120,8 @@ for (const m of models) {
           }
           expect(worst / scale).toBeLessThanOrEqual(KERNEL_BOUND);
           for (const run of p.greedy) {
-            const want = await withModel(m, "mlx", f32, (model) => greedy(model, p, run.tokens.length, run.prefill_step_size));
-            const got = await withModel(m, FLOAT_KERNELS, f32, (model) => greedy(model, p, run.tokens.length, run.prefill_step_size));
+            const want = await withModel(m, "mlx", f32, (model) => greedy(model, p, run.prefill_step_size, run.tokens.length));
+            const got = await withModel(m, FLOAT_KERNELS, f32, (model) => greedy(model, p, run.prefill_step_size, run.tokens.length));
             expect({ prompt: p.name, chunk: run.prefill_step_size, tokens: got }).toEqual({ prompt: p.name, chunk: run.prefill_step_size, tokens: want });
           }
         }
