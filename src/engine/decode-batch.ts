@@ -20,6 +20,7 @@ import { array, concatenate, eval as evalArrays, persist, reshape, scope, slice,
 import { BatchKVCache } from "../models/layers/batch-cache.ts";
 import { KVCache, type LayerCache } from "../models/layers/kv-cache.ts";
 import type { CausalLM } from "../models/model.ts";
+import type { DecodeBatchStats } from "./protocol.ts";
 
 interface Submission {
   order: number;
@@ -63,8 +64,16 @@ export class DecodeBatch {
   steps = 0;
   rows = 0;
   sharedSteps = 0;
+  /** the most rows one step has carried */
+  peakRows = 0;
 
   constructor(private readonly model: CausalLM) {}
+
+  /** The counters above, as the runner's stats report them. */
+  get stats(): DecodeBatchStats {
+    const { steps, rows, peakRows, sharedSteps, prefillPasses, prefillChunks } = this;
+    return { steps, rows, peakRows, sharedSteps, prefillPasses, prefillChunks };
+  }
 
   /** Sequences decoding now. */
   get size(): number {
@@ -167,6 +176,7 @@ export class DecodeBatch {
     }
     this.steps++;
     this.rows += batch.length;
+    this.peakRows = Math.max(this.peakRows, batch.length);
     if (this.#group) this.sharedSteps++;
     batch.forEach((s, b) => s.resolve(persist(rows[b]!)));
   }

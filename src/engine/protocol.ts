@@ -173,6 +173,19 @@ export interface RunnerStats {
   device: "cpu" | "gpu";
   /** the prefix cache of the loaded model: entries, the bytes their KV buffers hold (part of activeMemory), its cap */
   prefixCache: { entries: number; bytes: number; capBytes: number; handles: number } | null;
+  /** the loaded model's decode batching since its load (decode-batch.ts) */
+  batch: DecodeBatchStats | null;
+}
+
+export interface DecodeBatchStats {
+  /** decode steps run, the rows they carried, the most rows one carried, those whose rows shared batch caches */
+  steps: number;
+  rows: number;
+  peakRows: number;
+  sharedSteps: number;
+  /** prompt prefill passes run and the prompt chunks they carried (several chunks to a pass: prompts batched) */
+  prefillPasses: number;
+  prefillChunks: number;
 }
 
 export type RunnerEvent =

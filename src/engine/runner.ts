@@ -12,7 +12,7 @@ import type { RunnerEvent, RunnerRequest } from "./protocol.ts";
 import { runSelftest } from "./selftest.ts";
 import { finetune } from "../train/finetune.ts";
 import { fuseJob } from "../train/fuse.ts";
-import { generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
+import { batchStats, generate, loadModel, loadedModelName, prefixCacheStats } from "./serve-model.ts";
 import { embed, type EmbedJob } from "./serve-embed.ts";
 import { RequestError, type JobContext } from "./job.ts";
 
@@ -45,6 +45,7 @@ export async function runRunner(): Promise<void> {
       model: loadedModelName(),
       device: ffi.device.defaultDevice(),
       prefixCache: prefixCacheStats(),
+      batch: batchStats(),
     },
   });
 

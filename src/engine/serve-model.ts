@@ -6,7 +6,7 @@ import { shouldDequantizeOnCpu } from "./cpu-backend.ts";
 import { complete, loadGgufModel, loadMlxModel, type LoadedModel } from "./completion.ts";
 import { loadAdapter } from "../models/adapter.ts";
 import { readAdapterDir } from "../formats/adapter.ts";
-import type { GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
+import type { DecodeBatchStats, GenerateParams, ModelSpec, RunnerEvent } from "./protocol.ts";
 import { RequestError, type JobContext } from "./job.ts";
 import { MESSAGES } from "../api/errors.ts";
 import { requestConstraint } from "./constrain/thinking-gate.ts";
@@ -21,6 +21,11 @@ let loaded: LoadedModel | null = null;
 let prefixCache: PrefixCache | null = null;
 // The sequences generating now, stepped together (decode-batch.ts).
 let batch: DecodeBatch | null = null;
+
+/** How the loaded model's generations have been batched (for stats). */
+export function batchStats(): DecodeBatchStats | null {
+  return batch?.stats ?? null;
+}
 
 /** What the prefix cache holds now (for stats). */
 export function prefixCacheStats(): PrefixCacheStats | null {
