@@ -40,9 +40,14 @@ export interface BatchMember extends Disposable {
 interface PrefillChunk {
   tokens: readonly number[];
   caches: LayerCache[];
-  resolve(): void;
+  /** a token fed after the chunk in a pass of its own, whose logits the chunk resolves with */
+  then?: number;
+  resolve(logits: MxArray | null): void;
   reject(err: unknown): void;
 }
+
+/** A chunk fed (with its logits when asked), or the error of its pass. */
+type Fed = { ok: true; logits: MxArray | null } | { ok: false; error: unknown };
 
 /** The rows stepping together now, in order, and each layer's batch cache (null: that layer stays per row). */
 interface Group {
@@ -108,38 +113,70 @@ export class DecodeBatch {
 
   /**
    * Feeds `tokens` to `caches` (a sequence's prompt chunk), with the chunks other sequences submit in the same turn;
-   * resolves once the caches hold them.
+   * resolves once the caches hold them. `then`: a token fed next, in a pass of its own right after (one row, as a
+   * decode step computes it: a prompt's last token), and the logits (1, vocab) after it are what this resolves with
+   * (the caller's to free); else null.
    */
-  prefill(tokens: readonly number[], caches: LayerCache[]): Promise<void> {
+  prefill(tokens: readonly number[], caches: LayerCache[], then: number): Promise<MxArray>;
+  prefill(tokens: readonly number[], caches: LayerCache[]): Promise<null>;
+  prefill(tokens: readonly number[], caches: LayerCache[], then?: number): Promise<MxArray | null> {
     return new Promise((resolve, reject) => {
-      if (this.#prefills.push({ tokens, caches, resolve, reject }) === 1) setImmediate(() => this.#runPrefill());
+      if (this.#prefills.push({ tokens, caches, then, resolve, reject }) === 1) setImmediate(() => this.#runPrefill());
     });
   }
 
   #runPrefill(): void {
     const all = this.#prefills;
     this.#prefills = [];
+    const failed = new Map<PrefillChunk, unknown>();
+    const chunks = all.filter((c) => c.tokens.length > 0);
+    this.#feed(chunks, false).forEach((f, i) => {
+      if (!f.ok) failed.set(chunks[i]!, f.error);
+    });
+    const follow = all.filter((c) => c.then !== undefined && !failed.has(c));
+    this.#feed(follow.map((c) => ({ tokens: [c.then!], caches: c.caches })), true).forEach((f, i) => {
+      if (f.ok) follow[i]!.resolve(f.logits);
+      else failed.set(follow[i]!, f.error);
+    });
+    for (const c of all) {
+      if (failed.has(c)) c.reject(failed.get(c));
+      else if (c.then === undefined) c.resolve(null);
+    }
+  }
+
+  /**
+   * Feeds chunks in as few passes as their caches allow; for each chunk, in order: fed (with the logits (1, vocab)
+   * after its last token when `logits` asks: the head runs on those positions only), or its pass's error.
+   */
+  #feed(chunks: readonly { tokens: readonly number[]; caches: LayerCache[] }[], logits: boolean): Fed[] {
+    const out: Fed[] = [];
     // Only caches that can drop the padding afterwards share a pass (a ring buffer may have overwritten positions; a
     // recurrent state has taken the padding in for good).
-    const together = all.length > 1 ? all.filter((c) => c.caches.every((k) => k.constructor === KVCache)) : [];
-    const passes = together.length > 1 ? [together, ...all.filter((c) => !together.includes(c)).map((c) => [c])] : all.map((c) => [c]);
+    const all = chunks.map((_, i) => i);
+    const together = all.length > 1 ? all.filter((i) => chunks[i]!.caches.every((k) => k.constructor === KVCache)) : [];
+    const passes = together.length > 1 ? [together, ...all.filter((i) => !together.includes(i)).map((i) => [i])] : all.map((i) => [i]);
     for (const pass of passes) {
+      const rows = pass.map((i) => chunks[i]!);
       try {
-        scope(() => {
-          const width = Math.max(...pass.map((c) => c.tokens.length));
-          const ids = pass.flatMap((c) => [...c.tokens, ...new Array<number>(width - c.tokens.length).fill(c.tokens[0]!)]);
-          this.model.forwardRows(array(ids, [pass.length, width], "int32"), pass.map((c) => c.caches));
-          for (const c of pass) for (const k of c.caches) if (width > c.tokens.length) k.trim(width - c.tokens.length);
-          evalArrays(...pass.flatMap((c) => c.caches.flatMap((k) => k.state())));
-        });
-      } catch (err) {
-        for (const c of pass) c.reject(err);
-        continue;
+        const got = scope(() => {
+          const width = Math.max(...rows.map((c) => c.tokens.length));
+          const ids = rows.flatMap((c) => [...c.tokens, ...new Array<number>(width - c.tokens.length).fill(c.tokens[0]!)]);
+          const at = logits ? rows.map((c) => c.tokens.length - 1) : undefined;
+          const y = this.model.forwardRows(array(ids, [rows.length, width], "int32"), rows.map((c) => c.caches), undefined, at);
+          for (const c of rows) for (const k of c.caches) if (width > c.tokens.length) k.trim(width - c.tokens.length);
+          const V = y.shape[2]!;
+          const last = logits ? rows.map((_, b) => reshape(slice(y, [b, 0, 0], [b + 1, 1, V]), [1, V])) : [];
+          evalArrays(...rows.flatMap((c) => c.caches.flatMap((k) => k.state())), ...last);
+          return last;
+        }).map((a) => persist(a));
+        pass.forEach((i, b) => (out[i] = { ok: true, logits: got[b] ?? null }));
+        this.prefillPasses++;
+        this.prefillChunks += pass.length;
+      } catch (error) {
+        for (const i of pass) out[i] = { ok: false, error };
       }
-      this.prefillPasses++;
-      this.prefillChunks += pass.length;
-      for (const c of pass) c.resolve();
     }
+    return out;
   }
 
   #schedule(): void {

@@ -1,11 +1,12 @@
 // The token loop, as mlx-lm's generate_step and Ollama's MLX pipeline do it:
 //  - prefill the prompt in chunks (evaluating the cache after each, then clearing MLX's buffer cache) until
-//    one token remains; that token's forward gives the first logits;
-//  - decode with one step of look-ahead: step n+1 is built and async_eval'ed before token n is read, so the
-//    device runs ahead of the JS side; each step's forward pass is one row of the runner's decode batch
+//    one token remains; that token's forward gives the first logits (a pass of its own right after the last
+//    chunk, not a step of the decode batch: the first token goes out without waiting for the other sequences);
+//  - decode with one step of look-ahead: step n+1's graph is built before token n is read (on a GPU it is also
+//    queued on the device then); each step's forward pass is one row of the runner's decode batch
 //    (decode-batch.ts), shared with the other sequences generating at the same time;
 //  - clear MLX's buffer cache every 256 tokens; free every handle deterministically.
-import { asyncEval, clearCache, array, scope, squeeze, type MxArray } from "../ffi/index.ts";
+import { asyncEval, clearCache, device, scope, squeeze, type MxArray } from "../ffi/index.ts";
 import type { TokenConstraint } from "./constrain/constraint.ts";
 import type { CausalLM } from "../models/model.ts";
 import { disposeCaches, type LayerCache } from "../models/layers/kv-cache.ts";
@@ -84,7 +85,6 @@ export async function* generateTokens(
   let failed = false;
   const constraint = opts.constraint;
   const sampler = new SequenceSampler(opts, prompt);
-  const held: MxArray[] = [];
   const batch = opts.batch ?? new DecodeBatch(model);
   let member: ReturnType<DecodeBatch["join"]> | null = null;
   const t0 = performance.now();
@@ -103,27 +103,36 @@ export async function* generateTokens(
    */
   const tokensLeft = (): number => Math.min(budget - generated, opts.shift === false ? opts.numCtx - sequence.length + 1 : Infinity);
 
-  const step = async (input: MxArray): Promise<SampledToken> => {
-    const last = await logitsOf(input);
+  /** The token sampled from processed logits, which it frees (the sampled graph holds what it needs). */
+  const pickFrom = (logits: MxArray): SampledToken => {
     try {
-      return sampler.pick(last, tokensLeft());
+      return sampler.pick(logits, tokensLeft());
     } finally {
-      last.free(); // the sampled graph holds what it needs
+      logits.free();
     }
   };
 
-  /** Feeds tokens[from..to) to the caches in chunks; false when cancelled meanwhile. */
-  const prefill = async (tokens: readonly number[], from: number, to: number): Promise<boolean> => {
-    for (let pos = from; pos < to; ) {
+  /**
+   * Feeds tokens[from..to) to the caches in chunks; then, when given, the token `then` in a pass of its own (as a
+   * decode step computes it), right after the last chunk. The logits after `then` (null without it), or false when
+   * cancelled meanwhile.
+   */
+  const prefill = async (tokens: readonly number[], from: number, to: number, then?: number): Promise<MxArray | null | false> => {
+    for (let pos = from; ; ) {
       const chunk = opts.prefillStepSize ?? (batch.size > (member ? 1 : 0) ? SHARED_PREFILL_CHUNK : 512);
       const n = Math.min(chunk, to - pos);
-      await batch.prefill(tokens.slice(pos, pos + n), caches);
+      const part = tokens.slice(pos, pos + n);
       pos += n;
+      const logits = pos === to && then !== undefined ? await batch.prefill(part, caches, then) : (await batch.prefill(part, caches), null);
       clearCache();
+      if (pos === to) {
+        if (!ctl.cancelled()) return logits; // after the last chunk, what follows goes on at once
+        logits?.free();
+        return false;
+      }
       await ctl.yieldToLoop();
       if (ctl.cancelled()) return false;
     }
-    return true;
   };
 
   // Ollama's context shift (runner/ollamarunner/cache.go ShiftCacheSlot): keep the first numKeep tokens, drop
@@ -139,7 +148,7 @@ export async function* generateTokens(
     sequence = [...sequence.slice(0, numKeep), ...sequence.slice(numKeep + discard)];
     disposeCaches(caches);
     caches = model.makeCache();
-    return prefill(sequence, 0, sequence.length);
+    return (await prefill(sequence, 0, sequence.length)) !== false;
   };
   /** Room in the caches for one more token: true, after shifting the context if it is full; false when it ends here. */
   const makeRoom = async (): Promise<boolean> => {
@@ -148,30 +157,53 @@ export async function* generateTokens(
   };
 
   let current: SampledToken | null = null;
-  let next: SampledToken | null = null;
+  let next = null as SampledToken | null;
   // Under a constraint: the next forward pass, queued while the token it follows is read and the mask built.
-  let ahead: MxArray | null = null;
+  let ahead = null as MxArray | null; // (set by settle: no narrowing to null)
+  // The successor's forward pass: submitted to the batch (queued), then taken (settle: its graph built and, without
+  // a constraint, sampled), then evaluated (begin). From the second token on it is taken before this token is read,
+  // so that its graph is built while the device finishes the step before. On a GPU it is evaluated then too:
+  // async_eval queues it and returns, and the device runs ahead. On the CPU, MLX's async_eval computes most of a
+  // graph before it returns (it keeps ~10 tasks in flight), so there it begins only once this token has gone out:
+  // begun ahead, the other rows' tokens waited behind it, each a whole step late (60–70 ms at 4 rows).
+  const evalAhead = device.defaultDevice() === "gpu";
+  let queued: Promise<MxArray> | null = null;
+  let unbegun = false;
+  /** Takes the queued pass's logits: under a constraint, kept ahead (masked once this token is read), else sampled. */
+  const settle = async (): Promise<void> => {
+    const q = queued;
+    if (!q) return;
+    queued = null;
+    const logits = await q;
+    if (constraint) ahead = logits;
+    else next = pickFrom(logits);
+    unbegun = true;
+  };
+  const begin = (): void => {
+    if (!unbegun) return;
+    unbegun = false;
+    if (ahead) asyncEval(ahead);
+    else if (next) asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+  };
   try {
-    // Prefill all but the last prompt token, in chunks.
-    if (!(await prefill(prompt, hit.reused, prompt.length - 1))) {
+    // Prefill all but the last prompt token, in chunks; the last one's forward pass (one row, as a decode step
+    // computes it) gives the first token, sampled and sent before this sequence waits on the decode batch.
+    const first = await prefill(prompt, hit.reused, prompt.length - 1, prompt[prompt.length - 1]!);
+    if (!first) {
       finish = "cancelled";
       return stats();
     }
-    const lastInput = array([prompt[prompt.length - 1]!], [1], "int32");
-    held.push(lastInput);
-    member = batch.join();
-    current = await step(lastInput);
+    current = pickFrom(sampler.process(first));
     asyncEval(current.token, ...(current.logprobs ? [current.logprobs] : []));
+    member = batch.join();
 
     while (true) {
       if (generated + 1 < budget && (await makeRoom())) {
-        if (constraint) {
-          // The mask needs this token, the forward pass does not: only masking and sampling wait for it.
-          ahead = await logitsOf(current.token);
-          asyncEval(ahead);
-        } else {
-          next = await step(current.token);
-          asyncEval(next.token, ...(next.logprobs ? [next.logprobs] : []));
+        // The first token is read and sent at once; a later one once its successor's graph is built.
+        queued = logitsOf(current.token);
+        if (generated > 0) {
+          await settle();
+          if (evalAhead) begin();
         }
       }
       const token = current.token.item();
@@ -183,6 +215,8 @@ export async function* generateTokens(
       }
       generated++;
       yield { token, ...(current.logprobs ? readLogprobs(current.logprobs, token, opts.topLogprobs ?? 0) : {}) };
+      await settle();
+      begin();
       if (constraint) {
         constraint.advance(token);
         if (constraint.finished) {
@@ -215,11 +249,11 @@ export async function* generateTokens(
     failed = true; // an update may have stopped halfway: these caches are not kept
     throw err;
   } finally {
+    if (queued) await queued.then((l) => l.free(), () => {}); // a pass still in the batch (the first token ended it)
     member?.[Symbol.dispose]();
     freeSampled(current);
     freeSampled(next);
     ahead?.free();
-    for (const h of held) h.free();
     sampler[Symbol.dispose]();
     if (opts.prefixCache && !failed) opts.prefixCache.put(sequence, caches);
     else disposeCaches(caches);

@@ -1,5 +1,5 @@
 // What the engine sees of a model: token ids in, logits out, with one cache per layer.
-import { abs, arange, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, scope, subtract, type MxArray } from "../ffi/index.ts";
+import { abs, arange, concatenate, expandDims, lessEqual, logicalAnd, multiply, notEqual, reshape, scope, slice, subtract, type MxArray } from "../ffi/index.ts";
 import { Embedding, Linear } from "./layers/linear.ts";
 import { causalMask, type LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
@@ -16,8 +16,9 @@ export interface CausalLM extends Disposable {
   /**
    * A batch of sequences, one row each: inputs (B, L) → logits (B, L, vocab); row b updates caches[b], except in
    * the layers that have a batch cache (`batched[i]`, holding every row), which update that instead.
+   * `at`: only the logits of position at[b] of each row b, (B, 1, vocab) (the head runs on nothing else).
    */
-  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray;
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[], at?: readonly number[]): MxArray;
 }
 
 export interface Block extends Disposable {
@@ -76,8 +77,13 @@ export class DecoderLM implements CausalLM {
     return this.forwardRows(inputs, [caches]);
   }
 
-  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[]): MxArray {
-    return this.head(this.hiddenRows(inputs, caches, batched));
+  forwardRows(inputs: MxArray, caches: readonly LayerCache[][], batched?: readonly (BatchKVCache | null)[], at?: readonly number[]): MxArray {
+    const h = this.hiddenRows(inputs, caches, batched);
+    if (!at) return this.head(h);
+    const [B, L, H] = h.shape as [number, number, number];
+    if (at.length !== B || at.some((p) => !Number.isInteger(p) || p < 0 || p >= L)) throw new Error(`positions ${at.join(", ")} for ${B} rows of ${L}`);
+    const rows = at.every((p) => p === L - 1) ? slice(h, [0, L - 1, 0], [B, L, H]) : concatenate(at.map((p, b) => slice(h, [b, p, 0], [b + 1, p + 1, H])), 0);
+    return this.head(rows);
   }
 
   /** Token ids → the first block's input: the embeddings, scaled where the architecture scales them (Gemma). */

@@ -238,3 +238,34 @@ test("a prompt waiting to be prefilled runs before the next decode step, not aft
   disposeCaches(decoding);
   disposeCaches(arriving);
 });
+
+test("a sequence's first token comes from its prompt's last pass, not a decode step: it goes out before the batch steps again", async () => {
+  const m = models.find((x) => x.name.startsWith("llama") && x.name.endsWith("-f32"))!;
+  using model = loadModelDir(m.dir).model;
+  const long = m.reference.prompts.find((p) => p.name === "long")!.tokens;
+  const alone = new DecodeBatch(model);
+  // One token: prefill passes only. Three tokens: two steps.
+  await generate(model, { prompt: long.slice(0, 9), n: 1 }, alone);
+  expect([alone.steps, alone.prefillPasses]).toEqual([0, 2]);
+  await generate(model, { prompt: long.slice(0, 9), n: 3 }, alone);
+  expect(alone.steps).toBe(2);
+  // Beside two long generations: from the moment it is launched to its first token, the batch steps at most once
+  // (the step that runs its waiting prefill first).
+  const batch = new DecodeBatch(model);
+  let launchedAt = -1;
+  let firstAt = -1;
+  const short = Promise.withResolvers<Result>();
+  const others = [0, 1].map((i) =>
+    generate(model, { prompt: long.slice(i, 12 + i), n: 24 }, batch, (n) => {
+      if (i === 1 && n === 6) {
+        launchedAt = batch.steps;
+        generate(model, { prompt: long.slice(3, 14), n: 4 }, batch, (k) => {
+          if (k === 1) firstAt = batch.steps;
+        }).then(short.resolve, short.reject);
+      }
+    }),
+  );
+  await Promise.all([...others, short.promise]);
+  expect(launchedAt).toBeGreaterThan(0);
+  expect(firstAt - launchedAt).toBeLessThanOrEqual(1);
+});
