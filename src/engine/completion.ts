@@ -2,7 +2,7 @@
 // streaming detokenization (never broken UTF-8) and stop strings (never emitted, even split across tokens).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { cpuKernels, memory } from "../ffi/index.ts";
+import { cpuKernels, device, memory } from "../ffi/index.ts";
 import { OLLMLX_CPU_ACTIVATIONS, OLLMLX_CPU_KERNELS, OLLMLX_CPU_SPIN_US, OLLMLX_CPU_THREADS } from "../config/settings.ts";
 import { build, loadModelDir, type BuildOptions } from "../models/load.ts";
 import { loadAdapter } from "../models/adapter.ts";
@@ -68,7 +68,9 @@ export async function loadMlxModel(name: string, dir: string, opts: BuildOptions
 export function loadGgufModel(name: string, path: string, opts: BuildOptions = {}): LoadedModel {
   const t0 = performance.now();
   configureCpuKernels();
-  const { file, config, tensors } = loadGgufWeights(path);
+  // the CPU kernels read 4 and 8 bits: other widths become 8 as each tensor is read (build() would widen them later)
+  const widen = !opts.dequantize && device.defaultDevice() === "cpu" && cpuKernels() !== "mlx";
+  const { file, config, tensors } = loadGgufWeights(path, { widen });
   const tokenizer = ggufTokenizer(file.metadata);
   const { model } = build(config, tensors, opts);
   return loadedModel(name, model, tokenizer, config, t0);

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 
 import * as mx from "../../src/ffi/index.ts";
-import { widenTo8Bits } from "../../src/models/load.ts";
+import { widenTo8Bits } from "../../src/formats/gguf/repack.ts";
 import { randomF32, relErr } from "./reference.ts";
 
 const BEST = mx.cpuKernels();

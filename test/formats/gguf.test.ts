@@ -9,6 +9,7 @@ import { complete, loadGgufModel } from "../../src/engine/completion.ts";
 import { GREEDY } from "../../src/engine/sampler.ts";
 import { GgufError, GGML_TYPES, readGguf, readTensorBytes, type GgufTensorInfo } from "../../src/formats/gguf/file.ts";
 import { dequantize, repack } from "../../src/formats/gguf/repack.ts";
+import { loadGgufWeights } from "../../src/formats/gguf/to-mlx.ts";
 import { applyChatTemplate } from "../../src/formats/tokenizer/chat-template.ts";
 import { REPO_ROOT, runOracle } from "../oracle.ts";
 
@@ -147,6 +148,32 @@ describe("repack to MLX affine against llama.cpp's dequantization", () => {
     }
     // the real files hold Q4_1, Q5_0, Q8_0 and Q4_K
     expect([...covered].map((t) => GGML_TYPES[t]!.name).sort()).toEqual(["Q4_1", "Q4_K", "Q5_0", "Q8_0"]);
+  });
+  test("widened as they load, Gemma 3's 5-bit layers are 8-bit words of the same values; nothing else changes", () => {
+    const plain = loadGgufWeights(GEMMA3);
+    const wide = loadGgufWeights(GEMMA3, { widen: true });
+    try {
+      const q = (w: typeof plain) => w.config.quantization as Record<string, { bits?: number } | number | string>;
+      let widened = 0;
+      for (const [path, p] of Object.entries(q(plain))) {
+        const w = q(wide)[path];
+        if (typeof p !== "object" || typeof w !== "object") {
+          expect(w).toEqual(p);
+          continue;
+        }
+        expect(w.bits).toBe(p.bits === 4 || p.bits === 8 ? p.bits : 8);
+        if (w.bits === p.bits) continue;
+        widened++;
+        const [a, b] = [plain, wide].map((x) => x.tensors.get(`${path}.weight`)!);
+        const values = (t: mx.MxArray, bits: number) =>
+          mx.scope(() => mx.dequantize(t, plain.tensors.get(`${path}.scales`)!, plain.tensors.get(`${path}.biases`)!, { groupSize: 32, bits, dtype: "float32" }).toFloat32());
+        expect(values(b!, 8)).toEqual(values(a!, p.bits!));
+      }
+      expect(widened).toBeGreaterThan(0);
+      expect([...wide.tensors.keys()].sort()).toEqual([...plain.tensors.keys()].sort());
+    } finally {
+      for (const w of [plain, wide]) for (const t of w.tensors.values()) t.free();
+    }
   });
 });
 

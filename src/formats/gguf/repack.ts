@@ -412,3 +412,19 @@ export function dequantize(t: GgufTensorInfo, bytes: Uint8Array): Float32Array {
   }
   return out;
 }
+
+/** q values of `bits` bits, packed LSB-first into little-endian uint32 words (MLX's layout), as 8-bit words. */
+export function widenTo8Bits(packed: Uint8Array, bits: number): Uint8Array {
+  const words = new Uint32Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength));
+  const count = (words.length * 32) / bits;
+  const out = new Uint8Array(count);
+  const mask = (1 << bits) - 1;
+  for (let i = 0, p = 0; i < count; i++, p += bits) {
+    const word = p >>> 5;
+    const off = p & 31;
+    let v = words[word]! >>> off;
+    if (off + bits > 32) v |= words[word + 1]! << (32 - off);
+    out[i] = v & mask;
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { array, concatenate, eval as evalArrays, fromBytes, ggufRepack, quantize
 import type { Config } from "../../models/config.ts";
 import { readGguf, readTensorBytes, GgufError, type GgufFile } from "./file.ts";
 import { configFromGguf, hfModulePath } from "./hf-names.ts";
-import { repack, type Repacked } from "./repack.ts";
+import { repack, widenTo8Bits, type Repacked } from "./repack.ts";
 import { reshapeMlaTensors } from "./mla.ts";
 
 export interface GgufWeights {
@@ -45,7 +45,22 @@ function requantizeRows(r: Extract<Repacked, { kind: "requantize" }>): { wq: MxA
   }
 }
 
-export function loadGgufWeights(path: string): GgufWeights {
+export interface GgufLoadOptions {
+  /**
+   * Store 5-bit weights (Q5_0, Q5_1, Q5_K) as 8-bit values, tensor by tensor as they are read: the CPU
+   * kernels read 4 and 8 bits, and models/load.ts widens other widths anyway, but after the whole model is loaded,
+   * when each widened copy (and its bytes in JS) joins every other tensor (Gemma 3's load peaked ~45 MB higher).
+   */
+  widen?: boolean;
+}
+
+/** MLX's packed words of an affine tensor with `bits` bits: as they are, or (widen) 8 bits a value. */
+function packedWords(words: Uint32Array, bits: number, widen: boolean): { bytes: Uint8Array; bits: number } {
+  const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  return widen && bits !== 4 && bits !== 8 ? { bytes: widenTo8Bits(bytes, bits), bits: 8 } : { bytes, bits };
+}
+
+export function loadGgufWeights(path: string, opts: GgufLoadOptions = {}): GgufWeights {
   const file = readGguf(path);
   const config = configFromGguf(file.metadata);
   const modelType = String(config.model_type);
@@ -85,20 +100,23 @@ export function loadGgufWeights(path: string): GgufWeights {
         quant[target.path] = { group_size: 32, bits: 4, mode: "mxfp4" };
         continue;
       }
+      let bits = r.bits;
       if (r.kind === "affine") {
-        tensors.set(`${target.path}.weight`, fromBytes(r.weight, [...rows, (cols * r.bits) / 32], "uint32"));
+        const w = packedWords(r.weight, r.bits, opts.widen === true);
+        bits = w.bits;
+        tensors.set(`${target.path}.weight`, fromBytes(w.bytes, [...rows, (cols * bits) / 32], "uint32"));
         tensors.set(`${target.path}.scales`, fromBytes(r.scales, [...rows, cols / 32], "float32"));
         tensors.set(`${target.path}.biases`, fromBytes(r.biases, [...rows, cols / 32], "float32"));
       } else {
-        // 16-element sub-blocks: requantized by MLX itself (affine, group 32), a block of rows at a time.
+        // 16-element sub-blocks: requantized by MLX itself (affine, group 32, to 4 or 8 bits), a block of rows at a time.
         const q = requantizeRows(r);
-        tensors.set(`${target.path}.weight`, reshape(q.wq, [...rows, (cols * r.bits) / 32]));
+        tensors.set(`${target.path}.weight`, reshape(q.wq, [...rows, (cols * bits) / 32]));
         tensors.set(`${target.path}.scales`, reshape(q.scales, [...rows, cols / 32]));
         tensors.set(`${target.path}.biases`, reshape(q.biases, [...rows, cols / 32]));
         for (const a of [q.wq, q.scales, q.biases]) a.free();
       }
       // llama.cpp rounds the input of these products to int8 blocks: so do the CPU kernels (OLLMLX_CPU_ACTIVATIONS)
-      quant[target.path] = { group_size: 32, bits: r.bits, mode: "affine", activations: "int8" };
+      quant[target.path] = { group_size: 32, bits, mode: "affine", activations: "int8" };
     }
   } catch (e) {
     for (const t of tensors.values()) t.free();

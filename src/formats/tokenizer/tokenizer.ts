@@ -54,8 +54,12 @@ function configChatTemplate(config: TokenizerConfig): string | null {
 }
 
 export class Tokenizer {
-  /** tokenizer.json as it runs (after transformers' rewrites); the detokenizer reads its decoder. */
-  readonly json: TokenizerJson;
+  /**
+   * What is read later of tokenizer.json as it runs (after transformers' rewrites): its decoder (the detokenizer)
+   * and added tokens (constrained decoding). The rest (a vocabulary and its merges: 70 MB of strings for Gemma's
+   * 262,144 tokens) lives on only in the tokenizer built from it.
+   */
+  readonly json: Pick<TokenizerJson, "decoder" | "added_tokens">;
   readonly config: TokenizerConfig;
   readonly chatTemplate: string | null;
   readonly bosToken: string | null;
@@ -68,20 +72,24 @@ export class Tokenizer {
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly hasThinking: boolean;
   private readonly hf: HfTokenizer;
-  private readonly vocab: Map<string, number>;
-  private readonly idToTokenTable: (string | undefined)[];
+  /** distinct tokens and one past the highest id, counted once (the tokenizer holds the vocabulary itself) */
+  private readonly distinct: number;
+  private readonly limit: number;
 
   private constructor(json: TokenizerJson, config: TokenizerConfig, extras: TokenizerExtras) {
-    this.json = asTransformersRuns(json, config);
     this.config = config;
+    const runs = asTransformersRuns(json, config);
     try {
-      this.hf = new HfTokenizer(this.json, config);
+      this.hf = new HfTokenizer(runs, config);
     } catch (e) {
       throw new TokenizerLoadError(`cannot build tokenizer: ${(e as Error).message}`, { cause: e });
     }
-    this.vocab = this.hf.get_vocab(true);
-    this.idToTokenTable = [];
-    for (const [token, id] of this.vocab) this.idToTokenTable[id] = token;
+    this.json = { decoder: runs.decoder, added_tokens: runs.added_tokens };
+    const vocab = this.hf.get_vocab(true);
+    this.distinct = vocab.size;
+    let limit = 0;
+    for (const id of vocab.values()) limit = Math.max(limit, id + 1);
+    this.limit = limit;
 
     const special: Record<string, string> = {};
     for (const key of SPECIAL_TOKEN_KEYS) {
@@ -91,8 +99,8 @@ export class Tokenizer {
     this.specialTokens = special;
     this.bosToken = special.bos_token ?? null;
     this.eosToken = special.eos_token ?? null;
-    this.bosTokenId = this.bosToken === null ? null : (this.vocab.get(this.bosToken) ?? null);
-    this.eosTokenId = this.eosToken === null ? null : (this.vocab.get(this.eosToken) ?? null);
+    this.bosTokenId = this.bosToken === null ? null : (this.tokenToId(this.bosToken) ?? null);
+    this.eosTokenId = this.eosToken === null ? null : (this.tokenToId(this.eosToken) ?? null);
 
     const eos = new Set<number>();
     const fromConfig = extras.eosTokenId;
@@ -102,7 +110,7 @@ export class Tokenizer {
     this.eosTokenIds = eos;
 
     this.chatTemplate = extras.chatTemplate ?? configChatTemplate(config);
-    this.hasThinking = THINK_PAIRS.some(([a, b]) => this.vocab.has(a) && this.vocab.has(b));
+    this.hasThinking = THINK_PAIRS.some(([a, b]) => this.tokenToId(a) !== undefined && this.tokenToId(b) !== undefined);
   }
 
   /** Build from parsed tokenizer.json and tokenizer_config.json (a GGUF reader synthesizes these). */
@@ -159,20 +167,20 @@ export class Tokenizer {
 
   /** Number of distinct tokens, added tokens included (transformers' `len(tokenizer)`). */
   get vocabSize(): number {
-    return this.vocab.size;
+    return this.distinct;
   }
 
   /** One past the highest token id: the size of an id → token table. */
   get idLimit(): number {
-    return this.idToTokenTable.length;
+    return this.limit;
   }
 
   tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
+    return this.hf.token_to_id(token);
   }
 
   idToToken(id: number): string | undefined {
-    return this.idToTokenTable[id];
+    return this.hf.id_to_token(id);
   }
 
   /** Whether an id is an added token marked special (skipped by decode with skipSpecialTokens). */
