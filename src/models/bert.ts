@@ -10,6 +10,7 @@ import { LayerNorm } from "./layers/norm.ts";
 import { type Config, opt, req } from "./config.ts";
 import type { EncoderModel } from "./encoder.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 class BertLayer implements Disposable {
   constructor(
@@ -49,9 +50,7 @@ class BertLayer implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    for (const l of [this.q, this.k, this.v, this.o, this.up, this.down]) l[Symbol.dispose]();
-    this.attnNorm[Symbol.dispose]();
-    this.outNorm[Symbol.dispose]();
+    disposeAll(this.q, this.k, this.v, this.o, this.up, this.down, this.attnNorm, this.outNorm);
   }
 }
 
@@ -119,10 +118,6 @@ export class Bert implements EncoderModel {
   }
 
   [Symbol.dispose](): void {
-    this.words[Symbol.dispose]();
-    this.positions[Symbol.dispose]();
-    this.tokenTypes?.[Symbol.dispose]();
-    this.embedNorm[Symbol.dispose]();
-    for (const l of this.layers) l[Symbol.dispose]();
+    disposeAll(this.words, this.positions, this.tokenTypes, this.embedNorm, this.layers);
   }
 }

@@ -12,6 +12,7 @@ import { initializeRope } from "./layers/rope.ts";
 import { type Config, opt } from "./config.ts";
 import { type Block, DecoderLM } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 class Cohere2Block implements Block {
   constructor(
@@ -27,9 +28,7 @@ class Cohere2Block implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.norm[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, this.norm);
   }
 }
 

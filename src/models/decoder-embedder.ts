@@ -6,6 +6,7 @@ import { disposeCaches } from "./layers/kv-cache.ts";
 import type { MxArray } from "../ffi/index.ts";
 import type { EncoderModel } from "./encoder.ts";
 import type { DecoderLM } from "./model.ts";
+import { disposeAll } from "./dispose.ts";
 
 export class DecoderEmbedder implements EncoderModel {
   constructor(
@@ -31,6 +32,6 @@ export class DecoderEmbedder implements EncoderModel {
   }
 
   [Symbol.dispose](): void {
-    this.lm[Symbol.dispose]();
+    disposeAll(this.lm);
   }
 }

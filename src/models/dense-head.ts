@@ -5,6 +5,7 @@ import { tanh, type MxArray } from "../ffi/index.ts";
 import type { DenseActivation } from "../formats/sentence-transformers.ts";
 import { Linear } from "./layers/linear.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 export class DenseHead implements Disposable {
   private constructor(private readonly layers: readonly { linear: Linear; activation: DenseActivation }[]) {}
@@ -27,6 +28,6 @@ export class DenseHead implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    for (const { linear } of this.layers) linear[Symbol.dispose]();
+    disposeAll(this.layers.map((l) => l.linear));
   }
 }

@@ -14,6 +14,7 @@ import { softcap } from "./layers/softcap.ts";
 import { type Config, opt, optBool, req } from "./config.ts";
 import { type Block, DecoderLM } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 class Gemma2Block implements Block {
   readonly sliding = false;
@@ -31,9 +32,7 @@ class Gemma2Block implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    for (const n of Object.values(this.norms)) n[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, Object.values(this.norms));
   }
 }
 

@@ -12,6 +12,7 @@ import { initializeRope, type RopeScaling } from "./layers/rope.ts";
 import { type Config, opt } from "./config.ts";
 import { type Block, DecoderLM, roundToBf16 } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 const F16_MAX = 65504;
 
@@ -36,9 +37,7 @@ class Gemma3Block implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    for (const n of Object.values(this.norms)) n[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, Object.values(this.norms));
   }
 }
 

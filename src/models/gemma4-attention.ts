@@ -9,6 +9,7 @@ import type { AttentionMask, LayerCache } from "./layers/kv-cache.ts";
 import type { Linear } from "./layers/linear.ts";
 import type { RMSNorm } from "./layers/norm.ts";
 import type { Rope } from "./layers/rope.ts";
+import { disposeAll } from "./dispose.ts";
 
 /** What a KV-owning layer leaves for the layers that share its keys and values, per batch row or for the batch. */
 type SharedKV =
@@ -90,15 +91,8 @@ export class Gemma4Attention implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.p.q[Symbol.dispose]();
-    this.p.o[Symbol.dispose]();
-    this.p.qNorm[Symbol.dispose]();
-    if (this.p.kv) {
-      this.p.kv.k[Symbol.dispose]();
-      this.p.kv.v?.[Symbol.dispose]();
-      this.p.kv.kNorm[Symbol.dispose]();
-    }
-    this.rope[Symbol.dispose]();
+    const { q, o, qNorm, kv } = this.p;
+    disposeAll(q, o, qNorm, kv?.k, kv?.v, kv?.kNorm, this.rope);
   }
 }
 

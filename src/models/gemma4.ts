@@ -17,6 +17,7 @@ import { SwitchGLU } from "./layers/switch.ts";
 import { type Config, opt, optBool, req } from "./config.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 /** The per-layer inputs of this forward pass (B, L, layers, per-layer size), set by PerLayerEmbedding. */
 interface PerLayer {
@@ -56,12 +57,7 @@ class PerLayerEmbedding implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.embed[Symbol.dispose]();
-    if (this.perLayer) {
-      this.perLayer.table[Symbol.dispose]();
-      this.perLayer.projection[Symbol.dispose]();
-      this.perLayer.norm[Symbol.dispose]();
-    }
+    disposeAll(this.embed, this.perLayer?.table, this.perLayer?.projection, this.perLayer?.norm);
   }
 }
 
@@ -86,10 +82,7 @@ class Gemma4Moe implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.router.proj[Symbol.dispose]();
-    this.router.scale.free();
-    this.router.perExpertScale.free();
-    this.experts[Symbol.dispose]();
+    disposeAll(this.router.proj, this.router.scale, this.router.perExpertScale, this.experts);
   }
 }
 
@@ -137,14 +130,9 @@ class Gemma4Block implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.moe?.[Symbol.dispose]();
-    this.perLayer?.gate[Symbol.dispose]();
-    this.perLayer?.projection[Symbol.dispose]();
     const n = this.norms;
-    for (const norm of [n.input, n.postAttn, n.preFfw, n.postFfw, n.perLayer, n.moe?.postMlp, n.moe?.postExperts, n.moe?.preExperts]) norm?.[Symbol.dispose]();
-    this.layerScalar.free();
+    disposeAll(this.attn, this.mlp, this.moe, this.perLayer?.gate, this.perLayer?.projection, this.layerScalar);
+    disposeAll(n.input, n.postAttn, n.preFfw, n.postFfw, n.perLayer, n.moe?.postMlp, n.moe?.postExperts, n.moe?.preExperts);
   }
 }
 

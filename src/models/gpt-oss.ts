@@ -13,6 +13,7 @@ import { type Config, opt, req } from "./config.ts";
 import { LlamaBlock } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 const ALPHA = 1.702;
 const LIMIT = 7.0;
@@ -45,8 +46,7 @@ class GptOssMoe implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.router[Symbol.dispose]();
-    this.experts[Symbol.dispose]();
+    disposeAll(this.router, this.experts);
   }
 }
 

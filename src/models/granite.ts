@@ -11,6 +11,7 @@ import { type Config, req } from "./config.ts";
 import { attentionFor, LLAMA, type LlamaFlavor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 const GRANITE: LlamaFlavor = { ...LLAMA, headDimFromConfig: false, attentionScale: (c) => req(c, "attention_multiplier") };
 
@@ -31,10 +32,7 @@ class GraniteBlock implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.inputNorm[Symbol.dispose]();
-    this.postAttnNorm[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, this.inputNorm, this.postAttnNorm);
   }
 }
 

@@ -12,6 +12,7 @@ import type { QueryScale } from "./layers/query-scale.ts";
 import { type Config, opt, optBool, req } from "./config.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 export class LlamaBlock implements Block {
   constructor(
@@ -28,10 +29,7 @@ export class LlamaBlock implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.inputNorm[Symbol.dispose]();
-    this.postAttnNorm[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, this.inputNorm, this.postAttnNorm);
   }
 }
 

@@ -9,6 +9,7 @@ import { type Config, opt, req } from "./config.ts";
 import { attentionFor, LLAMA, LlamaBlock, type LlamaFlavor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 const MIXTRAL: LlamaFlavor = { ...LLAMA, ropeThetaDefault: 1e6, tieDefault: false, headDimFromConfig: false };
 
@@ -31,8 +32,7 @@ class MixtralMoe implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.router[Symbol.dispose]();
-    this.experts[Symbol.dispose]();
+    disposeAll(this.router, this.experts);
   }
 }
 

@@ -5,6 +5,7 @@ import { causalMask, type LayerCache } from "./layers/kv-cache.ts";
 import type { BatchKVCache, LayerKV } from "./layers/batch-cache.ts";
 import type { Norm } from "./layers/norm.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 export interface CausalLM extends Disposable {
   readonly modelType: string;
@@ -168,10 +169,7 @@ export class DecoderLM implements CausalLM {
   }
 
   [Symbol.dispose](): void {
-    this.p.embed[Symbol.dispose]();
-    for (const b of this.p.blocks) b[Symbol.dispose]();
-    this.p.norm[Symbol.dispose]();
-    this.p.lmHead?.[Symbol.dispose]();
+    disposeAll(this.p.embed, this.p.blocks, this.p.norm, this.p.lmHead);
   }
 }
 

@@ -8,6 +8,7 @@ import { initializeRope, type Rope } from "./layers/rope.ts";
 import { type Config, opt, req } from "./config.ts";
 import type { EncoderModel } from "./encoder.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 class NomicLayer implements Disposable {
   constructor(
@@ -46,9 +47,7 @@ class NomicLayer implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    for (const l of [this.qkv, this.out, this.up, this.gate, this.down]) l[Symbol.dispose]();
-    this.norm1[Symbol.dispose]();
-    this.norm2[Symbol.dispose]();
+    disposeAll(this.qkv, this.out, this.up, this.gate, this.down, this.norm1, this.norm2);
   }
 }
 
@@ -99,10 +98,6 @@ export class NomicBert implements EncoderModel {
   }
 
   [Symbol.dispose](): void {
-    this.words[Symbol.dispose]();
-    this.tokenTypes?.[Symbol.dispose]();
-    this.embedNorm[Symbol.dispose]();
-    this.rope[Symbol.dispose]();
-    for (const l of this.layers) l[Symbol.dispose]();
+    disposeAll(this.words, this.tokenTypes, this.embedNorm, this.rope, this.layers);
   }
 }

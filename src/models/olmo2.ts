@@ -11,6 +11,7 @@ import { type Config, req } from "./config.ts";
 import { attentionFor, LLAMA, type LlamaFlavor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 const OLMO2: LlamaFlavor = { ...LLAMA, qkNorm: "projection" };
 
@@ -30,10 +31,7 @@ class Olmo2Block implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.attn[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.postAttnNorm[Symbol.dispose]();
-    this.postFfwNorm[Symbol.dispose]();
+    disposeAll(this.attn, this.mlp, this.postAttnNorm, this.postFfwNorm);
   }
 }
 

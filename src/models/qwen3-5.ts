@@ -21,6 +21,7 @@ import { DecoderLM, loadHead } from "./model.ts";
 import { SparseMoe } from "./qwen3-moe.ts";
 import { SwitchGLU } from "./layers/switch.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 /** rope_parameters' values, as mlx-lm's TextModelArgs reads them (its defaults: θ 1e5, a quarter of head_dim). */
 function ropeParameters(c: Config): { theta: number; partial: number; scaling: RopeScaling } {
@@ -49,9 +50,7 @@ class SharedExpertMoe implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.routed[Symbol.dispose]();
-    this.shared[Symbol.dispose]();
-    this.sharedGate[Symbol.dispose]();
+    disposeAll(this.routed, this.shared, this.sharedGate);
   }
 }
 

@@ -22,6 +22,7 @@ import { type Config, opt, optBool, req } from "./config.ts";
 import { LlamaBlock, QWEN3, attentionFor } from "./llama.ts";
 import { type Block, DecoderLM, loadHead } from "./model.ts";
 import type { Weights } from "./weights.ts";
+import { disposeAll } from "./dispose.ts";
 
 export class SparseMoe implements Disposable {
   constructor(
@@ -46,8 +47,7 @@ export class SparseMoe implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.router[Symbol.dispose]();
-    this.experts[Symbol.dispose]();
+    disposeAll(this.router, this.experts);
   }
 }
 

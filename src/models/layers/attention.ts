@@ -11,6 +11,7 @@ import type { LayerKV } from "./batch-cache.ts";
 import { Linear } from "./linear.ts";
 import type { RMSNorm } from "./norm.ts";
 import type { Rope } from "./rope.ts";
+import { disposeAll } from "../dispose.ts";
 
 export interface AttentionShape {
   nHeads: number;
@@ -169,13 +170,7 @@ export class Attention implements Disposable {
 
   [Symbol.dispose](): void {
     const p = this.parts;
-    if ("qkv" in p.proj) p.proj.qkv[Symbol.dispose]();
-    else for (const l of [p.proj.q, p.proj.k, p.proj.v]) l[Symbol.dispose]();
-    p.o[Symbol.dispose]();
-    p.rope?.[Symbol.dispose]();
-    p.qNorm?.[Symbol.dispose]();
-    p.kNorm?.[Symbol.dispose]();
-    p.sinks?.free();
+    disposeAll(Object.values(p.proj), p.o, p.rope, p.qNorm, p.kNorm, p.sinks);
   }
 }
 

@@ -32,6 +32,7 @@ import {
 import type { GatedMLP } from "./mlp.ts";
 import type { SwitchGLU } from "./switch.ts";
 import type { Weights } from "../weights.ts";
+import { disposeAll } from "../dispose.ts";
 
 export interface GateOptions {
   topK: number;
@@ -112,9 +113,6 @@ export class DeepseekMoE implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.gateWeight.free();
-    this.correctionBias?.free();
-    this.experts[Symbol.dispose]();
-    this.shared?.[Symbol.dispose]();
+    disposeAll(this.gateWeight, this.correctionBias, this.experts, this.shared);
   }
 }

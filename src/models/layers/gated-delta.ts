@@ -12,6 +12,7 @@ import type { Weights } from "../weights.ts";
 import type { LayerKV } from "./batch-cache.ts";
 import { Linear } from "./linear.ts";
 import { StateCache } from "./state-cache.ts";
+import { disposeAll } from "../dispose.ts";
 
 export interface GatedDeltaShape {
   numKHeads: number;
@@ -160,7 +161,6 @@ export class GatedDeltaNet implements Disposable {
 
   [Symbol.dispose](): void {
     const p = this.p;
-    for (const l of [p.inQkv, p.inZ, p.inB, p.inA, p.outProj]) l[Symbol.dispose]();
-    for (const a of [p.conv, p.aLog, p.dtBias, p.normWeight]) a.free();
+    disposeAll(p.inQkv, p.inZ, p.inB, p.inA, p.outProj, p.conv, p.aLog, p.dtBias, p.normWeight);
   }
 }

@@ -5,6 +5,7 @@ import { add, type MxArray } from "../../ffi/index.ts";
 import type { Block } from "../model.ts";
 import type { LayerKV } from "./batch-cache.ts";
 import type { Norm } from "./norm.ts";
+import { disposeAll } from "../dispose.ts";
 
 /** A layer's token mixer: attention, or a recurrent one that keeps its rows' state in their StateCaches. */
 export interface Mixer extends Disposable {
@@ -29,9 +30,6 @@ export class HybridBlock implements Block {
   }
 
   [Symbol.dispose](): void {
-    this.mixer[Symbol.dispose]();
-    this.mlp[Symbol.dispose]();
-    this.mixerNorm[Symbol.dispose]();
-    this.mlpNorm[Symbol.dispose]();
+    disposeAll(this.mixer, this.mlp, this.mixerNorm, this.mlpNorm);
   }
 }

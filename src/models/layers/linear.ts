@@ -5,6 +5,7 @@
 import { add, astype, embedding, less, linear, matmul, multiply, random, type MxArray } from "../../ffi/index.ts";
 import { ModelLoadError } from "../errors.ts";
 import type { QuantParams, Weights } from "../weights.ts";
+import { disposeAll } from "../dispose.ts";
 
 interface Packed {
   weight: MxArray;
@@ -104,9 +105,7 @@ export class Linear implements Disposable {
 
   [Symbol.dispose](): void {
     freePacked(this.p);
-    this.bias?.free();
-    this.lora?.a.free();
-    this.lora?.b.free();
+    disposeAll(this.bias, this.lora?.a, this.lora?.b);
   }
 }
 

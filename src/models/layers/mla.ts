@@ -16,6 +16,7 @@ import type { MultiLinear } from "./multi-linear.ts";
 import type { RMSNorm } from "./norm.ts";
 import type { Rope } from "./rope.ts";
 import { booleanMask, LOWEST } from "./softcap.ts";
+import { disposeAll } from "../dispose.ts";
 
 export interface MlaShape {
   nHeads: number;
@@ -115,13 +116,6 @@ export class MlaAttention implements Disposable {
 
   [Symbol.dispose](): void {
     const p = this.parts;
-    if ("proj" in p.q) p.q.proj[Symbol.dispose]();
-    else for (const d of [p.q.a, p.q.norm, p.q.b]) d[Symbol.dispose]();
-    p.kvA[Symbol.dispose]();
-    p.kvANorm[Symbol.dispose]();
-    if ("kvB" in p.kv) p.kv.kvB[Symbol.dispose]();
-    else for (const d of [p.kv.embedQ, p.kv.unembedOut]) d[Symbol.dispose]();
-    p.o[Symbol.dispose]();
-    p.rope[Symbol.dispose]();
+    disposeAll(Object.values(p.q), p.kvA, p.kvANorm, Object.values(p.kv), p.o, p.rope);
   }
 }

@@ -3,6 +3,7 @@
 import { gegluApprox, gelu, split, swiglu, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
 import { Linear } from "./linear.ts";
+import { disposeAll } from "../dispose.ts";
 
 export type GateActivation = "silu" | "gelu_approx";
 
@@ -36,12 +37,7 @@ export class GatedMLP implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    if ("gateUp" in this.proj) this.proj.gateUp[Symbol.dispose]();
-    else {
-      this.proj.gate[Symbol.dispose]();
-      this.proj.up[Symbol.dispose]();
-    }
-    this.down[Symbol.dispose]();
+    disposeAll(Object.values(this.proj), this.down);
   }
 }
 
@@ -61,7 +57,6 @@ export class GeluMLP implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.fc[Symbol.dispose]();
-    this.proj[Symbol.dispose]();
+    disposeAll(this.fc, this.proj);
   }
 }

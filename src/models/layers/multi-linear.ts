@@ -3,6 +3,7 @@
 // attention absorbs kv_b_proj into two of these (DeepSeek-V3). Quantized along `in` like a Linear.
 import { matmul, quantizedMatmul, swapaxes, type MxArray } from "../../ffi/index.ts";
 import type { QuantParams, Weights } from "../weights.ts";
+import { disposeAll } from "../dispose.ts";
 
 export class MultiLinear implements Disposable {
   constructor(
@@ -25,8 +26,6 @@ export class MultiLinear implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.weight.free();
-    this.scales?.free();
-    this.biases?.free();
+    disposeAll(this.weight, this.scales, this.biases);
   }
 }

@@ -1,5 +1,6 @@
 import { add, rmsNorm, layerNorm, type MxArray } from "../../ffi/index.ts";
 import type { Weights } from "../weights.ts";
+import { disposeAll } from "../dispose.ts";
 
 /** What a block or the model's final norm does, RMSNorm or LayerNorm. */
 export interface Norm extends Disposable {
@@ -29,7 +30,7 @@ export class RMSNorm implements Norm {
   }
 
   [Symbol.dispose](): void {
-    this.weight.free();
+    disposeAll(this.weight);
   }
 }
 
@@ -49,7 +50,6 @@ export class LayerNorm implements Norm {
   }
 
   [Symbol.dispose](): void {
-    this.weight?.free();
-    this.bias?.free();
+    disposeAll(this.weight, this.bias);
   }
 }

@@ -2,6 +2,7 @@
 // The scaled variants precompute `freqs` (periods, not frequencies: MLX uses 1/freqs) and call fast.rope
 // with base = null.
 import { add, arange, array, clip, concatenate, divide, full, multiply, power, rope, scope, subtract, type MxArray } from "../../ffi/index.ts";
+import { disposeAll } from "../dispose.ts";
 
 export type RopeScaling = Record<string, unknown> | null | undefined;
 
@@ -44,7 +45,7 @@ export class Rope implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.freqs?.free();
+    disposeAll(this.freqs);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Weights } from "../weights.ts";
 import type { LayerKV } from "./batch-cache.ts";
 import { Linear } from "./linear.ts";
 import { StateCache } from "./state-cache.ts";
+import { disposeAll } from "../dispose.ts";
 
 export class ShortConv implements Disposable {
   private constructor(
@@ -75,9 +76,6 @@ export class ShortConv implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.weight.free();
-    this.bias?.free();
-    this.inProj[Symbol.dispose]();
-    this.outProj[Symbol.dispose]();
+    disposeAll(this.weight, this.bias, this.inProj, this.outProj);
   }
 }

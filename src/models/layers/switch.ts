@@ -18,6 +18,7 @@ import {
   type MxArray,
 } from "../../ffi/index.ts";
 import type { QuantParams, Weights } from "../weights.ts";
+import { disposeAll } from "../dispose.ts";
 
 class SwitchLinear implements Disposable {
   private constructor(
@@ -56,10 +57,7 @@ class SwitchLinear implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.weight.free();
-    this.scales?.free();
-    this.biases?.free();
-    this.bias?.free();
+    disposeAll(this.weight, this.scales, this.biases, this.bias);
   }
 }
 
@@ -101,9 +99,7 @@ export class SwitchGLU implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.gate[Symbol.dispose]();
-    this.up[Symbol.dispose]();
-    this.down[Symbol.dispose]();
+    disposeAll(this.gate, this.up, this.down);
   }
 }
 
