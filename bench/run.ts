@@ -3,6 +3,7 @@
 // over HTTP) against mlx-lm (Python API, and mlx_lm.server) on the same MLX 4-bit directory, and against
 // llama.cpp (node-llama-cpp) on the same GGUF file; SmolLM2-135M and Gemma 3 270M; a short and a long prompt.
 //
+//   bun bench/run.ts MODE [its options]: the other benchmarks (bench/modes.ts; `bun bench/run.ts list`)
 //   bun bench/run.ts [--smoke] [--device cpu|cuda] [--out bench/results] [--reps 3] [--gen 128] [--budget 30]
 //                    [--concurrency 1,2,4,8] [--conc-gen 32] [--systems a,b,...] [--server-long] [--readme]
 //
@@ -26,6 +27,19 @@ import { startMlxLmServer, startOllmlx, type RunningServer } from "./lib/servers
 import { SYSTEM_LABELS, type BenchResults, type ConcurrencyRow, type SingleRow, type SystemId, type WorkerReport } from "./lib/types.ts";
 import { workloads } from "./lib/workloads.ts";
 import { updateReadme } from "./readme.ts";
+import { MODES } from "./modes.ts";
+
+// `bun bench/run.ts MODE [options]`: another benchmark (bench/modes.ts); `list` names them. Without a mode, this one.
+const mode = process.argv[2];
+if (mode !== undefined && !mode.startsWith("-")) {
+  if (!(mode in MODES)) {
+    const width = Math.max(...Object.keys(MODES).map((m) => m.length));
+    console.log(["bun bench/run.ts [options]    the side-by-side benchmark (this file's header)", ...Object.entries(MODES).map(([m, what]) => `bun bench/run.ts ${m.padEnd(width)}  ${what}`)].join("\n"));
+    process.exit(mode === "list" ? 0 : 2);
+  }
+  const child = Bun.spawnSync([process.execPath, join(import.meta.dir, `${mode}.ts`), ...process.argv.slice(3)], { stdio: ["inherit", "inherit", "inherit"] });
+  process.exit(child.exitCode ?? 1);
+}
 
 const { values: args } = parseArgs({
   options: {
