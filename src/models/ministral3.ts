@@ -23,7 +23,8 @@ const MINISTRAL3: LlamaFlavor = {
 
 export function buildMinistral3(c: Config, ws: Weights): DecoderLM {
   const rp = ropeParameters(c);
-  // mlx-lm builds the rope from rope_parameters alone: its theta, its scaling, never traditional
-  const config = { ...c, rope_theta: rp.rope_theta, rope_scaling: rp, rope_traditional: false };
+  // mlx-lm builds the rope from rope_parameters alone: its theta, its scaling, never traditional (a GGUF's Q/K rows,
+  // permuted by llama.cpp's converter, rotate in adjacent pairs: rope_traditional, as the GGUF loader says)
+  const config = { ...c, rope_theta: rp.rope_theta, rope_scaling: rp, rope_traditional: c.rope_traditional === true };
   return buildLlama(config, ws, MINISTRAL3, "ministral3");
 }

@@ -19,8 +19,10 @@ import { greedy, logitsOf } from "../fixtures/reference-runs.ts";
 /**
  * model_type → llama.cpp's architecture name; `permuted`: llama.cpp's converter permutes their Q/K rows; `loadsAs`: the
  * model_type the GGUF loads as, where llama.cpp's architecture does not tell it apart (Mistral is llama to it).
+ * `fixture`: the tiny model's name where its arch (a wrapper's) does not find it; `family`: what /api/show names
+ * for its MLX directory, where that is the wrapper's.
  */
-const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?: string; bound?: number }[] = [
+const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?: string; bound?: number; fixture?: string; family?: string }[] = [
   { modelType: "llama", gguf: "llama", permuted: true },
   { modelType: "mistral", gguf: "llama", permuted: true, loadsAs: "llama" },
   { modelType: "qwen2", gguf: "qwen2" },
@@ -38,6 +40,8 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?:
   { modelType: "lfm2", gguf: "lfm2" },
   // value heads tiled (out_proj sums its inputs in another order), A stored as -exp(A_log)
   { modelType: "qwen3_5", gguf: "qwen35", bound: 1e-5 },
+  // the text model of a mistral3 wrapper (its fixture's arch is the wrapper's); yarn RoPE and Llama 4's temperature
+  { modelType: "ministral3", gguf: "mistral3", permuted: true, fixture: "ministral3-f32", family: "mistral3" },
 ];
 
 // Unpermuted, the GGUF holds the directory's float32 weights exactly and the model runs the same ops: the logits are
@@ -45,7 +49,8 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?:
 const PERMUTED_BOUND = 1e-5;
 
 const tiny = await listTinyModels();
-const fixture = (modelType: string): TinyModel => tiny.find((m) => m.arch === modelType && m.dtype === "float32" && !m.quantized)!;
+const fixture = (modelType: string, name?: string): TinyModel =>
+  tiny.find((m) => (name ? m.name === name : m.arch === modelType && m.dtype === "float32" && !m.quantized))!;
 const ggufOf = (m: TinyModel) => cachedOutput("tiny-gguf", "make_tiny_gguf.py", [m.dir], `${m.name}.gguf`, [oraclePath()], ["make_tiny_models.py"]);
 
 beforeAll(() => mx.cpuKernels({ use: "mlx" }));
@@ -55,7 +60,7 @@ for (const family of FAMILIES) {
   describe(`${family.modelType} as llama.cpp's "${family.gguf}" GGUF`, () => {
     const bound = family.bound ?? (family.permuted ? PERMUTED_BOUND : 0);
     test(`loads under llama.cpp's names and gives mlx-lm's logits ${bound > 0 ? `(within ${bound} of the largest)` : "bit for bit"} and greedy tokens`, async () => {
-      const m = fixture(family.modelType);
+      const m = fixture(family.modelType, family.fixture);
       const { config, tensors } = loadGgufWeights(ggufOf(m));
       expect(config.model_type).toBe(family.loadsAs ?? family.modelType);
       const { model } = build(config, tensors);
@@ -97,12 +102,12 @@ describe("/api/show names the family", () => {
 
   test("of each architecture, from config.json's model_type and from the GGUF's general.architecture", async () => {
     for (const family of FAMILIES) {
-      const m = fixture(family.modelType);
+      const m = fixture(family.modelType, family.fixture);
       const config = JSON.parse(readFileSync(join(m.dir, "config.json"), "utf8")) as Record<string, unknown>;
       await server.store.importMlxDir(`${m.name}:mlx`, m.dir, mlxConfigBlob(config));
       const file = ggufOf(m);
       await server.store.importGguf(`${m.name}:gguf`, file, ggufConfigBlob(file));
-      for (const [tag, family_] of [["mlx", family.modelType], ["gguf", family.gguf]] as const) {
+      for (const [tag, family_] of [["mlx", family.family ?? family.modelType], ["gguf", family.gguf]] as const) {
         expect(await familyOf(`${m.name}:${tag}`)).toEqual({ model: `${m.name}:${tag}`, family: family_, families: [family_] });
       }
     }

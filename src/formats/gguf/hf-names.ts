@@ -31,11 +31,12 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   "gpt-oss": "gpt_oss",
   lfm2: "lfm2",
   qwen35: "qwen3_5",
+  mistral3: "ministral3",
 };
 
 // llama.cpp's converter permutes the Q/K rows of these (its LlamaModel and subclasses) into the interleaved rope
 // layout: rotating adjacent pairs (traditional rope) on those rows is the same attention.
-const PERMUTED_QK = new Set(["llama", "granite", "smollm3", "mixtral"]);
+const PERMUTED_QK = new Set(["llama", "granite", "smollm3", "mixtral", "ministral3"]);
 
 /** Our model_type for a decoder's GGUF architecture (general.architecture). */
 export function ggufModelType(arch: string): string {
@@ -105,6 +106,31 @@ type Key = (name: string) => number | undefined;
 
 /** The config.json keys of the architectures whose models read more than the common ones, from `<arch>.*` metadata. */
 const ARCH_CONFIG: Record<string, (k: Key, common: Config, md: Md) => Config> = {
+  // Ministral 3 (llama.cpp's "mistral3"): the rope_parameters its converter wrote as rope scaling keys, Llama 4's
+  // attention temperature as attention.temperature_scale (and, from Mistral's own format, temperature_length)
+  ministral3: (k, common, md) => {
+    const yarn = md["mistral3.rope.scaling.type"] === "yarn";
+    const period = k("attention.temperature_length") ?? k("rope.scaling.original_context_length") ?? common.max_position_embeddings;
+    return {
+      rope_parameters: {
+        rope_type: yarn ? "yarn" : "default",
+        rope_theta: common.rope_theta,
+        ...(yarn
+          ? {
+              factor: k("rope.scaling.factor") ?? 1,
+              original_max_position_embeddings: k("rope.scaling.original_context_length"),
+              beta_fast: k("rope.scaling.yarn_beta_fast") ?? 32,
+              beta_slow: k("rope.scaling.yarn_beta_slow") ?? 1,
+              mscale: 1,
+              mscale_all_dim: k("rope.scaling.yarn_log_multiplier") ?? 0,
+            }
+          : {}),
+        llama_4_scaling_beta: k("attention.temperature_scale") ?? 0,
+        // without yarn, the period of the temperature alone (with yarn, ministral3.ts reads the same key)
+        ...(yarn ? {} : { original_max_position_embeddings: period }),
+      },
+    };
+  },
   // llama.cpp scales queries by 1/sqrt(head_dim), but by 1/sqrt(hidden/heads) in the 46-layer (27B) model
   gemma2: (k, c) => ({
     query_pre_attn_scalar: c.num_hidden_layers === 46 ? Number(c.hidden_size) / Number(c.num_attention_heads) : c.head_dim,
