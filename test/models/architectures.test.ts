@@ -40,6 +40,7 @@ const FAMILIES: { modelType: string; gguf: string; permuted?: boolean; loadsAs?:
   { modelType: "lfm2", gguf: "lfm2" },
   // value heads tiled (out_proj sums its inputs in another order), A stored as -exp(A_log)
   { modelType: "qwen3_5", gguf: "qwen35", bound: 1e-5 },
+  { modelType: "qwen3_5_moe", gguf: "qwen35moe", bound: 1e-5 },
   // the text model of a mistral3 wrapper (its fixture's arch is the wrapper's); yarn RoPE and Llama 4's temperature
   { modelType: "ministral3", gguf: "mistral3", permuted: true, fixture: "ministral3-f32", family: "mistral3" },
 ];

@@ -31,6 +31,7 @@ const ARCH_TO_MODEL_TYPE: Record<string, string> = {
   "gpt-oss": "gpt_oss",
   lfm2: "lfm2",
   qwen35: "qwen3_5",
+  qwen35moe: "qwen3_5_moe",
   mistral3: "ministral3",
 };
 
@@ -188,6 +189,14 @@ const ARCH_CONFIG: Record<string, (k: Key, common: Config, md: Md) => Config> = 
       linear_value_heads_tiled: true,
     };
   },
+  // llama.cpp's qwen35moe (Qwen3_5MoeTextModel): qwen35's keys, and its experts as Qwen2MoeModel writes them
+  qwen3_5_moe: (k, c, md) => ({
+    ...ARCH_CONFIG.qwen3_5!(k, c, md),
+    num_experts: k("expert_count"),
+    num_experts_per_tok: k("expert_used_count"),
+    moe_intermediate_size: k("expert_feed_forward_length"),
+    shared_expert_intermediate_size: k("expert_shared_feed_forward_length"),
+  }),
   // llama.cpp's lfm2 marks its conv layers by 0 kv heads (head_count_kv is one count per layer)
   lfm2: (k, c, md) => {
     const kvHeads = md["lfm2.attention.head_count_kv"];
@@ -264,6 +273,24 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     ssm_norm: "linear_attn.norm",
     ssm_out: "linear_attn.out_proj",
   },
+  qwen3_5_moe: {
+    post_attention_norm: "post_attention_layernorm",
+    attn_qkv: "linear_attn.in_proj_qkv",
+    attn_gate: "linear_attn.in_proj_z",
+    ssm_alpha: "linear_attn.in_proj_a",
+    ssm_beta: "linear_attn.in_proj_b",
+    ssm_conv1d: "linear_attn.conv1d",
+    ssm_norm: "linear_attn.norm",
+    ssm_out: "linear_attn.out_proj",
+    ffn_gate_inp: "mlp.gate",
+    ffn_gate_exps: "mlp.switch_mlp.gate_proj",
+    ffn_up_exps: "mlp.switch_mlp.up_proj",
+    ffn_down_exps: "mlp.switch_mlp.down_proj",
+    ffn_gate_shexp: "mlp.shared_expert.gate_proj",
+    ffn_up_shexp: "mlp.shared_expert.up_proj",
+    ffn_down_shexp: "mlp.shared_expert.down_proj",
+    ffn_gate_inp_shexp: "mlp.shared_expert_gate",
+  },
   mixtral: {
     ffn_gate_inp: "block_sparse_moe.gate",
     ffn_gate_exps: "block_sparse_moe.switch_mlp.gate_proj",
@@ -277,7 +304,7 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
 export function hfModulePath(ggufName: string, modelType: string): { path: string; suffix: string } | null {
   if (isGgufEncoder(modelType)) return encoderModulePath(ggufName, modelType);
   // qwen35's A (= -exp(A_log)) has no suffix; its dt bias is mlx-lm's dt_bias
-  const ssm = modelType === "qwen3_5" ? /^blk\.(\d+)\.(ssm_a|ssm_dt\.bias)$/.exec(ggufName) : null;
+  const ssm = modelType === "qwen3_5" || modelType === "qwen3_5_moe" ? /^blk\.(\d+)\.(ssm_a|ssm_dt\.bias)$/.exec(ggufName) : null;
   if (ssm) return { path: `model.layers.${ssm[1]}.linear_attn`, suffix: ssm[2] === "ssm_a" ? "A" : "dt_bias" };
   const m = /^(.*)\.(weight|bias)$/.exec(ggufName);
   if (!m) return null;
