@@ -69,6 +69,7 @@ const FORCED_SYNTAX: Partial<Record<ToolFormat, { prefix: string; suffix: string
   // Mistral v3: [TOOL_CALLS] then a list of calls; the list of one is spelt out so the schema is one call.
   mistral: { prefix: "[TOOL_CALLS][", suffix: "]", argumentsKey: "arguments" },
   json: { prefix: "", suffix: "", argumentsKey: "arguments" },
+  granite: { prefix: "<|tool_call|>[", suffix: "]", argumentsKey: "arguments" },
 };
 
 /** The parameters schema as given, without the null/absent fields clients send for unset ones. */

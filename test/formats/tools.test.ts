@@ -220,6 +220,35 @@ describe("detectToolFormat", () => {
     expect(detectToolFormat("<|tool_list_start|>{{ tools }}<|tool_list_end|>")).toBe("pythonic");
     expect(detectToolFormat("{% if tools %}{{ tools | tojson }}{% endif %}")).toBe("json");
     expect(detectToolFormat("{% if tools %}{% endif %}", new Set(["[TOOL_CALLS]"]))).toBe("mistral");
+    expect(detectToolFormat("{%- if tools %}<|start_of_role|>available_tools<|end_of_role|>{{ tools }}{% endif %}<|tool_call|>")).toBe("granite");
+    expect(detectToolFormat("{% if tools %}{{ tools }}{% endif %}<|START_ACTION|>[ {{ calls }} ]<|END_ACTION|>")).toBe("command_r");
+  });
+});
+
+describe("granite 3.x <|tool_call|>", () => {
+  test("a list of calls after the marker, content before it kept", () => {
+    const text = 'Let me check.<|tool_call|>[{"arguments": {"city": "Paris"}, "name": "get_weather"}, {"name": "get_time", "arguments": {"tz": "CET"}}]';
+    expect(parseEveryWay("granite", text)).toEqual({
+      content: "Let me check.",
+      toolCalls: [call(0, "get_weather", { city: "Paris" }), call(1, "get_time", { tz: "CET" })],
+    });
+  });
+  test("a marker followed by something that is not a call list is released as content", () => {
+    expect(parseEveryWay("granite", "<|tool_call|>not json at all").content).toBe("<|tool_call|>not json at all");
+  });
+});
+
+describe("command r <|START_ACTION|>", () => {
+  test("the action list's tool_name and parameters, between the action markers", () => {
+    const text = '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"location": "Oslo", "days": 3}},\n    {"tool_call_id": "1", "tool_name": "get_time", "parameters": {}}\n]<|END_ACTION|>';
+    expect(parseEveryWay("command_r", text)).toEqual({
+      content: "",
+      toolCalls: [call(0, "get_weather", { location: "Oslo", days: 3 }), call(1, "get_time", {})],
+    });
+  });
+  test("an action without tool_name is content, verbatim", () => {
+    const text = '<|START_ACTION|>[{"name": "x"}]<|END_ACTION|>';
+    expect(parseEveryWay("command_r", text)).toEqual({ content: text, toolCalls: [] });
   });
 });
 

@@ -21,6 +21,8 @@ export function detectToolFormat(chatTemplate: string, vocab?: Set<string>): Too
   if (t.includes("<tool_call>") && t.includes("<arg_key>")) return "glm";
   if (t.includes("<｜tool▁calls▁begin｜>")) return "deepseek";
   if (t.includes("[TOOL_CALLS]")) return "mistral";
+  if (t.includes("<|START_ACTION|>")) return "command_r";
+  if (t.includes("<|tool_call|>")) return "granite";
   if (t.includes("<tool_call>")) return "hermes";
   // Llama 3.1 names <|python_tag|> and the ipython role; 3.2/3.3 only describe the JSON shape.
   if (t.includes("<|python_tag|>") || (t.includes("ipython") && t.includes('"parameters"'))) return "llama3";

@@ -16,6 +16,8 @@ export type ToolFormat =
   | "pythonic" // LFM2: <|tool_call_start|>[f(k="v")]<|tool_call_end|>
   | "deepseek" // DeepSeek-V3 / R1 / V3.1: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>…<｜tool▁sep｜>…<｜tool▁call▁end｜>…
   | "glm" // GLM-4.5 / 4.6: <tool_call>f<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>
+  | "granite" // Granite 3.x: <|tool_call|>[{"name","arguments"}] (Granite 4 writes hermes' <tool_call>)
+  | "command_r" // Command R7B / Command A: <|START_ACTION|>[{"tool_call_id","tool_name","parameters"}]<|END_ACTION|>
   | "json"; // no markers known: a reply that is a JSON call (Ollama's generic parser with tag "{")
 
 /** Result of asking whether a marker-less call body is finished. */
@@ -81,6 +83,21 @@ function decodeMistral(body: string): ParsedCall[] | undefined {
   return isPlainObject(args) ? [{ name: header[1]!, arguments: args }] : undefined;
 }
 
+/** Command R's action list: [{"tool_call_id", "tool_name", "parameters"}]. */
+function decodeCommandR(body: string): ParsedCall[] | undefined {
+  const value = tryParseJson(body.trim());
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) return undefined;
+  const calls: ParsedCall[] = [];
+  for (const item of items) {
+    if (!isPlainObject(item) || typeof item.tool_name !== "string" || item.tool_name === "") return undefined;
+    const args = item.parameters ?? {};
+    if (!isPlainObject(args)) return undefined;
+    calls.push({ name: item.tool_name, arguments: args });
+  }
+  return calls;
+}
+
 const QWEN_FUNCTION = /<function=([^>\n]+)>([\s\S]*?)<\/function>/g;
 const QWEN_PARAMETER = /<parameter=([^>\n]+)>([\s\S]*?)<\/parameter>/g;
 
@@ -125,4 +142,6 @@ export const TOOL_FORMATS: Record<ToolFormat, ToolFormatSpec> = {
   json: { starts: [], end: null, bodyEnd: bareJsonEnd, bareJson: true, decode: decodeJsonCalls },
   deepseek: { starts: [DEEPSEEK_CALLS_BEGIN], end: DEEPSEEK_CALLS_END, bareJson: false, decode: decodeDeepseekCalls },
   glm: { starts: ["<tool_call>"], end: "</tool_call>", bareJson: false, decode: (body) => decodeGlmCall(body) ?? decodeJsonCalls(body) },
+  granite: { starts: ["<|tool_call|>"], end: null, bodyEnd: bareJsonEnd, bareJson: false, decode: decodeJsonCalls },
+  command_r: { starts: ["<|START_ACTION|>"], end: "<|END_ACTION|>", bareJson: false, decode: decodeCommandR },
 };
