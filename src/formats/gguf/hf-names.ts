@@ -231,6 +231,18 @@ const POST_NORMS = { post_attention_norm: "post_attention_layernorm", post_ffw_n
 const GEMMA_NORMS = { ...POST_NORMS, ffn_norm: "pre_feedforward_layernorm" };
 
 /** Where an architecture's block tensors differ from LAYER_NAMES (llama's, with ffn_norm the post-attention norm). */
+// qwen35's linear-attention layers (and its MoE's, qwen35moe)
+const QWEN35_NAMES = {
+  post_attention_norm: "post_attention_layernorm",
+  attn_qkv: "linear_attn.in_proj_qkv",
+  attn_gate: "linear_attn.in_proj_z",
+  ssm_alpha: "linear_attn.in_proj_a",
+  ssm_beta: "linear_attn.in_proj_b",
+  ssm_conv1d: "linear_attn.conv1d",
+  ssm_norm: "linear_attn.norm",
+  ssm_out: "linear_attn.out_proj",
+};
+
 const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
   gemma2: GEMMA_NORMS,
   gemma3_text: GEMMA_NORMS,
@@ -263,25 +275,9 @@ const ARCH_LAYER_NAMES: Record<string, Record<string, string>> = {
     "shortconv.in_proj": "conv.in_proj",
     "shortconv.out_proj": "conv.out_proj",
   },
-  qwen3_5: {
-    post_attention_norm: "post_attention_layernorm",
-    attn_qkv: "linear_attn.in_proj_qkv",
-    attn_gate: "linear_attn.in_proj_z",
-    ssm_alpha: "linear_attn.in_proj_a",
-    ssm_beta: "linear_attn.in_proj_b",
-    ssm_conv1d: "linear_attn.conv1d",
-    ssm_norm: "linear_attn.norm",
-    ssm_out: "linear_attn.out_proj",
-  },
+  qwen3_5: QWEN35_NAMES,
   qwen3_5_moe: {
-    post_attention_norm: "post_attention_layernorm",
-    attn_qkv: "linear_attn.in_proj_qkv",
-    attn_gate: "linear_attn.in_proj_z",
-    ssm_alpha: "linear_attn.in_proj_a",
-    ssm_beta: "linear_attn.in_proj_b",
-    ssm_conv1d: "linear_attn.conv1d",
-    ssm_norm: "linear_attn.norm",
-    ssm_out: "linear_attn.out_proj",
+    ...QWEN35_NAMES,
     ffn_gate_inp: "mlp.gate",
     ffn_gate_exps: "mlp.switch_mlp.gate_proj",
     ffn_up_exps: "mlp.switch_mlp.up_proj",

@@ -36,20 +36,30 @@ export interface ToolFormatSpec {
   decode: (body: string) => ParsedCall[] | undefined;
 }
 
-/** {"name", "arguments"|"parameters"} objects, alone or in a list; string arguments are JSON-decoded. */
-export function decodeJsonCalls(text: string): ParsedCall[] | undefined {
+/**
+ * Call objects, alone or in a list, their name under `nameKey` and their arguments under the first of `argsKeys`
+ * present; string arguments are JSON-decoded.
+ */
+function decodeCallObjects(text: string, nameKey: string, argsKeys: readonly string[]): ParsedCall[] | undefined {
   const value = tryParseJson(text.trim());
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) return undefined;
   const calls: ParsedCall[] = [];
   for (const item of items) {
-    if (!isPlainObject(item) || typeof item.name !== "string" || item.name === "") return undefined;
-    let args: unknown = item.arguments ?? item.parameters ?? {};
+    if (!isPlainObject(item)) return undefined;
+    const name = item[nameKey];
+    if (typeof name !== "string" || name === "") return undefined;
+    let args: unknown = argsKeys.map((k) => item[k]).find((a) => a !== undefined && a !== null) ?? {};
     if (typeof args === "string") args = tryParseJson(args);
     if (!isPlainObject(args)) return undefined;
-    calls.push({ name: item.name, arguments: args });
+    calls.push({ name, arguments: args });
   }
   return calls;
+}
+
+/** {"name", "arguments"|"parameters"} objects, alone or in a list. */
+export function decodeJsonCalls(text: string): ParsedCall[] | undefined {
+  return decodeCallObjects(text, "name", ["arguments", "parameters"]);
 }
 
 /** Ends at the close of the JSON value that starts the body (after whitespace). */
@@ -85,17 +95,7 @@ function decodeMistral(body: string): ParsedCall[] | undefined {
 
 /** Command R's action list: [{"tool_call_id", "tool_name", "parameters"}]. */
 function decodeCommandR(body: string): ParsedCall[] | undefined {
-  const value = tryParseJson(body.trim());
-  const items = Array.isArray(value) ? value : [value];
-  if (items.length === 0) return undefined;
-  const calls: ParsedCall[] = [];
-  for (const item of items) {
-    if (!isPlainObject(item) || typeof item.tool_name !== "string" || item.tool_name === "") return undefined;
-    const args = item.parameters ?? {};
-    if (!isPlainObject(args)) return undefined;
-    calls.push({ name: item.tool_name, arguments: args });
-  }
-  return calls;
+  return decodeCallObjects(body, "tool_name", ["parameters"]);
 }
 
 const QWEN_FUNCTION = /<function=([^>\n]+)>([\s\S]*?)<\/function>/g;
