@@ -3,9 +3,9 @@ import { Elysia, type TSchema } from "elysia";
 import { TypeCompiler } from "elysia/type-system";
 import { validationMessage } from "../../src/api/index.ts";
 import * as S from "../../src/schemas/index.ts";
-import docs from "./fixtures/ollama-api-docs.json";
+import docs from "../api/fixtures/ollama-api-docs.json";
 
-// Example bodies and responses extracted from Ollama's docs/api.md (fb30760); see fixtures/ollama-api-docs.json.
+// Example bodies and responses extracted from Ollama's docs/api.md (fb30760); see test/api/fixtures/ollama-api-docs.json.
 const requestSchemas: Record<string, TSchema> = {
   "/api/generate": S.GenerateRequest,
   "/api/chat": S.ChatRequest,
