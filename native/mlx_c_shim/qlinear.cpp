@@ -37,8 +37,8 @@ bool supports(int32_t isa) {
   if (isa == MLXS_CPU_AVX512_VNNI) return supports(MLXS_CPU_AVX512) && __builtin_cpu_supports("avx512vnni");
   if (isa == MLXS_CPU_AVX512)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
-  if (isa == MLXS_CPU_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (isa == MLXS_CPU_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #endif
   return isa == MLXS_CPU_BASELINE;
 }
