@@ -44,21 +44,29 @@ __attribute__((always_inline)) inline void gated_body(const float* g, const floa
     __builtin_memcpy(y + i, &r, (n - i) * sizeof(float));
   }
 }
-__attribute__((always_inline)) inline void swiglu_body(const float* g, const float* u, float* y, int64_t n) { gated_body<swiglu_v>(g, u, y, n); }
-
 using SwigluFn = void(const float*, const float*, float*, int64_t);
-void swiglu_baseline(const float* g, const float* u, float* y, int64_t n) { swiglu_body(g, u, y, n); }
+
+// NAME_f32: gated_body<FN> compiled for AVX-512, AVX2 + FMA and the baseline, the CPU's best picked once.
+#define ARGS const float *g, const float *u, float *y, int64_t n
 #if defined(__x86_64__)
-MLXS_TARGET_AVX512 void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) { swiglu_body(g, u, y, n); }
-MLXS_TARGET_AVX2 void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) { swiglu_body(g, u, y, n); }
+#define GATED_VARIANTS(NAME, FN)                                                                                  \
+  void NAME##_baseline(ARGS) { gated_body<FN>(g, u, y, n); }                                                     \
+  MLXS_TARGET_AVX512 void NAME##_avx512(ARGS) { gated_body<FN>(g, u, y, n); }                                    \
+  MLXS_TARGET_AVX2 void NAME##_avx2(ARGS) { gated_body<FN>(g, u, y, n); }                                        \
+  void NAME##_f32(ARGS) {                                                                                        \
+    static SwigluFn* const fn = mlxs::cpu::pick_variant<SwigluFn>(NAME##_avx512, NAME##_avx2, NAME##_baseline); \
+    fn(g, u, y, n);                                                                                              \
+  }
 #else
-SwigluFn *swiglu_avx512 = nullptr, *swiglu_avx2 = nullptr;
+#define GATED_VARIANTS(NAME, FN)                                                                                  \
+  void NAME##_baseline(ARGS) { gated_body<FN>(g, u, y, n); }                                                     \
+  void NAME##_f32(ARGS) {                                                                                        \
+    static SwigluFn* const fn = mlxs::cpu::pick_variant<SwigluFn>(nullptr, nullptr, NAME##_baseline);           \
+    fn(g, u, y, n);                                                                                              \
+  }
 #endif
 
-void swiglu_f32(const float* g, const float* u, float* y, int64_t n) {
-  static SwigluFn* const fn = mlxs::cpu::pick_variant<SwigluFn>(swiglu_avx512, swiglu_avx2, swiglu_baseline);
-  fn(g, u, y, n);
-}
+GATED_VARIANTS(swiglu, swiglu_v)
 
 // Elements per unit of parallel work: below it, one thread (a decode step's 1,536-8,192 elements).
 constexpr int64_t CHUNK = 1 << 15;
@@ -77,20 +85,7 @@ __attribute__((always_inline)) inline V geglu_v(V x, V u) {
   return 0.5f * x * (1.0f + t) * u;
 }
 
-__attribute__((always_inline)) inline void geglu_body(const float* g, const float* u, float* y, int64_t n) { gated_body<geglu_v>(g, u, y, n); }
-
-void geglu_baseline(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
-#if defined(__x86_64__)
-MLXS_TARGET_AVX512 void geglu_avx512(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
-MLXS_TARGET_AVX2 void geglu_avx2(const float* g, const float* u, float* y, int64_t n) { geglu_body(g, u, y, n); }
-#else
-SwigluFn *geglu_avx512 = nullptr, *geglu_avx2 = nullptr;
-#endif
-
-void geglu_f32(const float* g, const float* u, float* y, int64_t n) {
-  static SwigluFn* const fn = mlxs::cpu::pick_variant<SwigluFn>(geglu_avx512, geglu_avx2, geglu_baseline);
-  fn(g, u, y, n);
-}
+GATED_VARIANTS(geglu, geglu_v)
 
 // The two activations, one primitive class: which one is its only parameter.
 class CpuGatedActivation : public mx::UnaryPrimitive {
